@@ -1,0 +1,224 @@
+/* config.c — the config section: compile-time numbers, evaluated in order, with -D overrides.
+ *
+ * A value is an integer (int64) or a float (double). Integer arithmetic is checked for
+ * overflow, and `/` on two integers is exact division: a remainder is an error, since
+ * `head_dim = hidden / heads` must not silently truncate. A float anywhere makes the result a
+ * float. `-D NAME=VALUE` replaces the value of NAME; the names after it are computed from the
+ * new value (that is why the section is evaluated here, after the options are known).
+ */
+#include "frontend.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_EXPR_DEPTH = 1000 };
+
+double number_as_double(Number n)
+{
+    return n.is_int ? (double)n.i : n.f;
+}
+
+static Number integer(int64_t i)
+{
+    return (Number){.ok = true, .is_int = true, .i = i};
+}
+
+static Number real(double f)
+{
+    return (Number){.ok = true, .f = f};
+}
+
+static const Number BAD = {.ok = false};
+
+Number number_fold(char op, Number a, Number b, Loc loc, Diag *diag)
+{
+    if (a.is_int && b.is_int) {
+        int64_t r;
+        switch (op) {
+        case '+': if (__builtin_add_overflow(a.i, b.i, &r)) goto overflow; return integer(r);
+        case '-': if (__builtin_sub_overflow(a.i, b.i, &r)) goto overflow; return integer(r);
+        case '*': if (__builtin_mul_overflow(a.i, b.i, &r)) goto overflow; return integer(r);
+        case '/':
+        case '%':
+            if (b.i == 0) {
+                diag_error(diag, loc, "division by zero");
+                return BAD;
+            }
+            if (a.i == INT64_MIN && b.i == -1)
+                goto overflow;
+            if (op == '%')
+                return integer(a.i % b.i);
+            if (a.i % b.i != 0) {
+                diag_error(diag, loc, "integer division %" PRId64 " / %" PRId64 " leaves a "
+                           "remainder of %" PRId64 " (write a float, e.g. %" PRId64 ".0, for a "
+                           "fraction)", a.i, b.i, a.i % b.i, a.i);
+                return BAD;
+            }
+            return integer(a.i / b.i);
+        }
+        unreachable();
+    }
+    double x = number_as_double(a), y = number_as_double(b);
+    switch (op) {
+    case '+': return real(x + y);
+    case '-': return real(x - y);
+    case '*': return real(x * y);
+    case '/':
+        if (y == 0) {
+            diag_error(diag, loc, "division by zero");
+            return BAD;
+        }
+        return real(x / y);
+    case '%':
+        diag_error(diag, loc, "'%%' needs two integers");
+        return BAD;
+    }
+    unreachable();
+overflow:
+    diag_error(diag, loc, "integer overflow in '%c' (%" PRId64 " %c %" PRId64 ")", op, a.i, op,
+               b.i);
+    return BAD;
+}
+
+static Number eval(const Config *config, const Expr *e, Diag *diag, int depth)
+{
+    if (depth > MAX_EXPR_DEPTH) {
+        diag_error(diag, e->loc, "expression too deeply nested (limit is %d)", MAX_EXPR_DEPTH);
+        return BAD;
+    }
+    switch (e->kind) {
+    case EXPR_INT: return integer(e->ival);
+    case EXPR_FLOAT: return real(e->fval);
+    case EXPR_NAME: {
+        ConfigValue *v = strmap_get(&config->values, e->name.name);
+        if (!v) {
+            diag_error(diag, e->loc, "unknown name '%s' (expected a number or a config value "
+                       "defined above)", e->name.name);
+            return BAD;
+        }
+        if (v->bad)
+            return BAD;
+        return v->is_int ? integer(v->i) : real(v->f);
+    }
+    case EXPR_NEG: {
+        Number n = eval(config, e->lhs, diag, depth + 1);
+        if (!n.ok)
+            return BAD;
+        if (n.is_int && n.i == INT64_MIN)
+            return number_fold('-', integer(0), n, e->loc, diag);
+        return n.is_int ? integer(-n.i) : real(-n.f);
+    }
+    case EXPR_BINARY: {
+        Number a = eval(config, e->lhs, diag, depth + 1);
+        Number b = eval(config, e->rhs, diag, depth + 1);
+        if (!a.ok || !b.ok)
+            return BAD;
+        return number_fold(e->op, a, b, e->loc, diag);
+    }
+    case EXPR_BOOL:
+        diag_error(diag, e->loc, "expected a number, saw '%s'", e->bval ? "true" : "false");
+        return BAD;
+    case EXPR_MEMBER:
+    case EXPR_CALL:
+        diag_error(diag, e->loc, "expected a number: config expressions are built from numbers, "
+                   "config values and + - * / %% ( )");
+        return BAD;
+    }
+    unreachable();
+}
+
+Number config_eval_expr(const Config *config, const Expr *e, Diag *diag)
+{
+    return eval(config, e, diag, 0);
+}
+
+/* -D NAME=VALUE: VALUE is an integer or a float literal, optionally negative. */
+static bool parse_define_value(const char *text, ConfigValue *v)
+{
+    char *end;
+    errno = 0;
+    if (strpbrk(text, ".eE") == NULL) {
+        long long i = strtoll(text, &end, 10);
+        if (*text && !*end && errno == 0) {
+            v->is_int = true;
+            v->i = i;
+            return true;
+        }
+        return false;
+    }
+    double f = strtod(text, &end);
+    if (!*text || *end || errno == ERANGE || !isfinite(f))
+        return false;
+    v->is_int = false;
+    v->f = f;
+    return true;
+}
+
+static const struct Define *find_define(const Options *opt, const char *name)
+{
+    const struct Define *found = NULL;
+    for (int i = 0; i < opt->ndefines; i++)
+        if (strcmp(opt->defines[i].name, name) == 0)
+            found = &opt->defines[i]; /* the last -D of a name wins, as with cc */
+    return found;
+}
+
+/* The location of the VALUE part of "-D NAME=VALUE" (its Source text is "NAME=VALUE"). */
+static Loc define_value_loc(const struct Define *d)
+{
+    uint32_t start = (uint32_t)strlen(d->name) + 1;
+    return (Loc){d->src, start, (uint32_t)d->src->size};
+}
+
+static void check_defines(const Module *m, const Options *opt, Diag *diag)
+{
+    for (int i = 0; i < opt->ndefines; i++) {
+        const struct Define *d = &opt->defines[i];
+        bool known = false;
+        for (int j = 0; j < m->config.len && !known; j++)
+            known = !strcmp(((ConfigItem *)m->config.items[j])->name.name, d->name);
+        if (!known)
+            diag_error(diag, (Loc){d->src, 0, (uint32_t)strlen(d->name)},
+                       "-D %s: model '%s' has no config value '%s'", d->name,
+                       m->name.name ? m->name.name : "?", d->name);
+    }
+}
+
+void config_evaluate(Arena *a, const Module *m, const Options *opt, Config *config, Diag *diag)
+{
+    strmap_init(&config->values, a);
+    check_defines(m, opt, diag);
+    for (int i = 0; i < m->config.len; i++) {
+        const ConfigItem *item = m->config.items[i];
+        ConfigValue *prev = strmap_get(&config->values, item->name.name);
+        if (prev) {
+            int line, col;
+            loc_line_col(prev->loc, &line, &col);
+            diag_error(diag, item->name.loc, "config value '%s' is defined twice (first at line "
+                       "%d)", item->name.name, line);
+            continue;
+        }
+        ConfigValue *v = arena_alloc(a, sizeof *v);
+        v->name = item->name.name;
+        v->loc = item->name.loc;
+        const struct Define *d = find_define(opt, v->name);
+        if (d) {
+            if (!parse_define_value(d->value, v)) {
+                diag_error(diag, define_value_loc(d), "-D %s=%s: expected an integer or a float",
+                           d->name, d->value);
+                v->bad = true;
+            }
+        } else {
+            Number n = config_eval_expr(config, item->value, diag);
+            v->bad = !n.ok;
+            v->is_int = n.is_int;
+            v->i = n.i;
+            v->f = n.f;
+        }
+        strmap_put(&config->values, v->name, v);
+        vec_push(a, &config->order, v);
+    }
+}

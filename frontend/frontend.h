@@ -1,0 +1,158 @@
+/* frontend.h — the front end: the .tpl language (spec/LANGUAGE.md) read by a flex scanner and a
+ * bison parser into an AST, then checked and lowered into the graph IR.
+ *
+ * The front end knows nothing of ranks. Every AST node carries a Loc; the parser's actions only
+ * build nodes (ast.c); config evaluation lives in config.c, names, shapes and lowering in
+ * sema.c.
+ */
+#ifndef TPC_FRONTEND_H
+#define TPC_FRONTEND_H
+
+#include "ir.h"
+
+typedef Vec(void *) List;
+
+typedef struct Ident {
+    const char *name;
+    Loc loc;
+} Ident;
+
+typedef enum {
+    EXPR_INT,     /* 123 */
+    EXPR_FLOAT,   /* 1.5, 1e-5 */
+    EXPR_BOOL,    /* true, false */
+    EXPR_NAME,    /* x, hidden, silu (as a keyword value: style=gptj) */
+    EXPR_MEMBER,  /* l.wq */
+    EXPR_NEG,     /* -a */
+    EXPR_BINARY,  /* a + b, a - b, a * b, a / b, a % b */
+    EXPR_CALL,    /* f(a, b, key=c) @hint */
+} ExprKind;
+
+typedef struct Expr Expr;
+
+typedef struct Arg {
+    Ident keyword; /* name NULL for a positional argument */
+    Expr *value;
+} Arg;
+
+struct Expr {
+    ExprKind kind;
+    Loc loc;       /* the whole expression; a binary operator's is the operator */
+    int64_t ival;
+    double fval;
+    bool bval;
+    Ident name;    /* NAME, the base of MEMBER, the callee of CALL */
+    Ident member;  /* MEMBER */
+    char op;       /* BINARY: + - * / % */
+    Expr *lhs, *rhs;
+    List args;     /* CALL: Arg * */
+    Hint hint;
+    Loc hint_loc;
+};
+
+typedef struct ConfigItem {
+    Ident name;
+    Expr *value;
+} ConfigItem;
+
+typedef struct WeightDecl {
+    Ident name;
+    List dims;       /* Expr * */
+    const char *checkpoint;
+    Loc checkpoint_loc;
+} WeightDecl;
+
+typedef struct GroupDecl {
+    Ident name;
+    Expr *count;
+    List weights;    /* WeightDecl * */
+} GroupDecl;
+
+typedef struct WeightItem { /* an entry of `weights { }`: a weight, or a group of them */
+    WeightDecl *weight;
+    GroupDecl *group;
+} WeightItem;
+
+typedef struct Param {
+    Ident name;
+    Ident type;      /* f32 or i32 */
+    List dims;       /* Expr * */
+} Param;
+
+typedef enum { STMT_ASSIGN, STMT_FOR, STMT_RETURN } StmtKind;
+
+typedef struct Stmt {
+    StmtKind kind;
+    Loc loc;
+    List targets;    /* ASSIGN: Ident *; more than one only for `a, b = split(...)` */
+    Expr *value;     /* ASSIGN */
+    Ident var, group;/* FOR: for VAR in GROUP */
+    List body;       /* FOR: Stmt * */
+    List values;     /* RETURN: Expr * */
+} Stmt;
+
+typedef struct Module {
+    Ident name;
+    bool has_model;
+    List config;     /* ConfigItem * */
+    List weights;    /* WeightItem * */
+    List params;     /* Param * */
+    List outputs;    /* Ident * */
+    List body;       /* Stmt * */
+    bool has_forward;
+    Loc forward_loc;
+} Module;
+
+/* ---- ast.c: constructors the parser's actions call ---------------------------------------- */
+Ident *ast_ident(Arena *a, const char *name, Loc loc);
+Expr *ast_expr(Arena *a, ExprKind kind, Loc loc);
+Expr *ast_binary(Arena *a, char op, Expr *lhs, Expr *rhs, Loc op_loc);
+Expr *ast_call(Arena *a, Ident *callee, List *args, Loc loc);
+Arg *ast_arg(Arena *a, Ident *keyword, Expr *value);
+Stmt *ast_stmt(Arena *a, StmtKind kind, Loc loc);
+List *ast_list(Arena *a);
+List *ast_list_append(Arena *a, List *list, void *item);
+
+/* ---- parse.c: source text to AST ------------------------------------------------------------ */
+/* Reads `path` (at most TPC_MAX_SOURCE bytes), or reports why not. */
+enum { TPC_MAX_SOURCE = 16 << 20, TPC_MAX_NESTING = 256 };
+Source *source_read(Arena *a, const char *path, Diag *diag);
+Source *source_from_string(Arena *a, const char *path, const char *text);
+/* Parses the whole file; syntax errors are reported, and the module holds what parsed. */
+Module *parse_module(Arena *a, const Source *src, Diag *diag);
+
+/* ---- config.c: the config section, with -D overrides ---------------------------------------- */
+typedef struct ConfigValue {
+    const char *name;
+    bool is_int;
+    int64_t i;
+    double f;
+    Loc loc;
+    bool bad;        /* its expression had an error: uses say nothing more */
+} ConfigValue;
+
+typedef struct Config {
+    StrMap values;   /* name -> ConfigValue * */
+    Vec(ConfigValue *) order;
+} Config;
+
+/* A compile-time number: the value of a config expression. */
+typedef struct Number {
+    bool ok, is_int;
+    int64_t i;
+    double f;
+} Number;
+
+void config_evaluate(Arena *a, const Module *m, const Options *opt, Config *config, Diag *diag);
+/* Evaluates a compile-time expression of literals, config names and + - * / % ( ). Errors are
+ * reported; the result has ok == false. `what` names the context ("a dimension"). */
+Number config_eval_expr(const Config *config, const Expr *e, Diag *diag);
+double number_as_double(Number n);
+/* a OP b for OP in + - * / %, with config's rules (exact integer division, overflow checks). */
+Number number_fold(char op, Number a, Number b, Loc loc, Diag *diag);
+
+/* ---- sema.c: names, shapes, lowering into the graph ------------------------------------------- */
+/* Returns the graph, or NULL when errors were reported. */
+Graph *sema_lower(Arena *a, const Module *m, const Options *opt, Diag *diag);
+
+#endif /* TPC_FRONTEND_H */

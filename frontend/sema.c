@@ -1,0 +1,1130 @@
+/* sema.c — names, checks and lowering: from the AST to the graph IR.
+ *
+ * One walk over the module does it all, in source order, so every message points at the
+ * construct it is about: the config is evaluated (config.c), weights and groups are declared,
+ * inputs get their shapes (a dimension that is not a config value becomes a symbol), and each
+ * statement of forward is lowered into ops whose shapes come from ir/shape.c's rules.
+ *
+ * An expression lowers to an Operand: a compile-time Number (folded on the spot), a tensor
+ * Value, or a poison that stands for something already reported, so one mistake gives one
+ * message. Names follow Python: rebinding makes a new value; a name rebound in a loop body is
+ * carried into the next block and past the loop; a name first bound in the body is visible
+ * after it with its last value. Built-in functions live apart from names.
+ */
+#include "frontend.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+enum { MAX_DEPTH = 1000, MAX_ARGS = 64 };
+
+typedef enum { OPND_POISON, OPND_NUMBER, OPND_TENSOR } OperandKind;
+
+typedef struct Operand {
+    OperandKind kind;
+    Number num;
+    Value *v;
+} Operand;
+
+static const Operand POISON = {OPND_POISON};
+
+/* What a name in forward can stand for. */
+typedef enum { NAME_VALUE, NAME_INPUT, NAME_LOOP_VAR } BindingKind;
+
+typedef struct Binding {
+    BindingKind kind;
+    Value *value; /* VALUE, INPUT */
+    Group *group; /* LOOP_VAR */
+    Loc loc;
+} Binding;
+
+typedef struct Scope {
+    StrMap names; /* name -> Binding * */
+    struct Scope *outer;
+} Scope;
+
+typedef struct Sema {
+    Arena *a;
+    Diag *diag;
+    const Module *m;
+    Config config;
+    Graph *g;
+    StrMap weights; /* top-level weight or group name -> WeightItem-like entry */
+    Scope *scope;
+    Block *block;   /* where ops go */
+    Op *loop;       /* the FOR being lowered, or NULL */
+    int depth;
+} Sema;
+
+typedef struct Declared { /* an entry of Sema.weights */
+    Weight *weight;       /* a top-level weight... */
+    Value *value;
+    Group *group;         /* ...or a group */
+    StrMap members;       /* group: name -> Declared * */
+} Declared;
+
+/* ---- names --------------------------------------------------------------------------------- */
+
+static Binding *lookup(const Sema *s, const char *name)
+{
+    for (const Scope *sc = s->scope; sc; sc = sc->outer) {
+        Binding *b = strmap_get(&sc->names, name);
+        if (b)
+            return b;
+    }
+    return NULL;
+}
+
+static void bind(Sema *s, const char *name, BindingKind kind, Value *v, Loc loc)
+{
+    Binding *b = arena_alloc(s->a, sizeof *b);
+    b->kind = kind;
+    b->value = v;
+    b->loc = loc;
+    strmap_put(&s->scope->names, name, b);
+}
+
+static void push_scope(Sema *s)
+{
+    Scope *sc = arena_alloc(s->a, sizeof *sc);
+    strmap_init(&sc->names, s->a);
+    sc->outer = s->scope;
+    s->scope = sc;
+}
+
+/* What else a name already is, for "may not rebind" messages; NULL when it is free. */
+static const char *reserved_as(const Sema *s, const char *name)
+{
+    if (strmap_get(&s->config.values, name))
+        return "a config value";
+    Declared *d = strmap_get(&s->weights, name);
+    if (d)
+        return d->group ? "a weights group" : "a weight";
+    Binding *b = lookup(s, name);
+    if (b && b->kind == NAME_INPUT)
+        return "an input";
+    if (b && b->kind == NAME_LOOP_VAR)
+        return "the loop variable";
+    return NULL;
+}
+
+/* ---- operands ------------------------------------------------------------------------------ */
+
+static Operand number(Number n)
+{
+    return n.ok ? (Operand){.kind = OPND_NUMBER, .num = n} : POISON;
+}
+
+static Operand tensor(Value *v)
+{
+    return (Operand){.kind = OPND_TENSOR, .v = v};
+}
+
+/* A tensor for a number used in tensor arithmetic: a scalar constant. */
+static Value *as_value(Sema *s, Operand o)
+{
+    return o.kind == OPND_TENSOR ? o.v : ir_const(s->g, number_as_double(o.num));
+}
+
+/* Records an op with these arguments if its shape rule holds; else reports why at `loc`. */
+static Op *emit_op(Sema *s, OpKind kind, Loc loc, Value **args, int nargs, const Attrs *attrs,
+                   int nresults)
+{
+    Op *op = ir_op_new(s->g, kind, loc, args, nargs, nresults);
+    if (attrs)
+        op->attrs = *attrs;
+    Shape shapes[MAX_ARGS];
+    DType dtype;
+    char why[512];
+    if (!shape_infer(s->g, op, shapes, &dtype, why, sizeof why)) {
+        diag_error(s->diag, loc, "%s", why);
+        for (int i = 0; i < nargs; i++)
+            ir_op_set_arg(op, i, NULL);
+        return NULL;
+    }
+    for (int i = 0; i < nresults; i++) {
+        op->results[i]->shape = shapes[i];
+        op->results[i]->dtype = dtype;
+    }
+    ir_op_append(s->block, op);
+    return op;
+}
+
+static Operand emit(Sema *s, OpKind kind, Loc loc, Value **args, int nargs, const Attrs *attrs)
+{
+    Op *op = emit_op(s, kind, loc, args, nargs, attrs, 1);
+    return op ? tensor(op->results[0]) : POISON;
+}
+
+/* ---- expressions --------------------------------------------------------------------------- */
+
+static Operand lower_expr(Sema *s, const Expr *e);
+
+static Operand lower_name(Sema *s, const Expr *e)
+{
+    const char *name = e->name.name;
+    Binding *b = lookup(s, name);
+    if (b && b->kind == NAME_LOOP_VAR) {
+        diag_error(s->diag, e->loc, "'%s' is a block of group '%s'; use one of its weights, "
+                   "'%s.NAME'", name, b->group->name, name);
+        return POISON;
+    }
+    if (b)
+        return b->value ? tensor(b->value) : POISON;
+    ConfigValue *c = strmap_get(&s->config.values, name);
+    if (c)
+        return c->bad ? POISON
+                      : number((Number){.ok = true, .is_int = c->is_int, .i = c->i, .f = c->f});
+    Declared *d = strmap_get(&s->weights, name);
+    if (d && d->weight) {
+        d->weight->used = true;
+        return tensor(d->value);
+    }
+    if (d) {
+        diag_error(s->diag, e->loc, "'%s' is a weights group; its weights are used inside "
+                   "'for l in %s { ... }' as 'l.NAME'", name, name);
+        return POISON;
+    }
+    diag_error(s->diag, e->loc, "unknown name '%s'", name);
+    return POISON;
+}
+
+static Operand lower_member(Sema *s, const Expr *e)
+{
+    Binding *b = lookup(s, e->name.name);
+    if (!b || b->kind != NAME_LOOP_VAR) {
+        Declared *d = strmap_get(&s->weights, e->name.name);
+        if (d && d->group)
+            diag_error(s->diag, e->loc, "'%s.%s' is used outside a loop over '%s'",
+                       e->name.name, e->member.name, e->name.name);
+        else
+            diag_error(s->diag, e->name.loc, "'%s' is not a loop variable ('%s.%s' needs 'for "
+                       "%s in GROUP')", e->name.name, e->name.name, e->member.name,
+                       e->name.name);
+        return POISON;
+    }
+    Declared *group = strmap_get(&s->weights, b->group->name);
+    Declared *w = strmap_get(&group->members, e->member.name);
+    if (!w) {
+        diag_error(s->diag, e->member.loc, "group '%s' has no weight '%s'", b->group->name,
+                   e->member.name);
+        return POISON;
+    }
+    w->weight->used = true;
+    return tensor(w->value);
+}
+
+static Operand lower_binary(Sema *s, const Expr *e)
+{
+    Operand l = lower_expr(s, e->lhs), r = lower_expr(s, e->rhs);
+    if (l.kind == OPND_POISON || r.kind == OPND_POISON)
+        return POISON;
+    if (l.kind == OPND_NUMBER && r.kind == OPND_NUMBER)
+        return number(number_fold(e->op, l.num, r.num, e->loc, s->diag));
+    static const OpKind kinds[128] = {['+'] = OP_ADD, ['-'] = OP_SUB, ['*'] = OP_MUL,
+                                      ['/'] = OP_DIV};
+    if (e->op == '%') {
+        diag_error(s->diag, e->loc, "'%%' is for integers in compile-time expressions, not "
+                   "tensors");
+        return POISON;
+    }
+    Value *args[2] = {as_value(s, l), as_value(s, r)};
+    return emit(s, kinds[(int)e->op], e->loc, args, 2, NULL);
+}
+
+static Operand lower_call(Sema *s, const Expr *e);
+
+static Operand lower_expr(Sema *s, const Expr *e)
+{
+    if (++s->depth > MAX_DEPTH) {
+        diag_error(s->diag, e->loc, "expression too deeply nested (limit is %d)", MAX_DEPTH);
+        s->depth--;
+        return POISON;
+    }
+    Operand o = POISON;
+    switch (e->kind) {
+    case EXPR_INT: o = number((Number){.ok = true, .is_int = true, .i = e->ival}); break;
+    case EXPR_FLOAT: o = number((Number){.ok = true, .f = e->fval}); break;
+    case EXPR_BOOL:
+        diag_error(s->diag, e->loc, "'%s' is only a keyword argument's value (causal=%s)",
+                   e->bval ? "true" : "false", e->bval ? "true" : "false");
+        break;
+    case EXPR_NAME: o = lower_name(s, e); break;
+    case EXPR_MEMBER: o = lower_member(s, e); break;
+    case EXPR_NEG: {
+        Operand x = lower_expr(s, e->lhs);
+        Number zero = {.ok = true, .is_int = true};
+        if (x.kind == OPND_NUMBER)
+            o = number(number_fold('-', zero, x.num, e->loc, s->diag));
+        else if (x.kind == OPND_TENSOR)
+            o = emit(s, OP_NEG, e->loc, &x.v, 1, NULL);
+        break;
+    }
+    case EXPR_BINARY: o = lower_binary(s, e); break;
+    case EXPR_CALL: o = lower_call(s, e); break;
+    }
+    s->depth--;
+    return o;
+}
+
+/* ---- built-in functions -------------------------------------------------------------------- */
+
+typedef enum { P_TENSOR, P_NUMBER, P_INT, P_BOOL, P_STYLE } ParamKind;
+
+typedef struct ParamSpec {
+    const char *name;
+    ParamKind kind;
+    bool required;
+    bool keyword_only;
+} ParamSpec;
+
+typedef enum { CALL_PLAIN, CALL_SPLIT, CALL_CONCAT, CALL_MATH } CallForm;
+
+typedef struct Builtin {
+    const char *name;
+    OpKind op;
+    CallForm form;
+    bool hintable;
+    ParamSpec params[6];
+} Builtin;
+
+#define T(n)   {n, P_TENSOR, true, false}
+#define T_OPT(n) {n, P_TENSOR, false, false}
+#define KW(n, k, req) {n, k, req, true}
+
+/* Every built-in of spec/LANGUAGE.md with its parameters, in positional order. */
+static const Builtin builtins[] = {
+    {"linear",     OP_LINEAR,    CALL_PLAIN,  true,  {T("x"), T("w"), T_OPT("b")}},
+    {"matmul",     OP_MATMUL,    CALL_PLAIN,  true,  {T("x"), T("w")}},
+    {"embedding",  OP_EMBEDDING, CALL_PLAIN,  true,  {T("ids"), T("table")}},
+    {"positions",  OP_POSITIONS, CALL_PLAIN,  false, {T("x")}},
+    {"rmsnorm",    OP_RMSNORM,   CALL_PLAIN,  false, {T("x"), T("w"), {"eps", P_NUMBER, true, false}}},
+    {"layernorm",  OP_LAYERNORM, CALL_PLAIN,  false, {T("x"), T("w"), T("b"), {"eps", P_NUMBER, true, false}}},
+    {"silu",       OP_SILU,      CALL_MATH,   false, {T("x")}},
+    {"gelu",       OP_GELU,      CALL_MATH,   false, {T("x")}},
+    {"gelu_tanh",  OP_GELU_TANH, CALL_MATH,   false, {T("x")}},
+    {"relu",       OP_RELU,      CALL_MATH,   false, {T("x")}},
+    {"sigmoid",    OP_SIGMOID,   CALL_MATH,   false, {T("x")}},
+    {"tanh",       OP_TANH,      CALL_MATH,   false, {T("x")}},
+    {"exp",        OP_EXP,       CALL_MATH,   false, {T("x")}},
+    {"sqrt",       OP_SQRT,      CALL_MATH,   false, {T("x")}},
+    {"rsqrt",      OP_RSQRT,     CALL_MATH,   false, {T("x")}},
+    {"softmax",    OP_SOFTMAX,   CALL_PLAIN,  false, {T("x")}},
+    {"normalize",  OP_NORMALIZE, CALL_PLAIN,  false, {T("x")}},
+    {"split",      OP_SPLIT,     CALL_SPLIT,  false, {T("x")}},
+    {"concat",     OP_CONCAT,    CALL_CONCAT, false, {T("x")}},
+    {"mean",       OP_MEAN,      CALL_PLAIN,  false, {T("x"), {"dim", P_INT, true, false}, KW("mask", P_TENSOR, false)}},
+    {"sum",        OP_SUM,       CALL_PLAIN,  false, {T("x"), {"dim", P_INT, true, false}, KW("mask", P_TENSOR, false)}},
+    {"rope",       OP_ROPE,      CALL_PLAIN,  false, {T("x"), KW("heads", P_INT, true), KW("theta", P_NUMBER, false),
+                                                      KW("style", P_STYLE, false), KW("rotary_dim", P_INT, false)}},
+    {"attention",  OP_ATTENTION, CALL_PLAIN,  false, {T("q"), T("k"), T("v"), KW("heads", P_INT, true),
+                                                      KW("causal", P_BOOL, true), KW("kv_heads", P_INT, false)}},
+};
+/* attention's scale= and mask= keywords: more than six parameters, kept apart. */
+static const ParamSpec attention_extra[] = {KW("scale", P_NUMBER, false), KW("mask", P_TENSOR, false)};
+
+static int nparams(const Builtin *b)
+{
+    int n = 0;
+    while (n < 6 && b->params[n].name)
+        n++;
+    return n;
+}
+
+static const Builtin *find_builtin(const char *name)
+{
+    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+        if (!strcmp(builtins[i].name, name))
+            return &builtins[i];
+    return NULL;
+}
+
+/* The parameters of a call, each bound to the argument that gives it (or NULL). */
+typedef struct Bound {
+    const ParamSpec *spec[8];
+    const Expr *arg[8];
+    int n;
+} Bound;
+
+static const Expr *bound_arg(const Bound *b, const char *name)
+{
+    for (int i = 0; i < b->n; i++)
+        if (!strcmp(b->spec[i]->name, name))
+            return b->arg[i];
+    return NULL;
+}
+
+static void list_keywords(const Bound *b, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (int i = 0; i < b->n && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", b->spec[i]->name);
+}
+
+/* Python's rules: positional arguments first, in order; then keywords, each at most once. */
+static bool bind_args(Sema *s, const Expr *call, const Builtin *fn, Bound *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < nparams(fn); i++)
+        out->spec[out->n++] = &fn->params[i];
+    if (fn->op == OP_ATTENTION)
+        for (size_t i = 0; i < sizeof attention_extra / sizeof attention_extra[0]; i++)
+            out->spec[out->n++] = &attention_extra[i];
+    int positional = 0;
+    bool ok = true, seen_keyword = false;
+    for (int i = 0; i < call->args.len; i++) {
+        const Arg *arg = call->args.items[i];
+        if (!arg->keyword.name) {
+            if (seen_keyword) {
+                diag_error(s->diag, arg->value->loc, "positional argument after a keyword "
+                           "argument in '%s'", fn->name);
+                ok = false;
+            } else if (positional >= out->n || out->spec[positional]->keyword_only) {
+                int max = 0;
+                while (max < out->n && !out->spec[max]->keyword_only)
+                    max++;
+                diag_error(s->diag, arg->value->loc, "too many arguments to '%s' (it takes %d "
+                           "positional argument%s)", fn->name, max, max == 1 ? "" : "s");
+                return false;
+            } else {
+                out->arg[positional++] = arg->value;
+            }
+            continue;
+        }
+        seen_keyword = true;
+        int j = 0;
+        while (j < out->n && strcmp(out->spec[j]->name, arg->keyword.name))
+            j++;
+        if (j == out->n) {
+            char names[256];
+            list_keywords(out, names, sizeof names);
+            diag_error(s->diag, arg->keyword.loc, "'%s' has no parameter '%s' (its parameters: "
+                       "%s)", fn->name, arg->keyword.name, names);
+            ok = false;
+        } else if (out->arg[j]) {
+            diag_error(s->diag, arg->keyword.loc, "'%s' is given twice in '%s'",
+                       arg->keyword.name, fn->name);
+            ok = false;
+        } else {
+            out->arg[j] = arg->value;
+        }
+    }
+    for (int j = 0; ok && j < out->n; j++) {
+        if (out->spec[j]->required && !out->arg[j]) {
+            diag_error(s->diag, call->loc, "'%s' needs its argument '%s'%s", fn->name,
+                       out->spec[j]->name,
+                       out->spec[j]->keyword_only ? " (a keyword argument)" : "");
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+/* A compile-time argument: a number from literals and config values. */
+static bool const_arg(Sema *s, const Builtin *fn, const char *param, const Expr *e, bool want_int,
+                      Number *out)
+{
+    Operand o = lower_expr(s, e);
+    if (o.kind == OPND_POISON)
+        return false;
+    if (o.kind != OPND_NUMBER) {
+        diag_error(s->diag, e->loc, "'%s' of '%s' must be a compile-time number (a literal or a "
+                   "config value), not a tensor", param, fn->name);
+        return false;
+    }
+    if (want_int && !o.num.is_int) {
+        diag_error(s->diag, e->loc, "'%s' of '%s' must be an integer, saw %g", param, fn->name,
+                   o.num.f);
+        return false;
+    }
+    *out = o.num;
+    return true;
+}
+
+static bool tensor_arg(Sema *s, const Builtin *fn, const char *param, const Expr *e, Value **out)
+{
+    Operand o = lower_expr(s, e);
+    if (o.kind == OPND_POISON)
+        return false;
+    if (o.kind != OPND_TENSOR) {
+        diag_error(s->diag, e->loc, "'%s' of '%s' must be a tensor, saw a number", param,
+                   fn->name);
+        return false;
+    }
+    *out = o.v;
+    return true;
+}
+
+static bool bool_arg(Sema *s, const char *param, const Expr *e, bool *out)
+{
+    if (e->kind != EXPR_BOOL) {
+        diag_error(s->diag, e->loc, "'%s' must be true or false", param);
+        return false;
+    }
+    *out = e->bval;
+    return true;
+}
+
+/* Attributes from the keyword and compile-time arguments; false when one was bad. */
+static bool call_attrs(Sema *s, const Builtin *fn, const Bound *b, Attrs *at)
+{
+    bool ok = true;
+    Number n;
+    const Expr *e;
+    at->theta = 10000.0; /* Hugging Face's default rope_theta */
+    if ((e = bound_arg(b, "eps")))
+        ok &= const_arg(s, fn, "eps", e, false, &n) && ((at->eps = number_as_double(n)), true);
+    if ((e = bound_arg(b, "heads")))
+        ok &= const_arg(s, fn, "heads", e, true, &n) && ((at->heads = n.i), true);
+    at->kv_heads = at->heads;
+    if ((e = bound_arg(b, "kv_heads")))
+        ok &= const_arg(s, fn, "kv_heads", e, true, &n) && ((at->kv_heads = n.i), true);
+    if ((e = bound_arg(b, "theta")))
+        ok &= const_arg(s, fn, "theta", e, false, &n) && ((at->theta = number_as_double(n)), true);
+    if ((e = bound_arg(b, "rotary_dim")))
+        ok &= const_arg(s, fn, "rotary_dim", e, true, &n) && ((at->rotary_dim = n.i), true);
+    if ((e = bound_arg(b, "scale"))) {
+        ok &= const_arg(s, fn, "scale", e, false, &n) && ((at->scale = number_as_double(n)), true);
+        at->has_scale = true;
+    }
+    if ((e = bound_arg(b, "causal")))
+        ok &= bool_arg(s, "causal", e, &at->causal);
+    if ((e = bound_arg(b, "style"))) {
+        if (e->kind == EXPR_NAME && !strcmp(e->name.name, "gptj"))
+            at->rope_style = ROPE_GPTJ;
+        else if (!(e->kind == EXPR_NAME && !strcmp(e->name.name, "neox"))) {
+            diag_error(s->diag, e->loc, "'style' of 'rope' must be neox or gptj");
+            ok = false;
+        }
+    }
+    if ((e = bound_arg(b, "dim"))) /* counted from the end when negative: see lower_call */
+        ok &= const_arg(s, fn, "dim", e, true, &n) &&
+              ((at->dim = (int)(n.i < -MAX_DIMS ? -MAX_DIMS - 1 : n.i > MAX_DIMS ? MAX_DIMS : n.i)),
+               true);
+    if ((at->heads < 1 && bound_arg(b, "heads")) || (at->kv_heads < 1 && bound_arg(b, "kv_heads"))) {
+        diag_error(s->diag, bound_arg(b, at->heads < 1 ? "heads" : "kv_heads")->loc,
+                   "heads must be at least 1");
+        ok = false;
+    }
+    return ok;
+}
+
+/* A number through a unary built-in: sqrt(head_dim) in a scale, folded now. */
+static Operand fold_math(Sema *s, const Builtin *fn, Number n, Loc loc)
+{
+    double x = number_as_double(n), r;
+    switch (fn->op) {
+    case OP_SQRT: r = sqrt(x); break;
+    case OP_RSQRT: r = 1 / sqrt(x); break;
+    case OP_EXP: r = exp(x); break;
+    case OP_TANH: r = tanh(x); break;
+    case OP_SIGMOID: r = 1 / (1 + exp(-x)); break;
+    default:
+        diag_error(s->diag, loc, "'%s' of a number: only sqrt, rsqrt, exp, tanh and sigmoid fold "
+                   "at compile time", fn->name);
+        return POISON;
+    }
+    if (!isfinite(r)) {
+        diag_error(s->diag, loc, "'%s(%g)' is not a finite number", fn->name, x);
+        return POISON;
+    }
+    return number((Number){.ok = true, .f = r});
+}
+
+static Operand lower_variadic_concat(Sema *s, const Expr *call, const Builtin *fn)
+{
+    Value *args[MAX_ARGS];
+    int n = 0;
+    bool ok = true;
+    if (call->args.len == 0 || call->args.len > MAX_ARGS) {
+        diag_error(s->diag, call->loc, "'concat' takes 1 to %d tensors", MAX_ARGS);
+        return POISON;
+    }
+    for (int i = 0; i < call->args.len; i++) {
+        const Arg *arg = call->args.items[i];
+        if (arg->keyword.name) {
+            diag_error(s->diag, arg->keyword.loc, "'concat' takes no keyword arguments");
+            ok = false;
+            continue;
+        }
+        ok &= tensor_arg(s, fn, "every argument", arg->value, &args[n++]);
+    }
+    return ok ? emit(s, OP_CONCAT, call->loc, args, n, NULL) : POISON;
+}
+
+/* split(x, n0, n1, ...): its results are bound by `a, b, ... = split(...)`. */
+static Op *lower_split(Sema *s, const Expr *call, int ntargets)
+{
+    const Builtin *fn = find_builtin("split");
+    int nsizes = call->args.len - 1;
+    if (call->args.len < 3 || nsizes > MAX_ARGS) {
+        diag_error(s->diag, call->loc, "'split' takes a tensor and at least two sizes (at most "
+                   "%d)", MAX_ARGS);
+        return NULL;
+    }
+    Attrs at = {.nsizes = nsizes};
+    at.sizes = arena_array(s->a, (size_t)nsizes, sizeof *at.sizes);
+    Value *x = NULL;
+    bool ok = true;
+    for (int i = 0; i < call->args.len; i++) {
+        const Arg *arg = call->args.items[i];
+        if (arg->keyword.name) {
+            diag_error(s->diag, arg->keyword.loc, "'split' takes no keyword arguments");
+            ok = false;
+        } else if (i == 0) {
+            ok &= tensor_arg(s, fn, "x", arg->value, &x);
+        } else {
+            Number n;
+            ok &= const_arg(s, fn, "a size", arg->value, true, &n);
+            at.sizes[i - 1] = n.i;
+        }
+    }
+    if (!ok)
+        return NULL;
+    if (ntargets != nsizes) {
+        diag_error(s->diag, call->loc, "'split' into %d parts is bound to %d name%s", nsizes,
+                   ntargets, ntargets == 1 ? "" : "s");
+        return NULL;
+    }
+    return emit_op(s, OP_SPLIT, call->loc, &x, 1, &at, nsizes);
+}
+
+static Operand lower_call(Sema *s, const Expr *e)
+{
+    const Builtin *fn = find_builtin(e->name.name);
+    if (!fn) {
+        diag_error(s->diag, e->name.loc, "unknown function '%s'", e->name.name);
+        return POISON;
+    }
+    if (e->hint && !fn->hintable) {
+        diag_error(s->diag, e->hint_loc, "a sharding hint applies to linear, matmul and "
+                   "embedding, not '%s'", fn->name);
+        return POISON;
+    }
+    if (fn->form == CALL_SPLIT) {
+        diag_error(s->diag, e->loc, "'split' gives several values: bind them with 'a, b = "
+                   "split(x, ...)'");
+        return POISON;
+    }
+    if (fn->form == CALL_CONCAT)
+        return lower_variadic_concat(s, e, fn);
+
+    Bound b;
+    if (!bind_args(s, e, fn, &b))
+        return POISON;
+    if (fn->form == CALL_MATH) {
+        Operand x = lower_expr(s, b.arg[0]);
+        if (x.kind == OPND_NUMBER)
+            return fold_math(s, fn, x.num, e->loc);
+        return x.kind == OPND_TENSOR ? emit(s, fn->op, e->loc, &x.v, 1, NULL) : POISON;
+    }
+    Value *args[8];
+    int nargs = 0;
+    bool ok = true;
+    for (int i = 0; i < b.n; i++)
+        if (b.spec[i]->kind == P_TENSOR && b.arg[i])
+            ok &= tensor_arg(s, fn, b.spec[i]->name, b.arg[i], &args[nargs++]);
+    Attrs at = {.hint = e->hint};
+    ok &= call_attrs(s, fn, &b, &at);
+    if (!ok)
+        return POISON;
+    if (fn->op == OP_MEAN || fn->op == OP_SUM) {
+        int rank = args[0]->shape.rank;
+        if (at.dim < -rank || at.dim >= rank) {
+            diag_error(s->diag, bound_arg(&b, "dim")->loc, "dimension %d is out of range for a "
+                       "tensor of %d dimensions", at.dim, rank);
+            return POISON;
+        }
+        if (at.dim < 0)
+            at.dim += rank;
+    }
+    return emit(s, fn->op, e->loc, args, nargs, &at);
+}
+
+/* ---- statements ---------------------------------------------------------------------------- */
+
+static void lower_stmts(Sema *s, const List *stmts, bool top);
+
+static bool check_target(Sema *s, const Ident *t)
+{
+    const char *what = reserved_as(s, t->name);
+    if (what) {
+        diag_error(s->diag, t->loc, "'%s' is %s and cannot be rebound (choose another name)",
+                   t->name, what);
+        return false;
+    }
+    return true;
+}
+
+static void assign(Sema *s, const Ident *t, Operand o)
+{
+    if (o.kind == OPND_NUMBER) {
+        diag_error(s->diag, t->loc, "'%s' would be a number; names in forward hold tensors "
+                   "(put numbers in config)", t->name);
+        o = POISON;
+    }
+    Value *v = o.kind == OPND_TENSOR ? o.v : NULL;
+    if (v && !v->name && v->kind == VAL_RESULT)
+        v->name = t->name;
+    bind(s, t->name, NAME_VALUE, v, t->loc);
+}
+
+static void lower_assign(Sema *s, const Stmt *st)
+{
+    bool ok = true;
+    for (int i = 0; i < st->targets.len; i++)
+        ok &= check_target(s, st->targets.items[i]);
+    if (st->targets.len == 1) {
+        Operand o = lower_expr(s, st->value);
+        if (ok)
+            assign(s, st->targets.items[0], o);
+        return;
+    }
+    const Expr *e = st->value;
+    if (e->kind != EXPR_CALL || strcmp(e->name.name, "split")) {
+        diag_error(s->diag, e->loc, "only 'split' gives several values; %d names are bound here",
+                   st->targets.len);
+        ok = false;
+    }
+    Op *op = ok ? lower_split(s, e, st->targets.len) : NULL;
+    for (int i = 0; i < st->targets.len; i++)
+        if (ok)
+            assign(s, st->targets.items[i], op ? tensor(op->results[i]) : POISON);
+}
+
+/* Names a loop body assigns, in order of first assignment (nested statements included). */
+static void assigned_names(Sema *s, const List *stmts, StrMap *seen, List *out)
+{
+    for (int i = 0; i < stmts->len; i++) {
+        const Stmt *st = stmts->items[i];
+        for (int j = 0; st->kind == STMT_ASSIGN && j < st->targets.len; j++) {
+            const Ident *t = st->targets.items[j];
+            if (!strmap_get(seen, t->name)) {
+                strmap_put(seen, t->name, (void *)t);
+                vec_push(s->a, out, (void *)t);
+            }
+        }
+    }
+}
+
+static void set_results(Sema *s, Op *loop, Value **yielded, int n)
+{
+    loop->nresults = n;
+    loop->results = arena_array(s->a, (size_t)n, sizeof *loop->results);
+    for (int i = 0; i < n; i++) {
+        Value *r = ir_value_new(s->g, VAL_RESULT, yielded[i]->dtype, yielded[i]->shape);
+        r->def = loop;
+        r->index = i;
+        r->name = yielded[i]->name;
+        r->loc = loop->loc;
+        loop->results[i] = r;
+    }
+}
+
+/* for VAR in GROUP { BODY }: one FOR op; carried names become the body's parameters. */
+static void lower_for(Sema *s, const Stmt *st)
+{
+    Declared *d = strmap_get(&s->weights, st->group.name);
+    if (s->loop) {
+        diag_error(s->diag, st->loc, "loops do not nest (this one is inside the loop over '%s')",
+                   s->loop->group->name);
+        return;
+    }
+    if (!d || !d->group) {
+        diag_error(s->diag, st->group.loc, "'%s' is not a weights group", st->group.name);
+        return;
+    }
+    if (!check_target(s, &st->var))
+        return;
+
+    StrMap seen;
+    List names = {0};
+    strmap_init(&seen, s->a);
+    assigned_names(s, &st->body, &seen, &names);
+
+    /* Carried: names bound before the loop that the body rebinds. */
+    Value *init[MAX_ARGS * 4];
+    const Ident *carried[MAX_ARGS * 4];
+    int ncarried = 0;
+    for (int i = 0; i < names.len; i++) {
+        const Ident *t = names.items[i];
+        Binding *b = lookup(s, t->name);
+        if (b && b->kind == NAME_VALUE && b->value && ncarried < MAX_ARGS * 4) {
+            init[ncarried] = b->value;
+            carried[ncarried++] = t;
+        }
+    }
+    Op *loop = ir_op_new(s->g, OP_FOR, st->loc, init, ncarried, 0);
+    loop->group = d->group;
+    loop->body = ir_block_new(s->g, loop);
+    loop->body->nparams = ncarried;
+    loop->body->params = arena_array(s->a, (size_t)ncarried, sizeof(Value *));
+    ir_op_append(s->block, loop);
+
+    Block *outer_block = s->block;
+    Scope *outer_scope = s->scope;
+    push_scope(s);
+    Binding *var = arena_alloc(s->a, sizeof *var);
+    var->kind = NAME_LOOP_VAR;
+    var->group = d->group;
+    strmap_put(&s->scope->names, st->var.name, var);
+    for (int i = 0; i < ncarried; i++) {
+        Value *p = ir_value_new(s->g, VAL_PARAM, init[i]->dtype, init[i]->shape);
+        p->def = loop;
+        p->index = i;
+        p->name = carried[i]->name;
+        loop->body->params[i] = p;
+        bind(s, carried[i]->name, NAME_VALUE, p, carried[i]->loc);
+    }
+    s->block = loop->body;
+    s->loop = loop;
+    lower_stmts(s, &st->body, false);
+
+    /* Yield every carried name, then every name first bound in the body. */
+    Value *yielded[MAX_ARGS * 4];
+    const Ident *escaping[MAX_ARGS * 4];
+    int n = 0;
+    bool ok = true;
+    for (int i = 0; i < ncarried; i++) {
+        Binding *b = strmap_get(&s->scope->names, carried[i]->name);
+        Value *v = b ? b->value : NULL;
+        if (!v) {
+            ok = false;
+            continue;
+        }
+        if (!shape_equal(&v->shape, &init[i]->shape) || v->dtype != init[i]->dtype) {
+            char a[256], c[256];
+            diag_error(s->diag, b->loc, "'%s' changes shape in the loop body: %s%s when the loop "
+                       "starts, %s%s at the end of a block", carried[i]->name,
+                       dtype_name(init[i]->dtype), shape_str(s->g, &init[i]->shape, a, sizeof a),
+                       dtype_name(v->dtype), shape_str(s->g, &v->shape, c, sizeof c));
+            ok = false;
+        }
+        yielded[n++] = v;
+    }
+    int nescaping = 0;
+    for (int i = 0; i < names.len && ok; i++) {
+        const Ident *t = names.items[i];
+        Binding *b = strmap_get(&s->scope->names, t->name);
+        bool is_carried = false;
+        for (int j = 0; j < ncarried; j++)
+            is_carried |= carried[j] == t;
+        if (!is_carried && b && b->value && n < MAX_ARGS * 4) {
+            escaping[nescaping++] = t;
+            yielded[n++] = b->value;
+        }
+    }
+    s->block = outer_block;
+    s->scope = outer_scope;
+    s->loop = NULL;
+    if (!ok) {
+        for (int i = 0; i < names.len; i++)
+            bind(s, ((Ident *)names.items[i])->name, NAME_VALUE, NULL, st->loc);
+        return;
+    }
+    Op *yield = ir_op_new(s->g, OP_YIELD, st->loc, yielded, n, 0);
+    ir_op_append(loop->body, yield);
+    set_results(s, loop, yielded, n);
+    for (int i = 0; i < ncarried; i++)
+        bind(s, carried[i]->name, NAME_VALUE, loop->results[i], carried[i]->loc);
+    for (int i = 0; i < nescaping; i++)
+        bind(s, escaping[i]->name, NAME_VALUE, loop->results[ncarried + i], escaping[i]->loc);
+}
+
+static void lower_return(Sema *s, const Stmt *st, bool top)
+{
+    const Module *m = s->m;
+    if (!top) {
+        diag_error(s->diag, st->loc, "return inside a loop (it ends forward, after the loops)");
+        return;
+    }
+    if (st->values.len != m->outputs.len) {
+        diag_error(s->diag, st->loc, "return gives %d value%s, but forward declares %d output%s "
+                   "in '-> (...)'", st->values.len, st->values.len == 1 ? "" : "s",
+                   m->outputs.len, m->outputs.len == 1 ? "" : "s");
+        return;
+    }
+    Value *outs[MAX_ARGS];
+    bool ok = st->values.len <= MAX_ARGS;
+    for (int i = 0; i < st->values.len && ok; i++) {
+        const Expr *e = st->values.items[i];
+        const Ident *want = m->outputs.items[i];
+        if (e->kind == EXPR_NAME && strcmp(e->name.name, want->name)) {
+            diag_error(s->diag, e->loc, "return's value %d is '%s', but '-> (...)' names output "
+                       "%d '%s'", i + 1, e->name.name, i + 1, want->name);
+            ok = false;
+            continue;
+        }
+        Operand o = lower_expr(s, e);
+        if (o.kind == OPND_NUMBER)
+            diag_error(s->diag, e->loc, "an output must be a tensor, not a number");
+        if (o.kind != OPND_TENSOR) {
+            ok = false;
+            continue;
+        }
+        if (o.v->dtype != DT_F32) {
+            diag_error(s->diag, e->loc, "output '%s' is i32; outputs are f32 tensors", want->name);
+            ok = false;
+        }
+        outs[i] = o.v;
+    }
+    if (ok)
+        emit_op(s, OP_RETURN, st->loc, outs, st->values.len, NULL, 0);
+}
+
+static void lower_stmts(Sema *s, const List *stmts, bool top)
+{
+    for (int i = 0; i < stmts->len && !diag_full(s->diag); i++) {
+        const Stmt *st = stmts->items[i];
+        if (s->block->last && s->block->last->kind == OP_RETURN) {
+            diag_error(s->diag, st->loc, "statement after return");
+            return;
+        }
+        switch (st->kind) {
+        case STMT_ASSIGN: lower_assign(s, st); break;
+        case STMT_FOR: lower_for(s, st); break;
+        case STMT_RETURN: lower_return(s, st, top); break;
+        }
+    }
+}
+
+/* ---- declarations ------------------------------------------------------------------------- */
+
+/* A positive integer from a compile-time expression: a dimension or a count. */
+static bool positive_int(Sema *s, const Expr *e, const char *what, int64_t *out)
+{
+    Number n = config_eval_expr(&s->config, e, s->diag);
+    if (!n.ok)
+        return false;
+    if (!n.is_int || n.i < 1) {
+        if (n.is_int)
+            diag_error(s->diag, e->loc, "%s must be at least 1, saw %" PRId64, what, n.i);
+        else
+            diag_error(s->diag, e->loc, "%s must be an integer, saw %g", what, n.f);
+        return false;
+    }
+    *out = n.i;
+    return true;
+}
+
+static bool checkpoint_name_ok(Sema *s, const WeightDecl *wd, bool in_group)
+{
+    const char *name = wd->checkpoint;
+    bool has_index = strstr(name, "{i}") != NULL;
+    const char *brace = strpbrk(name, "{}");
+    while (brace && !strncmp(brace, "{i}", 3))
+        brace = strpbrk(brace + 3, "{}");
+    if (!*name) {
+        diag_error(s->diag, wd->checkpoint_loc, "empty checkpoint name");
+        return false;
+    }
+    if (brace) {
+        diag_error(s->diag, wd->checkpoint_loc, "checkpoint names may hold '{i}' (the block "
+                   "index) and no other braces");
+        return false;
+    }
+    if (in_group && !has_index) {
+        diag_error(s->diag, wd->checkpoint_loc, "a group's checkpoint name needs '{i}', the "
+                   "block index: every block has its own tensor");
+        return false;
+    }
+    if (!in_group && has_index) {
+        diag_error(s->diag, wd->checkpoint_loc, "'{i}' is the block index of a group; '%s' is "
+                   "not in one", wd->name.name);
+        return false;
+    }
+    return true;
+}
+
+static Declared *declare_weight(Sema *s, const WeightDecl *wd, Group *group)
+{
+    Weight *w = arena_alloc(s->a, sizeof *w);
+    w->name = wd->name.name;
+    w->checkpoint = wd->checkpoint;
+    w->group = group;
+    w->loc = wd->name.loc;
+    bool ok = checkpoint_name_ok(s, wd, group != NULL);
+    if (wd->dims.len > MAX_DIMS) {
+        diag_error(s->diag, wd->name.loc, "too many dimensions (limit is %d)", MAX_DIMS);
+        return NULL;
+    }
+    w->shape.rank = wd->dims.len;
+    for (int i = 0; i < wd->dims.len; i++) {
+        int64_t size = 1;
+        ok &= positive_int(s, wd->dims.items[i], "a weight's dimension", &size);
+        w->shape.dims[i] = (Dim){size, -1};
+    }
+    if (!ok)
+        return NULL;
+    vec_push(s->a, &s->g->weights, w);
+    Declared *d = arena_alloc(s->a, sizeof *d);
+    d->weight = w;
+    d->value = ir_weight_value(s->g, w);
+    return d;
+}
+
+static bool name_is_free(Sema *s, const Ident *id, StrMap *scope, const char *what)
+{
+    if (strmap_get(scope, id->name) || strmap_get(&s->config.values, id->name)) {
+        diag_error(s->diag, id->loc, "%s '%s' is declared twice (or is also a config value)",
+                   what, id->name);
+        return false;
+    }
+    return true;
+}
+
+static void declare_group(Sema *s, const GroupDecl *gd)
+{
+    if (!name_is_free(s, &gd->name, &s->weights, "group"))
+        return;
+    Group *grp = arena_alloc(s->a, sizeof *grp);
+    grp->name = gd->name.name;
+    grp->loc = gd->name.loc;
+    grp->count = 1;
+    bool ok = positive_int(s, gd->count, "a group's count", &grp->count);
+    Declared *d = arena_alloc(s->a, sizeof *d);
+    d->group = grp;
+    strmap_init(&d->members, s->a);
+    for (int i = 0; i < gd->weights.len; i++) {
+        const WeightDecl *wd = gd->weights.items[i];
+        if (!name_is_free(s, &wd->name, &d->members, "weight"))
+            continue;
+        Declared *w = declare_weight(s, wd, grp);
+        if (w) {
+            strmap_put(&d->members, w->weight->name, w);
+            vec_push(s->a, &grp->weights, w->weight);
+        }
+    }
+    if (ok) {
+        vec_push(s->a, &s->g->groups, grp);
+        strmap_put(&s->weights, grp->name, d);
+    }
+}
+
+static void declare_weights(Sema *s)
+{
+    for (int i = 0; i < s->m->weights.len; i++) {
+        const WeightItem *item = s->m->weights.items[i];
+        if (item->group) {
+            declare_group(s, item->group);
+        } else if (name_is_free(s, &item->weight->name, &s->weights, "weight")) {
+            Declared *d = declare_weight(s, item->weight, NULL);
+            if (d)
+                strmap_put(&s->weights, d->weight->name, d);
+        }
+    }
+}
+
+/* forward(tokens: i32[batch, seq], ...): a dimension is a config value, a number, or a new
+ * symbol bound at run time. */
+static void declare_input(Sema *s, const Param *p)
+{
+    DType dtype = DT_F32;
+    if (!strcmp(p->type.name, "i32"))
+        dtype = DT_I32;
+    else if (strcmp(p->type.name, "f32")) {
+        diag_error(s->diag, p->type.loc, "unknown type '%s' (expected f32 or i32)", p->type.name);
+        return;
+    }
+    const char *what = reserved_as(s, p->name.name);
+    if (what) {
+        diag_error(s->diag, p->name.loc, "input '%s' is already %s", p->name.name, what);
+        return;
+    }
+    if (p->dims.len > MAX_DIMS) {
+        diag_error(s->diag, p->name.loc, "too many dimensions (limit is %d)", MAX_DIMS);
+        return;
+    }
+    Shape shape = {.rank = p->dims.len};
+    bool ok = true;
+    for (int i = 0; i < p->dims.len; i++) {
+        const Expr *e = p->dims.items[i];
+        if (e->kind == EXPR_NAME && !strmap_get(&s->config.values, e->name.name)) {
+            shape.dims[i] = (Dim){0, ir_symbol(s->g, e->name.name)};
+            continue;
+        }
+        int64_t size = 1;
+        ok &= positive_int(s, e, "an input's dimension", &size);
+        shape.dims[i] = (Dim){size, -1};
+    }
+    if (!ok)
+        return;
+    Value *v = ir_value_new(s->g, VAL_INPUT, dtype, shape);
+    v->name = p->name.name;
+    v->loc = p->name.loc;
+    vec_push(s->a, &s->g->inputs, v);
+    bind(s, p->name.name, NAME_INPUT, v, p->name.loc);
+}
+
+static void declare_outputs(Sema *s)
+{
+    StrMap seen;
+    strmap_init(&seen, s->a);
+    for (int i = 0; i < s->m->outputs.len; i++) {
+        const Ident *o = s->m->outputs.items[i];
+        if (strmap_get(&seen, o->name))
+            diag_error(s->diag, o->loc, "output '%s' is named twice", o->name);
+        strmap_put(&seen, o->name, (void *)o);
+        vec_push(s->a, &s->g->output_names, o->name);
+    }
+}
+
+/* The end of the text, for messages about something missing. */
+static Loc end_of(const Module *m, const Source *src)
+{
+    (void)m;
+    return (Loc){src, (uint32_t)src->size, (uint32_t)src->size};
+}
+
+static bool check_sections(Sema *s, const Source *src)
+{
+    const Module *m = s->m;
+    if (!m->has_model) {
+        diag_error(s->diag, (Loc){src, 0, 0}, "a model file starts with 'model NAME'");
+        return false;
+    }
+    if (!m->has_forward) {
+        if (s->diag->errors == 0)
+            diag_error(s->diag, end_of(m, src), "'forward(...) -> (...) { ... }' expected at end "
+                       "of file");
+        return false;
+    }
+    if (m->params.len == 0)
+        diag_error(s->diag, m->forward_loc, "forward needs at least one input");
+    return true;
+}
+
+Graph *sema_lower(Arena *a, const Module *m, const Options *opt, Diag *diag)
+{
+    const Source *src = m->name.loc.src ? m->name.loc.src : NULL;
+    Sema s = {.a = a, .diag = diag, .m = m};
+    if (!m->has_model || !src) {
+        if (diag->errors == 0)
+            diag_error(diag, (Loc){0}, "the file does not start with 'model NAME'");
+        return NULL;
+    }
+    s.g = ir_graph_new(a, m->name.name);
+    s.g->src = src;
+    strmap_init(&s.weights, a);
+    push_scope(&s);
+    s.block = s.g->top;
+    config_evaluate(a, m, opt, &s.config, diag);
+    if (!check_sections(&s, src))
+        return NULL;
+    declare_weights(&s);
+    for (int i = 0; i < m->params.len; i++)
+        declare_input(&s, m->params.items[i]);
+    declare_outputs(&s);
+    lower_stmts(&s, &m->body, true);
+    if (diag->errors == 0 && (!s.g->top->last || s.g->top->last->kind != OP_RETURN)) {
+        const Ident *first = m->outputs.len ? m->outputs.items[0] : NULL;
+        diag_error(diag, m->forward_loc, "forward never returns (expected 'return %s%s' at its "
+                   "end)", first ? first->name : "...", m->outputs.len > 1 ? ", ..." : "");
+    }
+    if (diag->errors)
+        return NULL;
+    ir_remove_dead(s.g);
+    return s.g;
+}

@@ -1,0 +1,383 @@
+/* ir.h — tpc's graph IR, and the support every layer of the compiler shares.
+ *
+ * A Graph is one model's forward function in SSA form: a list of ops, each producing values
+ * with a dtype, a shape (dimensions may be symbolic: `batch`, `seq`) and a layout slot the
+ * sharding pass fills. A weights group stays one FOR op with a body, so the IR of an 80-layer
+ * model is the size of a one-layer model's. Weights are values too (printed `@name`), and so
+ * are compile-time scalars (printed as numbers).
+ *
+ * Sections: support (arena, arrays, diagnostics) — shapes and layouts — the graph — one section
+ * per file of ir/ with what it exports.
+ */
+#ifndef TPC_IR_H
+#define TPC_IR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ============================================================================================
+ * Support
+ * ============================================================================================ */
+
+/* arena.c — one arena per compilation, freed at once. Allocations are zeroed; sizes are
+ * overflow-checked; running out of memory is a fatal error, never a NULL. */
+typedef struct Arena Arena;
+Arena *arena_new(void);
+void arena_free(Arena *arena);
+void *arena_alloc(Arena *arena, size_t size);
+void *arena_array(Arena *arena, size_t count, size_t elem_size);
+char *arena_strndup(Arena *arena, const char *s, size_t n);
+char *arena_strdup(Arena *arena, const char *s);
+char *arena_printf(Arena *arena, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t arena_bytes(const Arena *arena); /* bytes handed out so far */
+
+/* Growable arrays in the arena: `Vec(Op *) ops;` then `vec_push(arena, &ops, op)`. The old
+ * storage stays in the arena when it grows (it is freed with the arena). */
+#define Vec(T)                                                                                     \
+    struct {                                                                                       \
+        T *items;                                                                                  \
+        int len, cap;                                                                              \
+    }
+void vec_grow(Arena *arena, void **items, int *cap, int needed, size_t elem_size);
+#define vec_push(arena, v, x)                                                                      \
+    do {                                                                                           \
+        if ((v)->len == (v)->cap)                                                                  \
+            vec_grow((arena), (void **)&(v)->items, &(v)->cap, (v)->len + 1,                       \
+                     sizeof(*(v)->items));                                                         \
+        (v)->items[(v)->len++] = (x);                                                              \
+    } while (0)
+
+/* strmap.c — string keys to pointers, in the arena; keys are not copied. */
+typedef struct StrMapEntry {
+    const char *key;
+    void *value;
+} StrMapEntry;
+typedef struct StrMap {
+    Arena *arena;
+    StrMapEntry *entries;
+    size_t cap, len;
+} StrMap;
+void strmap_init(StrMap *m, Arena *arena);
+void *strmap_get(const StrMap *m, const char *key); /* NULL when absent */
+void strmap_put(StrMap *m, const char *key, void *value);
+
+/* diag.c — diagnostics. A Loc is a byte range of a Source; line and column are computed only
+ * when a message is printed. Errors print "file:line:col: error: message", the line and a
+ * caret; after `limit` errors the compiler stops ("too many errors"). */
+typedef struct Source {
+    const char *path; /* as given, or "<command line>" */
+    const char *text;
+    size_t size;
+} Source;
+
+typedef struct Loc {
+    const Source *src; /* NULL: no location */
+    uint32_t start, end;
+} Loc;
+
+typedef struct Diag {
+    FILE *out;
+    int errors;
+    int limit; /* 20 */
+} Diag;
+
+void diag_init(Diag *diag, FILE *out);
+void diag_error(Diag *diag, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_verror(Diag *diag, Loc loc, const char *fmt, va_list ap);
+void diag_note(Diag *diag, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool diag_full(const Diag *diag); /* the error limit is reached: stop looking for more */
+void loc_line_col(Loc loc, int *line, int *col);
+
+/* tpc's own bugs: "internal error at passes/shard.c:212: ..." and abort. Never for input. */
+_Noreturn void ir_internal_error(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define internal_error(...) ir_internal_error(__FILE__, __LINE__, __VA_ARGS__)
+#define unreachable()       internal_error("unreachable")
+
+/* ============================================================================================
+ * Shapes and layouts
+ * ============================================================================================ */
+
+enum { MAX_DIMS = 8 };
+
+typedef enum { DT_F32, DT_I32 } DType;
+
+/* A dimension: a number, or a symbol bound at run time (`batch`, `seq`). Symbols are indices
+ * into Graph.symbols; a symbolic dimension equals only itself. */
+typedef struct Dim {
+    int64_t size; /* when sym < 0 */
+    int sym;      /* -1: a number */
+} Dim;
+
+typedef struct Shape {
+    int rank; /* 0: a scalar */
+    Dim dims[MAX_DIMS];
+} Shape;
+
+/* How a value is spread over the ranks (DESIGN.md, "Layouts").
+ *   R  replicated: every rank holds all of it.
+ *   S  split along `dim`: the dimension is `nseg` segments laid side by side (a fused q|k|v is
+ *      3, anything else 1); every segment is split by itself, rank r holding the element range
+ *      seg[s].ranks[r] of segment s (offsets within the segment, multiples of `unit`, a head of
+ *      head_dim elements or 1). Ranges are balanced, may be uneven, and may overlap (GQA's kv
+ *      heads, which several ranks read).
+ *   P  partial: every rank holds a full-shaped tensor; the value is their sum. */
+typedef enum { LAYOUT_NONE, LAYOUT_R, LAYOUT_S, LAYOUT_P } LayoutKind;
+
+typedef struct Range {
+    int64_t start, end; /* [start, end) */
+} Range;
+
+typedef struct Segment {
+    int64_t size;  /* elements of the dimension in this segment (global) */
+    Range *ranks;  /* [tp]: what each rank holds of it */
+} Segment;
+
+typedef struct Layout {
+    LayoutKind kind;
+    int dim;       /* S */
+    int64_t unit;  /* S: elements per unit; a unit is never cut */
+    int nseg;      /* S */
+    Segment *seg;  /* S: [nseg] */
+} Layout;
+
+/* ============================================================================================
+ * The graph
+ * ============================================================================================ */
+
+typedef enum {
+#define OP(kind, name, min_args, max_args, shape_rule, layout_rule, flags) OP_##kind,
+#include "ops.def"
+#undef OP
+    OP_COUNT
+} OpKind;
+
+typedef enum {
+    SHAPE_NONE, SHAPE_UNARY, SHAPE_BROADCAST, SHAPE_LINEAR, SHAPE_MATMUL, SHAPE_EMBEDDING,
+    SHAPE_POSITIONS, SHAPE_NORM, SHAPE_ROPE, SHAPE_ATTENTION, SHAPE_SPLIT, SHAPE_CONCAT, SHAPE_REDUCE,
+} ShapeRule;
+
+typedef enum {
+    LRULE_OUTPUT, LRULE_LOOP, LRULE_YIELD, LRULE_PROJECTION, LRULE_EMBEDDING, LRULE_REPLICATED,
+    LRULE_WHOLE_LAST, LRULE_LINEAR_MAP, LRULE_ELEMENTWISE, LRULE_ADD, LRULE_MUL, LRULE_DIV,
+    LRULE_HEADS, LRULE_ATTENTION, LRULE_SPLIT, LRULE_REDUCE, LRULE_FIXED,
+} LayoutRule;
+
+enum {
+    OPF_TERMINATOR  = 1 << 0, /* ends a block */
+    OPF_REGION      = 1 << 1, /* has a body */
+    OPF_GEMM        = 1 << 2, /* a matrix product with a weight: the vendor library's */
+    OPF_ELEMENTWISE = 1 << 3,
+    OPF_COLLECTIVE  = 1 << 4,
+};
+
+typedef struct OpInfo {
+    const char *name;
+    int min_args, max_args;
+    ShapeRule shape_rule;
+    LayoutRule layout_rule;
+    unsigned flags;
+} OpInfo;
+extern const OpInfo op_info[OP_COUNT];
+
+/* A sharding hint on a call: `linear(h, l.wq) @col`. */
+typedef enum { HINT_NONE, HINT_COL, HINT_ROW, HINT_REPLICATED } Hint;
+
+typedef struct Group Group;
+typedef struct Weight Weight;
+typedef struct Op Op;
+typedef struct Block Block;
+
+/* A weight as the checkpoint stores it. After fuse-projections a weight may be a fusion of
+ * others laid side by side along `fused_dim` (q|k|v, gate|up): its parts are the checkpoint
+ * tensors and its layout has one segment per part. */
+struct Weight {
+    const char *name;       /* "wq"; fused: "wq|wk|wv" */
+    const char *checkpoint; /* "model.layers.{i}.self_attn.q_proj.weight"; NULL when fused */
+    Shape shape;            /* as stored; numbers only */
+    Group *group;           /* the group it belongs to, or NULL */
+    Loc loc;
+    Weight **parts;         /* fused: the weights laid side by side */
+    int nparts;
+    int fused_dim;
+    Layout layout;          /* set by shard: the slice of the stored tensor each rank holds */
+    Hint hint;              /* from the op that reads it */
+    bool used;
+};
+
+/* `layer[layers] { ... }`: `count` blocks of the same weights; "{i}" in a checkpoint name is
+ * the block's index. */
+struct Group {
+    const char *name;
+    int64_t count;
+    Vec(Weight *) weights;
+    Loc loc;
+};
+
+typedef enum {
+    VAL_RESULT, /* the result of an op */
+    VAL_INPUT,  /* an input of forward */
+    VAL_PARAM,  /* a block parameter: a value carried from one iteration of a loop to the next */
+    VAL_WEIGHT, /* a weight, @name */
+    VAL_CONST,  /* a compile-time scalar */
+} ValueKind;
+
+typedef struct Value {
+    ValueKind kind;
+    int id;           /* %id; numbered when printed */
+    DType dtype;
+    Shape shape;
+    Layout layout;    /* set by shard */
+    const char *name; /* the source's name for it (x, h, q), for the printer and codegen */
+    Op *def;          /* VAL_RESULT: the op; VAL_PARAM: the FOR op */
+    int index;        /* which result of def, or which parameter */
+    Weight *weight;   /* VAL_WEIGHT */
+    double constant;  /* VAL_CONST */
+    int uses;
+    Loc loc;
+} Value;
+
+typedef enum { ROPE_NEOX, ROPE_GPTJ } RopeStyle;
+
+/* Attributes of ops; each op uses the ones its kind needs. */
+typedef struct Attrs {
+    int64_t heads, kv_heads;  /* rope, attention */
+    int64_t rotary_dim;       /* rope: 0 means the whole head */
+    RopeStyle rope_style;
+    double theta;             /* rope */
+    double eps;               /* rmsnorm, layernorm */
+    double scale;             /* attention, when has_scale */
+    bool has_scale, causal;
+    int dim;                  /* mean, sum: the dimension reduced (from 0) */
+    int64_t *sizes;           /* split: sizes along the last dimension */
+    int nsizes;
+    Hint hint;
+} Attrs;
+
+struct Op {
+    OpKind kind;
+    Loc loc;
+    Value **args;
+    int nargs;
+    Value **results;
+    int nresults;
+    Attrs attrs;
+    Group *group;     /* FOR: the weights group it runs over */
+    Block *body;      /* FOR */
+    Block *block;     /* the block holding this op */
+    Op *prev, *next;
+    int order;        /* position in its block, set by ir_number_ops */
+};
+
+/* A list of ops. A FOR body's params are the values carried across iterations: param i starts
+ * as the FOR's arg i and becomes the body's YIELD arg i; the FOR's results are the YIELD's args
+ * after the last iteration (carried values first, then values first bound in the body). */
+struct Block {
+    Op *first, *last;
+    Value **params;
+    int nparams;
+    Op *parent; /* the FOR owning it, or NULL for the graph's top block */
+};
+
+typedef struct Graph {
+    Arena *arena;
+    const char *name;       /* model NAME */
+    const Source *src;
+    Vec(const char *) symbols; /* symbolic dimension names */
+    Vec(Value *) inputs;
+    Vec(const char *) output_names;
+    Vec(Weight *) weights;  /* top-level weights and every group's, in declaration order */
+    Vec(Group *) groups;
+    Block *top;
+    int tp;                 /* ranks; 1 until the sharding pass */
+    bool sharded;           /* every value and used weight has a layout */
+    int next_id;
+} Graph;
+
+/* graph.c — building and editing. Builders record; they check nothing (sema and the verifier
+ * do). */
+Graph *ir_graph_new(Arena *arena, const char *name);
+Block *ir_block_new(Graph *g, Op *parent);
+Op *ir_op_new(Graph *g, OpKind kind, Loc loc, Value **args, int nargs, int nresults);
+void ir_op_append(Block *b, Op *op);
+void ir_op_insert_before(Op *before, Op *op);
+void ir_op_insert_after(Op *after, Op *op);
+void ir_op_remove(Op *op);
+void ir_op_set_arg(Op *op, int i, Value *v);
+Value *ir_value_new(Graph *g, ValueKind kind, DType dtype, Shape shape);
+Value *ir_const(Graph *g, double constant);
+Value *ir_weight_value(Graph *g, Weight *w);
+void ir_replace_uses(Block *b, Value *from, Value *to); /* in b and the blocks inside it */
+void ir_number_ops(Block *b);                            /* sets Op.order, in nested blocks too */
+/* Is v defined (and in scope) at `use`? Needs ir_number_ops. */
+bool ir_visible(const Value *v, const Op *use);
+int ir_symbol(Graph *g, const char *name);                /* interned */
+/* Removes ops whose results nothing reads, and loop results nothing reads after the loop. */
+void ir_remove_dead(Graph *g);
+/* Every op of `root` and of the bodies inside it, each FOR before its body:
+ *   for (Op *op = root->first; op; op = ir_walk_next(op, root)) */
+Op *ir_walk_next(const Op *op, const Block *root);
+
+/* shape.c — the shape rule of every op: sema reports its message at the call, the verifier
+ * re-checks. `why` gets a message when the rule fails. */
+bool shape_equal(const Shape *a, const Shape *b);
+bool dim_equal(Dim a, Dim b);
+Shape shape_of(int rank, const int64_t *sizes);
+bool shape_broadcast(const Shape *a, const Shape *b, Shape *out);
+/* Fills out[0..nresults) and *dtype, or explains in `why`. */
+bool shape_infer(const Graph *g, const Op *op, Shape *out, DType *dtype, char *why,
+                 size_t why_size);
+int64_t shape_elements(const Shape *s); /* -1 when a dimension is symbolic */
+char *shape_str(const Graph *g, const Shape *s, char *buf, size_t size); /* "[batch,seq,4096]" */
+const char *dtype_name(DType t);
+
+/* layout.c — the layout type: constructors, comparison, printing. */
+Layout layout_replicated(void);
+Layout layout_partial(void);
+/* S(dim): `sizes` of nseg segments, each split evenly over tp ranks in whole units (a head
+ * never cut); uneven counts give the first ranks one unit more. */
+Layout layout_split_even(Arena *a, int tp, int dim, int64_t unit, int nseg, const int64_t *sizes);
+bool layout_equal(const Layout *a, const Layout *b, int tp);
+int64_t layout_local_size(const Layout *l, int rank); /* elements of the split dim on a rank */
+char *layout_str(const Layout *l, char *buf, size_t size); /* "R", "P", "S(2)" */
+/* The ranges rank r holds, "[0:2752]" or "[0:512, 4096:4224, 5120:5248]" for segments. */
+char *layout_ranges_str(const Layout *l, int rank, char *buf, size_t size);
+
+/* print.c — one op a line, stable for FileCheck. `rank` chooses whose weight slices to show. */
+void ir_print(FILE *out, Graph *g, int rank);
+
+/* verify.c — the IR's invariants: arity, SSA (defined before used, in scope), shapes against
+ * their rules, layouts consistent once set. Returns false and reports after the named pass. */
+bool ir_verify(Graph *g, const char *after_pass, FILE *err);
+
+/* ============================================================================================
+ * Options every layer may read: the compiler's command line.
+ * ============================================================================================ */
+
+typedef enum { EMIT_BIN, EMIT_C, EMIT_IR, EMIT_LLVM, EMIT_PLAN, EMIT_DOT } EmitKind;
+typedef enum { TARGET_CPU, TARGET_CUDA } TargetKind;
+typedef enum { BACKEND_C, BACKEND_LLVM } BackendKind;
+
+typedef struct Options {
+    const char *input;      /* MODEL.tpl */
+    const char *outdir;     /* -o */
+    int tp;                 /* -tp */
+    TargetKind target;
+    BackendKind backend;
+    EmitKind emit;
+    int rank;               /* --rank */
+    bool no_elide;
+    bool sequence_parallel;
+    const char *print_after; /* --print-after PASS */
+    bool print_after_all;
+    struct Define {
+        const char *name, *value;
+        const Source *src; /* "<command line>", for messages */
+    } *defines;
+    int ndefines;
+} Options;
+
+#endif /* TPC_IR_H */

@@ -1,0 +1,40 @@
+/* pipeline.c — the whole pipeline in one table (QBE's func()): which passes run, in order.
+ *
+ * After every pass the verifier runs; --print-after NAME and --print-after-all print the IR
+ * (to stderr) after the passes they name.
+ */
+#include "passes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const Pass pass_pipeline[] = {
+    {NULL, NULL, NULL},
+};
+const int pass_count = (int)(sizeof pass_pipeline / sizeof pass_pipeline[0]) - 1;
+
+const Pass *pass_find(const char *name)
+{
+    for (int i = 0; i < pass_count; i++)
+        if (!strcmp(pass_pipeline[i].name, name))
+            return &pass_pipeline[i];
+    return NULL;
+}
+
+bool pass_run_pipeline(Graph *g, const Options *opt, Diag *diag)
+{
+    if (!ir_verify(g, "sema", stderr))
+        internal_error("the front end built an invalid graph");
+    for (int i = 0; i < pass_count; i++) {
+        const Pass *p = &pass_pipeline[i];
+        if (!p->run(g, opt, diag))
+            return false;
+        if (!ir_verify(g, p->name, stderr))
+            internal_error("pass '%s' broke the IR", p->name);
+        if (opt->print_after_all || (opt->print_after && !strcmp(opt->print_after, p->name))) {
+            fprintf(stderr, "// ---- IR after %s ----\n", p->name);
+            ir_print(stderr, g, opt->rank);
+        }
+    }
+    return true;
+}

@@ -1,0 +1,210 @@
+/* tpcrt.h — libtpcrt, the runtime every program tpc builds links; the only header it includes.
+ *
+ * The runtime knows nothing of models or of the compiler. It offers: MPI start-up and the
+ * built program's command line; collectives (all-reduce, all-gather, gather to rank 0,
+ * reduce-scatter) with even or uneven, segmented or overlapping per-rank ranges; the safetensors
+ * reader, which reads exactly a rank's ranges of a tensor with positioned reads; .npy read and
+ * write; random tensors that are a function of (seed, name, index in the full tensor); timing for
+ * --bench and --stats.
+ *
+ * Failure: every error is one line on stderr, "tpc: rank R: <what, naming file and tensor>",
+ * and ends the whole job (MPI_Abort), so no rank is ever left waiting in a collective.
+ * Usage errors exit with status 2, everything else with 1.
+ *
+ * Conventions: sizes and indices are int64_t element counts; tensors are C order; "the slice"
+ * of a tensor is, per dimension, the concatenation of the ranges a rank holds of it.
+ */
+#ifndef TPCRT_H
+#define TPCRT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    TPCRT_MAX_DIMS = 8,  /* dimensions of a tensor */
+    TPCRT_MAX_IO   = 16, /* inputs, outputs, bound dimension names */
+};
+
+typedef enum { TPCRT_F32, TPCRT_I32 } TpcrtDType;
+
+/* What --random-input makes for an input. */
+typedef enum {
+    TPCRT_RANDOM_NORMAL, /* f32, standard normal */
+    TPCRT_RANDOM_IDS,    /* i32 ids uniform in [0, id_limit) */
+    TPCRT_RANDOM_ONES,   /* f32 ones (masks: keep everything) */
+} TpcrtRandomKind;
+
+/* An input or output of the program; a dimension is a number or a name bound at run time. */
+typedef struct TpcrtTensorDecl {
+    const char *name;
+    TpcrtDType dtype;
+    int ndim;
+    const char *dim_names[TPCRT_MAX_DIMS]; /* non-NULL: symbolic ("batch"), bound at run time */
+    int64_t dim_sizes[TPCRT_MAX_DIMS];     /* the size where dim_names[i] is NULL */
+    TpcrtRandomKind random;
+    int64_t id_limit; /* TPCRT_RANDOM_IDS: ids are below it */
+} TpcrtTensorDecl;
+
+/* What the generated program tells the runtime about itself. */
+typedef struct TpcrtProgram {
+    const char *name; /* the model's name, for usage lines and messages */
+    int tp;           /* the world size the program was built for */
+    int ninputs, noutputs;
+    const TpcrtTensorDecl *inputs, *outputs;
+} TpcrtProgram;
+
+/* Symbolic dimensions bound at run time, by name. */
+typedef struct TpcrtDims {
+    int n;
+    const char *names[TPCRT_MAX_IO];
+    int64_t values[TPCRT_MAX_IO];
+} TpcrtDims;
+
+/* The built program's command line (spec/CLI.md, "The built program"). */
+typedef struct TpcrtArgs {
+    const char *weights; /* --weights PATH, or NULL */
+    bool random_weights; /* --random-weights SEED */
+    uint64_t weights_seed;
+    const char *input_paths[TPCRT_MAX_IO]; /* --input NAME=FILE, by input index; NULL if absent */
+    bool random_input;                     /* --random-input SEED */
+    uint64_t input_seed;
+    TpcrtDims dims;                          /* --dim NAME=N */
+    const char *output_paths[TPCRT_MAX_IO]; /* --output NAME=FILE, by output index */
+    int bench;                               /* --bench N; 0 when absent */
+    int threads;                             /* --threads T; default 1 */
+    bool stats;                              /* --stats */
+} TpcrtArgs;
+
+/* ---- world.c: start-up, failure, memory ---------------------------------------------------- */
+
+/* MPI_Init, the command line (usage errors: rank 0 prints one line and usage, every rank exits
+ * 2), the world-size check against prog->tp (rank 0 prints one line, every rank exits 1), BLAS
+ * threads per rank. Exactly one of --weights / --random-weights is required; every input needs
+ * --input or --random-input. -h/--help prints usage and exits 0. */
+void tpcrt_init(int *argc, char ***argv, const TpcrtProgram *prog, TpcrtArgs *args);
+void tpcrt_finalize(void);
+int tpcrt_rank(void);
+int tpcrt_world_size(void);
+int tpcrt_local_rank(void); /* rank among the ranks on this node */
+
+/* One line "tpc: rank R: <message>" on stderr, then the whole job ends (status 1). */
+_Noreturn void tpcrt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* 64-byte aligned, zeroed; failure names `what` and the size. */
+void *tpcrt_alloc(size_t bytes, const char *what);
+void tpcrt_free(void *p);
+
+/* Bound value of a symbolic dimension; fails naming it when unbound. */
+int64_t tpcrt_dim(const TpcrtDims *dims, const char *name);
+
+/* ---- io.c: the program's inputs and outputs --------------------------------------------------- */
+
+/* Reads (--input, .npy) or makes (--random-input) every input, checks dtype, rank and fixed
+ * sizes against its declaration, binds symbolic dims into *dims (two inputs sharing a name must
+ * agree; --dim binds them for random inputs) and returns the data in data[i] (f32 or i32; <i8
+ * ids are converted, each checked to fit). Rank 0 reads the files and broadcasts. */
+void tpcrt_inputs_load(const TpcrtProgram *prog, const TpcrtArgs *args, TpcrtDims *dims,
+                       void **data);
+
+/* Rank 0 writes output `index` to its --output file, if one was given. */
+void tpcrt_output_write(const TpcrtProgram *prog, const TpcrtArgs *args, int index,
+                        const float *data, int ndim, const int64_t *shape);
+
+/* Fails, naming the input and the table, unless every id is in [0, limit). */
+void tpcrt_check_ids(const int32_t *ids, int64_t count, int64_t limit, const char *input,
+                     const char *table);
+
+/* ---- npy.c: NumPy .npy v1.0/2.0, <f4, <i4, <i8, C order ---------------------------------------- */
+
+typedef struct TpcrtArray {
+    TpcrtDType dtype; /* <i8 files are read as i32 (each value checked to fit) */
+    int ndim;
+    int64_t shape[TPCRT_MAX_DIMS];
+    void *data; /* malloc'd; free with free() */
+} TpcrtArray;
+
+/* These return false with a message in err (no abort): the fuzzer and the tests call them. */
+bool tpcrt_npy_parse(const void *bytes, size_t size, TpcrtArray *out, char *err, size_t errlen);
+bool tpcrt_npy_read(const char *path, TpcrtArray *out, char *err, size_t errlen);
+bool tpcrt_npy_write(const char *path, const TpcrtArray *array, char *err, size_t errlen);
+
+/* ---- weights.c: checkpoints and random weights ------------------------------------------------ */
+
+typedef struct TpcrtRange {
+    int64_t start, end; /* [start, end) */
+} TpcrtRange;
+
+/* A rank's share of one dimension: its ranges, laid side by side in this order. nranges == 0
+ * means the whole dimension. */
+typedef struct TpcrtDimSlice {
+    int nranges;
+    const TpcrtRange *ranges;
+} TpcrtDimSlice;
+
+/* The source of weights: a checkpoint (--weights) or random values (--random-weights). */
+typedef struct TpcrtWeights TpcrtWeights;
+
+/* Opens and validates every header of the checkpoint before any data is read: a .safetensors
+ * file, or a folder with model.safetensors or model.safetensors.index.json plus its shards. */
+TpcrtWeights *tpcrt_weights_open(const TpcrtArgs *args);
+void tpcrt_weights_close(TpcrtWeights *w);
+
+/* How a random weight is made: element k of the full tensor is offset + scale * u, u uniform in
+ * [-1, 1) from (seed, name, k). Ignored when reading a checkpoint. */
+typedef struct TpcrtInit {
+    float offset, scale;
+} TpcrtInit;
+
+/* Reads this rank's slice of tensor `name`, whose stored shape must be shape[0..ndim) (else one
+ * line naming the file, the tensor and both shapes). F32, F16, BF16 become f32. Element
+ * (i0, i1, ...) of the slice (slice-local indices) goes to
+ * dst[i0 * dst_strides[0] + i1 * dst_strides[1] + ...], so a caller can assemble fused weights
+ * or transpose while reading. Only the slice's bytes are read (positioned reads). */
+void tpcrt_weights_read(TpcrtWeights *w, const char *name, int ndim, const int64_t *shape,
+                        const TpcrtDimSlice *slice, TpcrtInit init, float *dst,
+                        const int64_t *dst_strides);
+
+/* Progress: a line on rank 0 when loading takes more than a second. */
+void tpcrt_load_begin(int64_t bytes_to_load);
+void tpcrt_load_end(void);
+
+/* ---- collectives.c: over MPI_COMM_WORLD ------------------------------------------------------- */
+
+/* How the last dimension of a [rows, full] matrix is split: rank r holds, of every segment s in
+ * order, the columns ranges[s * world_size + r] of the full matrix, side by side. Ranges may be
+ * uneven and may overlap (ranks that share data). A split of an inner dimension d of
+ * [A, D, I] is the split of the last dimension of [A, D * I] with its ranges times I. */
+typedef struct TpcrtSplit {
+    int nseg;
+    const TpcrtRange *ranges; /* [nseg][world_size] */
+    int64_t full;             /* columns of the full matrix */
+} TpcrtSplit;
+
+/* Columns rank r holds under `split`. */
+int64_t tpcrt_split_local(const TpcrtSplit *split, int rank);
+
+/* Sum over ranks, in place. */
+void tpcrt_all_reduce_sum(float *buf, int64_t count);
+/* Every rank gets the full [rows, split->full] matrix from every rank's [rows, local] part. */
+void tpcrt_all_gather(const float *local, float *full, int64_t rows, const TpcrtSplit *split);
+/* As tpcrt_all_gather, but only rank 0 receives (outputs). */
+void tpcrt_gather_to_root(const float *local, float *full, int64_t rows, const TpcrtSplit *split);
+/* The sum over ranks of [rows, full], each rank keeping its own [rows, local] columns. */
+void tpcrt_reduce_scatter(const float *full, float *local, int64_t rows, const TpcrtSplit *split);
+/* Rank 0's buffer to every rank. */
+void tpcrt_broadcast(float *buf, int64_t count);
+
+/* ---- timing.c: --bench and --stats ----------------------------------------------------------- */
+
+double tpcrt_now(void);                 /* seconds, monotonic */
+double tpcrt_collective_seconds(void);  /* time inside collective calls so far, waiting included */
+/* Rank 0 prints "bench: median M ms, min A ms, max B ms, T tokens/s, collectives C%" from n
+ * forward times and the collective time spent in them. */
+void tpcrt_bench_report(const double *forward_seconds, int n, int64_t tokens_per_forward,
+                        double collective_seconds);
+/* With --stats, every rank prints one line: weight bytes, bytes read from the checkpoint, peak
+ * resident memory. */
+void tpcrt_stats_report(const TpcrtArgs *args, int64_t weight_bytes);
+
+#endif /* TPCRT_H */

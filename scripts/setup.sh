@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set up tpc on a Debian 12 machine: install what is missing, then build.
+#   scripts/setup.sh            release build in build/ (the compiler is build/tpc)
+#   scripts/setup.sh --asan     also the ASan + UBSan build in build-asan/
+# Packages are installed with apt-get only when missing, so a second run is quick.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+    build-essential cmake flex bison             # the compiler's own build
+    llvm-14-dev llvm-14-tools libclang-rt-14-dev # LLVM-C, FileCheck + lit, sanitizer runtimes
+    clang-14                                     # libFuzzer harnesses
+    libopenblas-dev libopenmpi-dev openmpi-bin   # what generated programs link
+    libjansson-dev                               # safetensors headers
+    python3-numpy python3-torch                  # test references and baselines
+    graphviz                                     # --emit dot, rendered in tests
+)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+build() {   # build DIR CMAKE_BUILD_TYPE
+    cmake -S . -B "$1" -DCMAKE_BUILD_TYPE="$2" >/dev/null
+    cmake --build "$1" -j "$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^Consolidate|^Built target' || true
+    cmake --build "$1" -j "$jobs" >/dev/null   # fail here if the build failed
+}
+build build Release
+if [ "${1:-}" = "--asan" ]; then
+    build build-asan Asan
+fi

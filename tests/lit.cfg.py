@@ -1,0 +1,49 @@
+# lit configuration for tpc's tests.  Run through scripts/test.sh, which passes
+# --param build=DIR (the release build, then the ASan + UBSan build).
+import os
+import lit.formats
+
+config.name = "tpc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".tpl", ".test", ".c"]
+config.excludes = ["Inputs", "lit.cfg.py", "lib"]
+config.test_source_root = os.path.dirname(__file__)
+
+build = lit_config.params.get("build")
+if not build:
+    lit_config.fatal("run with --param build=DIR (scripts/test.sh does)")
+build = os.path.abspath(build)
+config.test_exec_root = os.path.join(build, "tests")
+root = os.path.dirname(config.test_source_root)
+llvm_bin = "/usr/lib/llvm-14/bin"
+
+asan = os.path.basename(build).endswith("asan")
+if asan:
+    config.available_features.add("asan")
+    # Open MPI and OpenBLAS keep allocations for the life of the process; only tpc's own
+    # leaks are reported.
+    config.environment["LSAN_OPTIONS"] = "suppressions=%s/tests/lsan.supp:print_suppressions=0" % root
+    config.environment["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0"
+    config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+else:
+    config.available_features.add("release")
+
+# MLIR's FileCheck habits: captures do not leak across CHECK-LABELs, a misspelt prefix fails.
+config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
+config.environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+config.environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+config.environment["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
+config.environment["OPENBLAS_NUM_THREADS"] = "1"
+config.environment["PYTHONPATH"] = os.path.join(root, "tests", "lib")
+for var in ("HOME", "TMPDIR", "PATH"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+config.substitutions.append(("%tpc", os.path.join(build, "tpc")))
+config.substitutions.append(("%build", build))
+config.substitutions.append(("%root", root))
+config.substitutions.append(("%python", "/usr/bin/python3"))
+config.substitutions.append(("%mpirun", "mpirun --bind-to none --oversubscribe"))
+config.substitutions.append(("FileCheck", os.path.join(llvm_bin, "FileCheck")))
+config.substitutions.append(("%not", os.path.join(llvm_bin, "not")))
+config.substitutions.append(("%dot", "dot"))

@@ -1,0 +1,220 @@
+/* tpc.c — the driver: options -> front end -> pass pipeline -> codegen -> build.
+ *
+ * Command line as spec/CLI.md: silence on success, `file:line:col: error:` for bad input
+ * (exit 1), one line and the usage for bad usage (exit 2).
+ */
+#include "frontend.h"
+#include "passes.h"
+#include "tpc_config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { EXIT_INPUT = 1, EXIT_USAGE = 2, MAX_TP = 4096 };
+
+static const char usage[] =
+    "usage: tpc MODEL.tpl [-tp N] [-o DIR] [-D NAME=VALUE ...] [--emit bin|c|ir|llvm|plan|dot]\n"
+    "           [--target cpu|cuda] [--backend c|llvm] [--rank R] [--no-elide]\n"
+    "           [--sequence-parallel] [--print-after PASS] [--print-after-all] [-h] [--version]\n";
+
+static const char help[] =
+    "Compile a dense model (.tpl) for N tensor-parallel ranks.\n"
+    "\n"
+    "  -tp N, --tp N          ranks to split the model over (default 1)\n"
+    "  -o DIR                 output folder, made if missing (default out)\n"
+    "  -D NAME=VALUE          override a config value; later config values are recomputed\n"
+    "  --emit KIND            bin (default): the program in DIR; c: sources and a Makefile;\n"
+    "                         ir: the IR after the last pass, on stdout; plan: the sharding plan\n"
+    "                         as JSON; dot: the sharded graph for Graphviz; llvm: kernels' LLVM IR\n"
+    "  --target cpu|cuda      C with OpenBLAS and MPI, or CUDA C with cuBLAS and NCCL\n"
+    "  --backend c|llvm       kernels as C source or through the LLVM-C API\n"
+    "  --rank R               with ir/dot: show the slices rank R holds (default 0)\n"
+    "  --no-elide             keep every all-gather of the naive plan\n"
+    "  --sequence-parallel    reduce-scatter / all-gather around norms instead of all-reduce\n"
+    "  --print-after PASS     print the IR after PASS on stderr (passes: %s)\n"
+    "  --print-after-all      print the IR after every pass on stderr\n"
+    "  -h, --help             this help\n"
+    "  --version              tpc's version\n";
+
+static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static _Noreturn void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("tpc: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fputs(usage, stderr);
+    exit(EXIT_USAGE);
+}
+
+static void print_help(void)
+{
+    char names[512] = "";
+    size_t n = 0;
+    for (int i = 0; i < pass_count; i++)
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "",
+                              pass_pipeline[i].name);
+    fputs(usage, stdout);
+    fputc('\n', stdout);
+    printf(help, pass_count ? names : "none yet");
+}
+
+static int parse_int(const char *flag, const char *text, int min, int max)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (!*text || *end || errno || v < min || v > max)
+        usage_error("%s expects an integer from %d to %d, saw '%s'", flag, min, max, text);
+    return (int)v;
+}
+
+/* "--emit ir" or "--emit=ir": the value of a flag that takes one. */
+static const char *flag_value(int argc, char **argv, int *i, const char *flag)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(flag);
+    if (!strncmp(arg, flag, n) && arg[n] == '=')
+        return arg + n + 1;
+    if (*i + 1 >= argc)
+        usage_error("%s expects a value", flag);
+    return argv[++*i];
+}
+
+static bool is_flag(const char *arg, const char *flag)
+{
+    size_t n = strlen(flag);
+    return !strncmp(arg, flag, n) && (arg[n] == 0 || arg[n] == '=');
+}
+
+static int choose(const char *flag, const char *value, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(value, names[i]))
+            return i;
+    char list[256] = "";
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", names[i]);
+    usage_error("%s expects one of %s, saw '%s'", flag, list, value);
+}
+
+static void add_define(Arena *a, Options *opt, const char *text)
+{
+    const char *eq = strchr(text, '=');
+    if (!eq || eq == text)
+        usage_error("-D expects NAME=VALUE, saw '%s'", text);
+    struct Define *d = &opt->defines[opt->ndefines++];
+    d->name = arena_strndup(a, text, (size_t)(eq - text));
+    d->value = eq + 1;
+    d->src = source_from_string(a, "<command line>", text);
+}
+
+static void parse_options(Arena *a, int argc, char **argv, Options *opt)
+{
+    static const char *const emits[] = {"bin", "c", "ir", "llvm", "plan", "dot"};
+    static const char *const targets[] = {"cpu", "cuda"};
+    static const char *const backends[] = {"c", "llvm"};
+    *opt = (Options){.outdir = "out", .tp = 1, .emit = EMIT_BIN};
+    opt->defines = arena_array(a, (size_t)argc, sizeof *opt->defines);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            print_help();
+            exit(0);
+        } else if (!strcmp(arg, "--version")) {
+            printf("tpc %s\n", TPC_VERSION);
+            exit(0);
+        } else if (is_flag(arg, "-tp") || is_flag(arg, "--tp")) {
+            opt->tp = parse_int("-tp", flag_value(argc, argv, &i, arg[1] == '-' ? "--tp" : "-tp"),
+                                1, MAX_TP);
+        } else if (is_flag(arg, "-o")) {
+            opt->outdir = flag_value(argc, argv, &i, "-o");
+        } else if (!strncmp(arg, "-o", 2) && arg[2]) {
+            opt->outdir = arg + 2;
+        } else if (!strcmp(arg, "-D")) {
+            if (i + 1 >= argc)
+                usage_error("-D expects NAME=VALUE");
+            add_define(a, opt, argv[++i]);
+        } else if (!strncmp(arg, "-D", 2)) {
+            add_define(a, opt, arg + 2);
+        } else if (is_flag(arg, "--emit")) {
+            opt->emit = (EmitKind)choose("--emit", flag_value(argc, argv, &i, "--emit"), emits, 6);
+        } else if (is_flag(arg, "--target")) {
+            opt->target = (TargetKind)choose("--target", flag_value(argc, argv, &i, "--target"),
+                                             targets, 2);
+        } else if (is_flag(arg, "--backend")) {
+            opt->backend = (BackendKind)choose("--backend",
+                                               flag_value(argc, argv, &i, "--backend"), backends, 2);
+        } else if (is_flag(arg, "--rank")) {
+            opt->rank = parse_int("--rank", flag_value(argc, argv, &i, "--rank"), 0, MAX_TP - 1);
+        } else if (!strcmp(arg, "--no-elide")) {
+            opt->no_elide = true;
+        } else if (!strcmp(arg, "--sequence-parallel")) {
+            opt->sequence_parallel = true;
+        } else if (is_flag(arg, "--print-after")) {
+            opt->print_after = flag_value(argc, argv, &i, "--print-after");
+        } else if (!strcmp(arg, "--print-after-all")) {
+            opt->print_after_all = true;
+        } else if (arg[0] == '-' && arg[1]) {
+            usage_error("unknown option '%s'", arg);
+        } else if (opt->input) {
+            usage_error("one model file at a time ('%s' and '%s')", opt->input, arg);
+        } else {
+            opt->input = arg;
+        }
+    }
+    if (!opt->input)
+        usage_error("no model file given");
+    if (opt->rank >= opt->tp)
+        usage_error("--rank %d is not a rank of -tp %d (ranks are 0 to %d)", opt->rank, opt->tp,
+                    opt->tp - 1);
+    if (opt->print_after && !pass_find(opt->print_after)) {
+        char names[512] = "";
+        size_t n = 0;
+        for (int i = 0; i < pass_count; i++)
+            n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "",
+                                  pass_pipeline[i].name);
+        usage_error("--print-after: no pass is called '%s' (passes: %s)", opt->print_after,
+                    pass_count ? names : "none yet");
+    }
+}
+
+/* Options that belong to later stages of the roadmap say so plainly. */
+static void refuse_unbuilt(const Options *opt)
+{
+    static const char *const emits[] = {"bin", "c", "ir", "llvm", "plan", "dot"};
+    if (opt->target == TARGET_CUDA)
+        usage_error("--target cuda is not built yet (this tpc compiles for --target cpu)");
+    if (opt->backend == BACKEND_LLVM || opt->emit == EMIT_LLVM)
+        usage_error("the LLVM-C kernel backend is not built yet (use --backend c)");
+    if (opt->sequence_parallel)
+        usage_error("--sequence-parallel is not built yet");
+    if (opt->emit != EMIT_IR)
+        usage_error("--emit %s is not built yet (this tpc stops at --emit ir)", emits[opt->emit]);
+}
+
+int main(int argc, char **argv)
+{
+    Arena *arena = arena_new();
+    Options opt;
+    parse_options(arena, argc, argv, &opt);
+    refuse_unbuilt(&opt);
+
+    Diag diag;
+    diag_init(&diag, stderr);
+    int status = EXIT_INPUT;
+    const Source *src = source_read(arena, opt.input, &diag);
+    Module *module = src ? parse_module(arena, src, &diag) : NULL;
+    Graph *g = module && diag.errors == 0 ? sema_lower(arena, module, &opt, &diag) : NULL;
+    if (g && pass_run_pipeline(g, &opt, &diag)) {
+        if (opt.emit == EMIT_IR)
+            ir_print(stdout, g, opt.rank);
+        status = 0;
+    }
+    arena_free(arena);
+    return status;
+}
