@@ -13,6 +13,9 @@
 
 enum { EXIT_INPUT = 1, EXIT_USAGE = 2, MAX_TP = 4096 };
 
+/* The compilation's memory; at file scope so that exiting on a usage error leaks nothing. */
+static Arena *arena;
+
 static const char usage[] =
     "usage: tpc MODEL.tpl [-tp N] [-o DIR] [-D NAME=VALUE ...] [--emit bin|c|ir|llvm|plan|dot]\n"
     "           [--target cpu|cuda] [--backend c|llvm] [--rank R] [--no-elide]\n"
@@ -199,7 +202,7 @@ static void refuse_unbuilt(const Options *opt)
 
 int main(int argc, char **argv)
 {
-    Arena *arena = arena_new();
+    arena = arena_new();
     Options opt;
     parse_options(arena, argc, argv, &opt);
     refuse_unbuilt(&opt);

@@ -46,8 +46,7 @@ struct Expr {
     char op;       /* BINARY: + - * / % */
     Expr *lhs, *rhs;
     List args;     /* CALL: Arg * */
-    Hint hint;
-    Loc hint_loc;
+    Ident hint;    /* CALL: `@col`'s "col", or a NULL name */
 };
 
 typedef struct ConfigItem {

@@ -14,10 +14,13 @@ typedef struct LexState {
     Loc open_loc[TPC_MAX_NESTING];
     Module *module;                    /* what the parser builds */
     bool stopped;                      /* the scanner ended the input early (nesting limit) */
+    Loc previous, current;             /* the last two tokens read */
 } LexState;
 
 int lex_string(LexState *ls, const char *text, size_t len, Loc loc, const char **out);
 bool lex_open(LexState *ls, char c, Loc loc);
 void lex_close(LexState *ls, char c);
+void lex_forget_open(LexState *ls);
+bool lex_starts_line(const LexState *ls, Loc loc);
 
 #endif

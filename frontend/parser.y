@@ -39,7 +39,14 @@ int tpl_lex(TPL_STYPE *yylval, Loc *yylloc, yyscan_t scanner);
     } while (0)
 
 static void tpl_error(Loc *loc, yyscan_t scanner, LexState *ls, const char *msg);
-#define GIVE_UP_WHEN_FULL if (diag_full(ls->diag)) YYABORT
+/* After an error: stop at the error limit; else forget the brackets the bad statement left
+ * open, so later messages name the right one. */
+#define RECOVER                                                                                    \
+    do {                                                                                           \
+        if (diag_full(ls->diag))                                                                   \
+            YYABORT;                                                                               \
+        lex_forget_open(ls);                                                                       \
+    } while (0)
 }
 
 %define api.pure full
@@ -111,7 +118,7 @@ config_items:
                                         ast_list_append(A, &ls->module->config, c);
                                     }
   | config_items ';'
-  | config_items error              { GIVE_UP_WHEN_FULL; }
+  | config_items error              { RECOVER; }
     ;
 
 /* weights { NAME : [DIMS] = "name"   GROUP[COUNT] { ... } } */
@@ -133,7 +140,7 @@ weight_items:
                                         ast_list_append(A, &ls->module->weights, w);
                                     }
   | weight_items ';'
-  | weight_items error              { GIVE_UP_WHEN_FULL; }
+  | weight_items error              { RECOVER; }
     ;
 
 weight:
@@ -159,7 +166,7 @@ group_weights:
     %empty                          { $$ = ast_list(A); }
   | group_weights weight            { $$ = ast_list_append(A, $1, $2); }
   | group_weights ';'               { $$ = $1; }
-  | group_weights error             { $$ = $1; GIVE_UP_WHEN_FULL; }
+  | group_weights error             { $$ = $1; RECOVER; }
     ;
 
 /* forward(IN: TYPE[DIMS], ...) -> (OUT, ...) { STATEMENTS } */
@@ -198,7 +205,7 @@ stmts:
     %empty                          { $$ = ast_list(A); }
   | stmts stmt                      { $$ = ast_list_append(A, $1, $2); }
   | stmts ';'                       { $$ = $1; }
-  | stmts error                     { $$ = $1; GIVE_UP_WHEN_FULL; }
+  | stmts error                     { $$ = $1; RECOVER; }
     ;
 
 stmt:
@@ -260,17 +267,7 @@ call:
     IDENT '(' args ')'              { $$ = ast_call(A, $1, $3, @$); }
   | IDENT '(' args ')' '@' IDENT    {
                                         $$ = ast_call(A, $1, $3, @$);
-                                        $$->hint_loc = @6;
-                                        const char *h = $6->name;
-                                        if (!strcmp(h, "col"))
-                                            $$->hint = HINT_COL;
-                                        else if (!strcmp(h, "row"))
-                                            $$->hint = HINT_ROW;
-                                        else if (!strcmp(h, "replicated"))
-                                            $$->hint = HINT_REPLICATED;
-                                        else
-                                            diag_error(ls->diag, @6, "unknown hint '@%s' "
-                                                       "(expected @col, @row or @replicated)", h);
+                                        $$->hint = *$6;
                                     }
     ;
 
@@ -314,41 +311,62 @@ static void describe_token(char *buf, size_t size, yysymbol_kind_t kind, Loc loc
         snprintf(buf, size, "%s", name);
 }
 
-static bool is_closer(yysymbol_kind_t kind)
+/* The closer of the innermost open parenthesis or square bracket: "')'". Braces hold
+ * statement lists, where a closing brace is always possible and rarely what is missing. */
+static const char *innermost_closer(const LexState *ls)
 {
-    const char *name = yysymbol_name(kind);
-    return !strcmp(name, "')'") || !strcmp(name, "']'") || !strcmp(name, "'}'");
+    if (ls->depth == 0)
+        return NULL;
+    char open = ls->open[ls->depth - 1];
+    return open == '(' ? "')'" : open == '[' ? "']'" : NULL;
 }
 
-/* "expected ')' (to close '(' at line 12), saw name 'x'" */
+/* "expected ')' (to close '(' at line 12), saw name 'x'". When many tokens could come next
+ * but one of them closes the innermost bracket, that one is named: it is nearly always the
+ * token that is missing. */
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, LexState *ls)
 {
-    enum { MAX_LISTED = 5 };
-    yysymbol_kind_t expected[MAX_LISTED];
-    int n = yypcontext_expected_tokens(ctx, expected, MAX_LISTED);
+    enum { MAX_LISTED = 4 };
+    yysymbol_kind_t expected[YYNTOKENS];
+    int n = yypcontext_expected_tokens(ctx, expected, YYNTOKENS);
     Loc loc = *yypcontext_location(ctx);
     if (ls->stopped)      /* the scanner said why the input ended */
         return 0;
     char saw[96], msg[512] = "";
     size_t len = 0;
     describe_token(saw, sizeof saw, yypcontext_token(ctx), loc);
-    if (n <= 0 || n > 4) {
+    const char *closer = innermost_closer(ls);
+    bool closes = false, comma = false;
+    for (int i = 0; i < n; i++) {
+        closes |= closer && !strcmp(yysymbol_name(expected[i]), closer);
+        comma |= !strcmp(yysymbol_name(expected[i]), "','");
+    }
+    if (n > MAX_LISTED && closes) {
+        len += (size_t)snprintf(msg, sizeof msg, "%s%s", comma ? "',' or " : "", closer);
+    } else if (n > 0 && n <= MAX_LISTED) {
+        for (int i = 0; i < n; i++) {
+            char name[96];
+            describe_token(name, sizeof name, expected[i], loc);
+            len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s",
+                                    i == 0 ? "" : i == n - 1 ? " or " : ", ", name);
+        }
+    } else if (lex_starts_line(ls, ls->previous) && ls->previous.start < loc.start) {
+        /* `y = x +` then `z = ...`: the name that starts the next line was read as the end of
+         * the unfinished statement, and the '=' after it is where the parse fails. */
+        int line, col;
+        loc_line_col(ls->previous, &line, &col);
+        diag_error(ls->diag, loc, "unexpected %s (is the statement before line %d "
+                   "unfinished?)", saw, line);
+        return 0;
+    } else {
         diag_error(ls->diag, loc, "unexpected %s", saw);
         return 0;
     }
-    bool closer = false;
-    for (int i = 0; i < n; i++) {
-        char name[96];
-        describe_token(name, sizeof name, expected[i], loc);
-        len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s",
-                                i == 0 ? "" : i == n - 1 ? " or " : ", ", name);
-        closer |= is_closer(expected[i]);
-    }
-    if (closer && ls->depth > 0) {
+    if (closes) {
         int line, col;
         loc_line_col(ls->open_loc[ls->depth - 1], &line, &col);
-        len += (size_t)snprintf(msg + len, sizeof msg - len, " (to close '%c' at line %d)",
-                                ls->open[ls->depth - 1], line);
+        snprintf(msg + len, sizeof msg - len, " (to close '%c' at line %d)",
+                 ls->open[ls->depth - 1], line);
     }
     diag_error(ls->diag, loc, "expected %s, saw %s", msg, saw);
     return 0;

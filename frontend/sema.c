@@ -58,6 +58,7 @@ typedef struct Sema {
 } Sema;
 
 typedef struct Declared { /* an entry of Sema.weights */
+    bool bad;             /* its declaration had an error: uses say nothing more */
     Weight *weight;       /* a top-level weight... */
     Value *value;
     Group *group;         /* ...or a group */
@@ -177,6 +178,8 @@ static Operand lower_name(Sema *s, const Expr *e)
         return c->bad ? POISON
                       : number((Number){.ok = true, .is_int = c->is_int, .i = c->i, .f = c->f});
     Declared *d = strmap_get(&s->weights, name);
+    if (d && d->bad)
+        return POISON;
     if (d && d->weight) {
         d->weight->used = true;
         return tensor(d->value);
@@ -206,6 +209,8 @@ static Operand lower_member(Sema *s, const Expr *e)
     }
     Declared *group = strmap_get(&s->weights, b->group->name);
     Declared *w = strmap_get(&group->members, e->member.name);
+    if (w && w->bad)
+        return POISON;
     if (!w) {
         diag_error(s->diag, e->member.loc, "group '%s' has no weight '%s'", b->group->name,
                    e->member.name);
@@ -238,7 +243,7 @@ static Operand lower_call(Sema *s, const Expr *e);
 static Operand lower_expr(Sema *s, const Expr *e)
 {
     if (++s->depth > MAX_DEPTH) {
-        diag_error(s->diag, e->loc, "expression too deeply nested (limit is %d)", MAX_DEPTH);
+        diag_error(s->diag, e->loc, "expression too long or too deeply nested (limit is %d levels)", MAX_DEPTH);
         s->depth--;
         return POISON;
     }
@@ -503,7 +508,8 @@ static bool call_attrs(Sema *s, const Builtin *fn, const Bound *b, Attrs *at)
         ok &= const_arg(s, fn, "dim", e, true, &n) &&
               ((at->dim = (int)(n.i < -MAX_DIMS ? -MAX_DIMS - 1 : n.i > MAX_DIMS ? MAX_DIMS : n.i)),
                true);
-    if ((at->heads < 1 && bound_arg(b, "heads")) || (at->kv_heads < 1 && bound_arg(b, "kv_heads"))) {
+    if (ok && ((at->heads < 1 && bound_arg(b, "heads")) ||
+               (at->kv_heads < 1 && bound_arg(b, "kv_heads")))) {
         diag_error(s->diag, bound_arg(b, at->heads < 1 ? "heads" : "kv_heads")->loc,
                    "heads must be at least 1");
         ok = false;
@@ -591,6 +597,26 @@ static Op *lower_split(Sema *s, const Expr *call, int ntargets)
     return emit_op(s, OP_SPLIT, call->loc, &x, 1, &at, nsizes);
 }
 
+static bool parse_hint(Sema *s, const Builtin *fn, const Ident *name, Hint *out)
+{
+    static const char *const hints[] = {[HINT_COL] = "col", [HINT_ROW] = "row",
+                                        [HINT_REPLICATED] = "replicated"};
+    for (int h = HINT_COL; h <= HINT_REPLICATED; h++)
+        if (!strcmp(name->name, hints[h]))
+            *out = (Hint)h;
+    if (*out == HINT_NONE) {
+        diag_error(s->diag, name->loc, "unknown hint '@%s' (expected @col, @row or @replicated)",
+                   name->name);
+        return false;
+    }
+    if (!fn->hintable) {
+        diag_error(s->diag, name->loc, "a sharding hint applies to linear, matmul and "
+                   "embedding, not '%s'", fn->name);
+        return false;
+    }
+    return true;
+}
+
 static Operand lower_call(Sema *s, const Expr *e)
 {
     const Builtin *fn = find_builtin(e->name.name);
@@ -598,11 +624,9 @@ static Operand lower_call(Sema *s, const Expr *e)
         diag_error(s->diag, e->name.loc, "unknown function '%s'", e->name.name);
         return POISON;
     }
-    if (e->hint && !fn->hintable) {
-        diag_error(s->diag, e->hint_loc, "a sharding hint applies to linear, matmul and "
-                   "embedding, not '%s'", fn->name);
+    Hint hint = HINT_NONE;
+    if (e->hint.name && !parse_hint(s, fn, &e->hint, &hint))
         return POISON;
-    }
     if (fn->form == CALL_SPLIT) {
         diag_error(s->diag, e->loc, "'split' gives several values: bind them with 'a, b = "
                    "split(x, ...)'");
@@ -626,7 +650,7 @@ static Operand lower_call(Sema *s, const Expr *e)
     for (int i = 0; i < b.n; i++)
         if (b.spec[i]->kind == P_TENSOR && b.arg[i])
             ok &= tensor_arg(s, fn, b.spec[i]->name, b.arg[i], &args[nargs++]);
-    Attrs at = {.hint = e->hint};
+    Attrs at = {.hint = hint};
     ok &= call_attrs(s, fn, &b, &at);
     if (!ok)
         return POISON;
@@ -956,12 +980,13 @@ static Declared *declare_weight(Sema *s, const WeightDecl *wd, Group *group)
         ok &= positive_int(s, wd->dims.items[i], "a weight's dimension", &size);
         w->shape.dims[i] = (Dim){size, -1};
     }
-    if (!ok)
-        return NULL;
-    vec_push(s->a, &s->g->weights, w);
     Declared *d = arena_alloc(s->a, sizeof *d);
+    d->bad = !ok;
     d->weight = w;
-    d->value = ir_weight_value(s->g, w);
+    if (ok) {
+        vec_push(s->a, &s->g->weights, w);
+        d->value = ir_weight_value(s->g, w);
+    }
     return d;
 }
 
@@ -992,15 +1017,15 @@ static void declare_group(Sema *s, const GroupDecl *gd)
         if (!name_is_free(s, &wd->name, &d->members, "weight"))
             continue;
         Declared *w = declare_weight(s, wd, grp);
-        if (w) {
+        if (w)
             strmap_put(&d->members, w->weight->name, w);
+        if (w && !w->bad)
             vec_push(s->a, &grp->weights, w->weight);
-        }
     }
-    if (ok) {
+    d->bad = !ok;
+    if (ok)
         vec_push(s->a, &s->g->groups, grp);
-        strmap_put(&s->weights, grp->name, d);
-    }
+    strmap_put(&s->weights, grp->name, d);
 }
 
 static void declare_weights(Sema *s)

@@ -126,13 +126,24 @@ static Dim last_dim(const Shape *s)
     return s->dims[s->rank - 1];
 }
 
+static const char *operator_name(OpKind k)
+{
+    switch (k) {
+    case OP_ADD: return "+";
+    case OP_SUB: return "-";
+    case OP_MUL: return "*";
+    case OP_DIV: return "/";
+    default:     return op_info[k].name;
+    }
+}
+
 static bool need_f32(Check *c, int i, const char *what)
 {
     if (c->op->args[i]->dtype == DT_F32)
         return true;
-    return fail(c, "%s of '%s' must be f32, not i32 (i32 values are ids: they feed embedding, "
-                   "positions and comparisons only)",
-                what, op_info[c->op->kind].name);
+    return fail(c, "%s of '%s' must be f32, not i32 (i32 values are ids: they feed embedding "
+                   "and positions)",
+                what, operator_name(c->op->kind));
 }
 
 static bool need_rank(Check *c, int i, int min_rank, const char *what)
@@ -163,17 +174,6 @@ static bool rule_unary(Check *c, Shape *out, DType *dt)
     return true;
 }
 
-static const char *operator_name(OpKind k)
-{
-    switch (k) {
-    case OP_ADD: return "+";
-    case OP_SUB: return "-";
-    case OP_MUL: return "*";
-    case OP_DIV: return "/";
-    default:     return op_info[k].name;
-    }
-}
-
 static bool rule_broadcast(Check *c, Shape *out, DType *dt)
 {
     if (!need_f32(c, 0, "the left operand") || !need_f32(c, 1, "the right operand"))
@@ -200,11 +200,11 @@ static bool rule_product(Check *c, Shape *out, DType *dt, bool transposed)
     Dim outd = transposed ? w->dims[0] : w->dims[1];
     if (!dim_equal(last_dim(x), in)) {
         char a[128], b[128];
-        return fail(c, "shape mismatch in '%s': input %s has %s features, the weight %s %s takes "
-                       "%s",
+        return fail(c, "shape mismatch in '%s': x %s has %s features, but the weight %s "
+                       "(stored %s) takes %s",
                     name, arg_shape(c, 0, a, sizeof a),
-                    dim_str(c->g, last_dim(x), (char[24]){0}, 24), form,
-                    arg_shape(c, 1, b, sizeof b), dim_str(c->g, in, (char[24]){0}, 24));
+                    dim_str(c->g, last_dim(x), (char[24]){0}, 24), arg_shape(c, 1, b, sizeof b),
+                    form, dim_str(c->g, in, (char[24]){0}, 24));
     }
     if (c->op->nargs == 3) {
         const Shape *b = &c->op->args[2]->shape;

@@ -13,7 +13,7 @@ packages=(
     libopenblas-dev libopenmpi-dev openmpi-bin   # what generated programs link
     libjansson-dev                               # safetensors headers
     python3-numpy python3-torch                  # test references and baselines
-    graphviz                                     # --emit dot, rendered in tests
+    graphviz time                                # --emit dot in tests; bench/ uses /usr/bin/time
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -5,7 +5,7 @@ import lit.formats
 
 config.name = "tpc"
 config.test_format = lit.formats.ShTest(execute_external=False)
-config.suffixes = [".tpl", ".test", ".c"]
+config.suffixes = [".tpl", ".test"]
 config.excludes = ["Inputs", "lit.cfg.py", "lib"]
 config.test_source_root = os.path.dirname(__file__)
 
@@ -45,5 +45,5 @@ config.substitutions.append(("%root", root))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%mpirun", "mpirun --bind-to none --oversubscribe"))
 config.substitutions.append(("FileCheck", os.path.join(llvm_bin, "FileCheck")))
-config.substitutions.append(("%not", os.path.join(llvm_bin, "not")))
+
 config.substitutions.append(("%dot", "dot"))
