@@ -37,6 +37,7 @@ static const char help[] =
     "  --sequence-parallel    reduce-scatter / all-gather around norms instead of all-reduce\n"
     "  --print-after PASS     print the IR after PASS on stderr (passes: %s)\n"
     "  --print-after-all      print the IR after every pass on stderr\n"
+    "  --stop-after PASS      run the pipeline up to PASS (sema: none of it); for testing\n"
     "  -h, --help             this help\n"
     "  --version              tpc's version\n";
 
@@ -116,6 +117,19 @@ static void add_define(Arena *a, Options *opt, const char *text)
     d->src = source_from_string(a, "<command line>", text);
 }
 
+static void check_pass_name(const char *flag, const char *name, bool sema_too)
+{
+    if (!name || pass_find(name) || (sema_too && !strcmp(name, "sema")))
+        return;
+    char names[512] = "";
+    size_t n = 0;
+    for (int i = 0; i < pass_count; i++)
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "",
+                              pass_pipeline[i].name);
+    usage_error("%s: no pass is called '%s' (passes: %s%s)", flag, name,
+                sema_too ? "sema, " : "", names);
+}
+
 static void parse_options(Arena *a, int argc, char **argv, Options *opt)
 {
     static const char *const emits[] = {"bin", "c", "ir", "llvm", "plan", "dot"};
@@ -160,6 +174,8 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
             opt->sequence_parallel = true;
         } else if (is_flag(arg, "--print-after")) {
             opt->print_after = flag_value(argc, argv, &i, "--print-after");
+        } else if (is_flag(arg, "--stop-after")) {
+            opt->stop_after = flag_value(argc, argv, &i, "--stop-after");
         } else if (!strcmp(arg, "--print-after-all")) {
             opt->print_after_all = true;
         } else if (arg[0] == '-' && arg[1]) {
@@ -175,15 +191,8 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
     if (opt->rank >= opt->tp)
         usage_error("--rank %d is not a rank of -tp %d (ranks are 0 to %d)", opt->rank, opt->tp,
                     opt->tp - 1);
-    if (opt->print_after && !pass_find(opt->print_after)) {
-        char names[512] = "";
-        size_t n = 0;
-        for (int i = 0; i < pass_count; i++)
-            n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "",
-                                  pass_pipeline[i].name);
-        usage_error("--print-after: no pass is called '%s' (passes: %s)", opt->print_after,
-                    pass_count ? names : "none yet");
-    }
+    check_pass_name("--print-after", opt->print_after, false);
+    check_pass_name("--stop-after", opt->stop_after, true);
 }
 
 /* Options that belong to later stages of the roadmap say so plainly. */

@@ -58,6 +58,7 @@ Value *ir_weight_value(Graph *g, Weight *w)
 {
     Value *v = ir_value_new(g, VAL_WEIGHT, DT_F32, w->shape);
     v->weight = w;
+    w->value = v;
     v->name = w->name;
     v->loc = w->loc;
     return v;
@@ -254,4 +255,25 @@ static void remove_dead_ops(Block *b)
 void ir_remove_dead(Graph *g)
 {
     remove_dead_ops(g->top);
+}
+
+void ir_mark_used_weights(Graph *g)
+{
+    for (int i = 0; i < g->weights.len; i++)
+        g->weights.items[i]->used = false;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
+        for (int i = 0; i < op->nargs; i++)
+            if (op->args[i] && op->args[i]->kind == VAL_WEIGHT)
+                op->args[i]->weight->used = true;
+}
+
+void ir_weight_insert_after(Graph *g, Weight *after, Weight *w)
+{
+    vec_push(g->arena, &g->weights, w);
+    int at = g->weights.len - 1;
+    while (at > 0 && g->weights.items[at - 1] != after) {
+        g->weights.items[at] = g->weights.items[at - 1];
+        at--;
+    }
+    g->weights.items[at] = w;
 }

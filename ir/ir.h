@@ -186,26 +186,39 @@ extern const OpInfo op_info[OP_COUNT];
 /* A sharding hint on a call: `linear(h, l.wq) @col`. */
 typedef enum { HINT_NONE, HINT_COL, HINT_ROW, HINT_REPLICATED } Hint;
 
+/* How a projection (linear, matmul) or an embedding is split, chosen by the sharding pass:
+ *   REPLICATED  every rank holds the whole weight and computes the whole result;
+ *   COLUMN      the weight's output dimension is split: R in, S out (Megatron's
+ *               ColumnParallelLinear; for an embedding, the embedding dimension);
+ *   ROW         the weight's input dimension is split: S in, P out (RowParallelLinear; for an
+ *               embedding, the vocabulary: VocabParallelEmbedding). */
+typedef enum { PAR_REPLICATED, PAR_COLUMN, PAR_ROW } Parallel;
+
 typedef struct Group Group;
 typedef struct Weight Weight;
 typedef struct Op Op;
+typedef struct Value Value;
 typedef struct Block Block;
 
-/* A weight as the checkpoint stores it. After fuse-projections a weight may be a fusion of
- * others laid side by side along `fused_dim` (q|k|v, gate|up): its parts are the checkpoint
- * tensors and its layout has one segment per part. */
+/* A weight as the checkpoint stores it. fuse-projections makes two kinds of segmented weight,
+ * whose output dimension `segment_dim` is made of pieces that are split over the ranks each by
+ * itself: a fusion of several checkpoint tensors laid side by side (q|k|v, gate|up: `parts`),
+ * and one checkpoint tensor that a `split` cuts into pieces (GPT-2's c_attn). */
 struct Weight {
     const char *name;       /* "wq"; fused: "wq|wk|wv" */
     const char *checkpoint; /* "model.layers.{i}.self_attn.q_proj.weight"; NULL when fused */
     Shape shape;            /* as stored; numbers only */
     Group *group;           /* the group it belongs to, or NULL */
     Loc loc;
-    Weight **parts;         /* fused: the weights laid side by side */
+    Weight **parts;         /* fused: the checkpoint tensors, in order along segment_dim */
     int nparts;
-    int fused_dim;
+    int64_t *segments;      /* sizes of the pieces along segment_dim; NULL: one piece */
+    int nsegments;
+    int segment_dim;        /* 0 for linear's [out, in] and for biases, 1 for matmul's [in, out] */
     Layout layout;          /* set by shard: the slice of the stored tensor each rank holds */
-    Hint hint;              /* from the op that reads it */
-    bool used;
+    bool used;              /* an op reads it (directly, not only as a part) */
+    Value *value;           /* the value ops read it through */
+    Weight *clone_of;       /* a second copy with another slice, for a second use */
 };
 
 /* `layer[layers] { ... }`: `count` blocks of the same weights; "{i}" in a checkpoint name is
@@ -225,7 +238,7 @@ typedef enum {
     VAL_CONST,  /* a compile-time scalar */
 } ValueKind;
 
-typedef struct Value {
+struct Value {
     ValueKind kind;
     int id;           /* %id; numbered when printed */
     DType dtype;
@@ -238,7 +251,7 @@ typedef struct Value {
     double constant;  /* VAL_CONST */
     int uses;
     Loc loc;
-} Value;
+};
 
 typedef enum { ROPE_NEOX, ROPE_GPTJ } RopeStyle;
 
@@ -255,6 +268,10 @@ typedef struct Attrs {
     int64_t *sizes;           /* split: sizes along the last dimension */
     int nsizes;
     Hint hint;
+    Parallel parallel;        /* linear, matmul, embedding: set by shard */
+    bool gather_output;       /* a column-parallel projection whose output the naive plan
+                                 gathers at once (Megatron's ColumnParallelLinear) */
+    bool to_root;             /* all_gather, all_reduce: only rank 0 needs the result */
 } Attrs;
 
 struct Op {
@@ -282,6 +299,13 @@ struct Block {
     Op *parent; /* the FOR owning it, or NULL for the graph's top block */
 };
 
+/* The cost model's estimate of one forward on one rank (passes/cost.c), for the plan. */
+typedef struct Estimate {
+    int64_t batch, seq;             /* the workload: every symbolic dimension is one of these */
+    double seconds;                 /* per forward, on the average rank */
+    double compute_seconds, collective_seconds;
+} Estimate;
+
 typedef struct Graph {
     Arena *arena;
     const char *name;       /* model NAME */
@@ -294,6 +318,7 @@ typedef struct Graph {
     Block *top;
     int tp;                 /* ranks; 1 until the sharding pass */
     bool sharded;           /* every value and used weight has a layout */
+    Estimate estimate;      /* set by shard, updated by collectives and elide */
     int next_id;
 } Graph;
 
@@ -317,6 +342,10 @@ bool ir_visible(const Value *v, const Op *use);
 int ir_symbol(Graph *g, const char *name);                /* interned */
 /* Removes ops whose results nothing reads, and loop results nothing reads after the loop. */
 void ir_remove_dead(Graph *g);
+/* Sets Weight.used from the ops that read each weight. */
+void ir_mark_used_weights(Graph *g);
+/* Puts w into g->weights right after `after` (so groups stay together when printed). */
+void ir_weight_insert_after(Graph *g, Weight *after, Weight *w);
 /* Every op of `root` and of the bodies inside it, each FOR before its body:
  *   for (Op *op = root->first; op; op = ir_walk_next(op, root)) */
 Op *ir_walk_next(const Op *op, const Block *root);
@@ -372,6 +401,7 @@ typedef struct Options {
     bool no_elide;
     bool sequence_parallel;
     const char *print_after; /* --print-after PASS */
+    const char *stop_after;  /* --stop-after PASS ("sema": before the first pass) */
     bool print_after_all;
     struct Define {
         const char *name, *value;

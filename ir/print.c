@@ -89,7 +89,7 @@ static int print_type(Printer *p, const Value *v)
 {
     char layout[32];
     int n = print_shape(p, v->dtype, &v->shape);
-    if (v->layout.kind != LAYOUT_NONE)
+    if (v->layout.kind != LAYOUT_NONE && p->g->tp > 1)
         n += fprintf(p->out, " %s", layout_str(&v->layout, layout, sizeof layout));
     return n;
 }
@@ -132,6 +132,8 @@ static int print_attrs(Printer *p, const Op *op)
     case OP_SUM: n += fprintf(o, ", dim=%d", a->dim); break;
     default: break;
     }
+    if (a->to_root)
+        n += fprintf(o, ", root=0");
     static const char *const hints[] = {"", " @col", " @row", " @replicated"};
     n += fprintf(o, "%s", hints[a->hint]);
     return n;
@@ -180,51 +182,63 @@ static void print_block(Printer *p, const Block *b, int depth)
         print_op(p, op, depth);
 }
 
-/* "[0:1024 | 0:256 | 0:256, 0:4096]": per dimension, what `rank` holds. */
-static void print_weight_slice(Printer *p, const Weight *w)
+/* "[1024:2048, 0:4096]": per dimension, what `rank` holds of a weight split along `l->dim`;
+ * `segment` picks one piece of a segmented layout (-1: all of them, "0:1024 | 0:256"). */
+static void print_slice(Printer *p, const Shape *shape, const Layout *l, int segment)
 {
-    const Layout *l = &w->layout;
     if (l->kind != LAYOUT_S || p->g->tp < 2)
         return;
     fprintf(p->out, " ; rank %d holds [", p->rank);
-    for (int d = 0; d < w->shape.rank; d++) {
+    for (int d = 0; d < shape->rank; d++) {
         char ranges[512];
-        if (d == l->dim)
-            fprintf(p->out, "%s%s", d ? ", " : "", layout_ranges_str(l, p->rank, ranges, sizeof ranges));
-        else
-            fprintf(p->out, "%s0:%" PRId64, d ? ", " : "", w->shape.dims[d].size);
+        if (d != l->dim) {
+            fprintf(p->out, "%s0:%" PRId64, d ? ", " : "", shape->dims[d].size);
+        } else if (segment < 0) {
+            fprintf(p->out, "%s%s", d ? ", " : "",
+                    layout_ranges_str(l, p->rank, ranges, sizeof ranges));
+        } else {
+            Range r = l->seg[segment].ranks[p->rank];
+            fprintf(p->out, "%s%" PRId64 ":%" PRId64, d ? ", " : "", r.start, r.end);
+        }
     }
     fprintf(p->out, "]");
 }
 
 /* "@layer.wq : f32[4096,4096] S(0) = "model.layers.{i}.self_attn.q_proj.weight" ; rank 1 holds
- * [1024:2048, 0:4096]" */
+ * [1024:2048, 0:4096]"; a fused weight, then each of its parts with the slice it gives. */
 static void print_weight(Printer *p, const Weight *w, int depth)
 {
     char layout[32];
     int n = fprintf(p->out, "%*s%s", 2 * depth, "", weight_ref(p, w));
     n += fprintf(p->out, "%*s : ", n < 24 ? 24 - n : 0, "");
     n += print_shape(p, DT_F32, &w->shape);
-    if (w->layout.kind != LAYOUT_NONE)
+    if (w->layout.kind != LAYOUT_NONE && p->g->tp > 1)
         n += fprintf(p->out, " %s", layout_str(&w->layout, layout, sizeof layout));
     fprintf(p->out, "%*s = ", n < 48 ? 48 - n : 0, "");
-    if (w->nparts) {
-        for (int i = 0; i < w->nparts; i++)
-            fprintf(p->out, "%s%s", i ? " | " : "", weight_ref(p, w->parts[i]));
-    } else {
+    if (w->nparts)
+        fprintf(p->out, "fused from %d tensors", w->nparts);
+    else
         fprintf(p->out, "\"%s\"", w->checkpoint);
+    if (w->nsegments && !w->nparts) {
+        for (int i = 0; i < w->nsegments; i++)
+            fprintf(p->out, "%s%" PRId64, i ? " | " : ", pieces ", w->segments[i]);
     }
-    print_weight_slice(p, w);
+    print_slice(p, &w->shape, &w->layout, -1);
     fputc('\n', p->out);
-}
-
-static bool weight_is_part(const Graph *g, const Weight *w)
-{
-    for (int i = 0; i < g->weights.len; i++)
-        for (int j = 0; j < g->weights.items[i]->nparts; j++)
-            if (g->weights.items[i]->parts[j] == w)
-                return true;
-    return false;
+    for (int i = 0; i < w->nparts; i++) {
+        const Weight *part = w->parts[i];
+        n = fprintf(p->out, "%*s%s", 2 * depth + 2, "", weight_ref(p, part));
+        n += fprintf(p->out, "%*s : ", n < 24 ? 24 - n : 0, "");
+        n += print_shape(p, DT_F32, &part->shape);
+        fprintf(p->out, "%*s = \"%s\"", n < 48 ? 48 - n : 0, "", part->checkpoint);
+        if (w->layout.kind == LAYOUT_S && w->layout.dim == w->segment_dim) {
+            Layout piece = w->layout;
+            print_slice(p, &part->shape, &piece, i);
+        } else {
+            print_slice(p, &part->shape, &w->layout, -1);
+        }
+        fputc('\n', p->out);
+    }
 }
 
 static void print_weights(Printer *p)
@@ -234,7 +248,7 @@ static void print_weights(Printer *p)
     const Group *open = NULL;
     for (int i = 0; i < g->weights.len; i++) {
         const Weight *w = g->weights.items[i];
-        if (weight_is_part(g, w))
+        if (!w->used)
             continue;
         if (w->group != open) {
             if (open)

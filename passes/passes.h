@@ -1,7 +1,7 @@
 /* passes.h — the pass pipeline: one file, one entry point and one contract comment per pass,
  * run in the order of the table in pipeline.c, with the verifier after each.
  *
- * Passes know nothing of C: they decide (layouts, collectives, fusion, memory) and record their
+ * Passes know nothing of C: they decide (fusion, layouts, collectives, memory) and record their
  * decisions in the graph for codegen to print.
  */
 #ifndef TPC_PASSES_H
@@ -25,5 +25,73 @@ const Pass *pass_find(const char *name);
 /* Runs every pass, verifying after each and printing after those the options ask for (stderr).
  * Returns false when a pass reported an error. */
 bool pass_run_pipeline(Graph *g, const Options *opt, Diag *diag);
+
+/* ---- the passes, in pipeline order ----------------------------------------------------------- */
+bool pass_fuse_projections(Graph *g, const Options *opt, Diag *diag); /* fuse.c */
+bool pass_shard(Graph *g, const Options *opt, Diag *diag);            /* shard.c */
+bool pass_collectives(Graph *g, const Options *opt, Diag *diag);      /* collectives.c */
+bool pass_elide(Graph *g, const Options *opt, Diag *diag);            /* elide.c */
+
+/* ---- cost.c: the cost model ------------------------------------------------------------------ */
+int64_t cost_dim(const Graph *g, Dim d); /* a dimension's size in the costed workload */
+int64_t cost_elements(const Graph *g, const Shape *s);
+void cost_workload(Estimate *e);
+double cost_gemm(int64_t rows, int64_t in, int64_t out);
+double cost_pass(int64_t elements);
+double cost_collective_bytes(OpKind kind, double full_bytes, double local_bytes, int tp,
+                             bool to_root);
+double cost_collective(OpKind kind, double full_bytes, double local_bytes, int tp, bool to_root);
+
+/* ---- layouts.c: the layout rules and their propagation ---------------------------------------
+ * Given the decisions (each projection's and embedding's Op.attrs.parallel and gather_output),
+ * propagation gives every value its layout, every weight the slice each rank holds, and the
+ * conversions (collectives) the graph needs, with the cost model's estimate. It reads a graph
+ * without conversion ops and changes nothing but layouts; collectives.c inserts what it
+ * found. */
+typedef struct Conversion {
+    Value *value;   /* the value as produced */
+    Layout to;      /* the layout a user needs */
+    bool to_root;   /* only rank 0 needs it (an output) */
+    bool forced;    /* the naive plan's gather after a column-parallel projection: every later
+                       user reads the gathered value; `from` is the value's own layout */
+    Layout from;
+    Value *result;  /* once inserted */
+} Conversion;
+
+typedef struct Redirect { /* argument `arg` of `op` reads conversion `conversion`'s result */
+    Op *op;
+    int arg;
+    int conversion;
+} Redirect;
+
+typedef struct WeightUse { /* the slice each rank holds of the weight `op` reads as `arg` */
+    Op *op;
+    int arg;
+    Layout layout;
+} WeightUse;
+
+typedef struct Propagation {
+    Graph *g;
+    int tp;
+    Vec(Conversion) conversions;
+    Vec(Redirect) redirects;
+    Vec(WeightUse) weight_uses;
+    double compute_seconds, collective_seconds;
+    /* private to layouts.c */
+    int64_t repeat;         /* how often the op being looked at runs per forward */
+    struct Users *users;    /* by Value.id: the ops that read each value */
+    int nvalues;
+} Propagation;
+
+void layout_propagate(Graph *g, int tp, Propagation *p);
+bool layout_is_projection(const Op *op); /* linear or matmul with a weight, or embedding */
+/* The largest -tp the model can take, and the op that limits it (for the message). */
+int layout_max_tp(Graph *g, const Op **limiting, const char **what, int64_t *units);
+
+/* ---- collectives.c ----------------------------------------------------------------------------- */
+/* Removes every conversion op (collectives and slices), giving back the graph shard made. */
+void collectives_strip(Graph *g);
+/* Inserts what a propagation found: conversion ops, weight slices. */
+void collectives_insert(Graph *g, Propagation *p);
 
 #endif /* TPC_PASSES_H */

@@ -9,6 +9,10 @@
 #include <string.h>
 
 const Pass pass_pipeline[] = {
+    {"fuse-projections", pass_fuse_projections, "one GEMM for projections of one input"},
+    {"shard",            pass_shard,            "a layout for every value and weight"},
+    {"collectives",      pass_collectives,      "the naive plan's collectives"},
+    {"elide",            pass_elide,            "drop the gathers a column -> row chain skips"},
     {NULL, NULL, NULL},
 };
 const int pass_count = (int)(sizeof pass_pipeline / sizeof pass_pipeline[0]) - 1;
@@ -25,6 +29,8 @@ bool pass_run_pipeline(Graph *g, const Options *opt, Diag *diag)
 {
     if (!ir_verify(g, "sema", stderr))
         internal_error("the front end built an invalid graph");
+    if (opt->stop_after && !strcmp(opt->stop_after, "sema"))
+        return true;
     for (int i = 0; i < pass_count; i++) {
         const Pass *p = &pass_pipeline[i];
         if (!p->run(g, opt, diag))
@@ -35,6 +41,8 @@ bool pass_run_pipeline(Graph *g, const Options *opt, Diag *diag)
             fprintf(stderr, "// ---- IR after %s ----\n", p->name);
             ir_print(stderr, g, opt->rank);
         }
+        if (opt->stop_after && !strcmp(opt->stop_after, p->name))
+            break;
     }
     return true;
 }

@@ -1,6 +1,6 @@
 # The shape rule of every built-in (spec/LANGUAGE.md, "Expressions and built-ins"), with
 # symbolic dimensions and NumPy broadcasting.
-# RUN: %tpc %s --emit ir | FileCheck %s
+# RUN: %tpc %s --emit ir --stop-after sema | FileCheck %s
 model builtins
 config { hidden = 8  inter = 12  heads = 4  kv = 2  vocab = 10  eps = 1e-5 }
 weights {

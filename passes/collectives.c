@@ -1,0 +1,175 @@
+/* collectives: insert the layout changes the plan needs, as ops (DESIGN.md: "Changing layout
+ * is a collective").
+ *
+ * requires shard's decisions
+ * provides all_reduce (P -> R), all_gather (S -> R), reduce_scatter (P -> S) and slice (R -> S,
+ *          free) ops; to_root on those only rank 0 needs (outputs); every weight's slice. This is
+ *          the naive plan: a gather after every column-parallel projection (elide.c prunes it)
+ * breaks   nothing
+ *
+ * Each conversion is one op, placed right after the value it converts (before a loop, for a
+ * value from outside it), and read by every user that needs that layout.
+ */
+#include "passes.h"
+
+#include <string.h>
+
+static bool is_conversion(const Op *op)
+{
+    return (op_info[op->kind].flags & OPF_COLLECTIVE) || op->kind == OP_SLICE;
+}
+
+static void strip_block(Graph *g, Block *b)
+{
+    for (Op *op = b->first, *next; op; op = next) {
+        next = op->next;
+        if (op->body)
+            strip_block(g, op->body);
+        if (!is_conversion(op))
+            continue;
+        ir_replace_uses(g->top, op->results[0], op->args[0]);
+        ir_op_remove(op);
+    }
+}
+
+void collectives_strip(Graph *g)
+{
+    strip_block(g, g->top);
+    /* Second copies of weights go too; their ops read the weight itself again. */
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
+        for (int i = 0; i < op->nargs; i++)
+            if (op->args[i]->kind == VAL_WEIGHT && op->args[i]->weight->clone_of)
+                ir_op_set_arg(op, i, op->args[i]->weight->clone_of->value);
+    int kept = 0;
+    for (int i = 0; i < g->weights.len; i++)
+        if (!g->weights.items[i]->clone_of)
+            g->weights.items[kept++] = g->weights.items[i];
+    g->weights.len = kept;
+}
+
+/* Where a conversion of v goes: right after v's op, or first in the body whose parameter v
+ * is, or first of all for an input. Later conversions of the same value follow earlier ones. */
+static void place(Graph *g, Value *v, Op *op)
+{
+    Op *after = NULL;
+    Block *b = g->top;
+    if (v->kind == VAL_RESULT)
+        after = v->def;
+    else if (v->kind == VAL_PARAM)
+        b = v->def->body;
+    while (true) { /* skip conversions of v already placed */
+        Op *next = after ? after->next : b->first;
+        if (!next || !is_conversion(next) || next->args[0] != v)
+            break;
+        after = next;
+    }
+    if (after)
+        ir_op_insert_after(after, op);
+    else if (b->first)
+        ir_op_insert_before(b->first, op);
+    else
+        ir_op_append(b, op);
+}
+
+static Value *convert(Graph *g, Value *v, OpKind kind, Layout to, bool to_root)
+{
+    Op *op = ir_op_new(g, kind, v->loc, &v, 1, 1);
+    op->attrs.to_root = to_root;
+    Value *r = op->results[0];
+    r->shape = v->shape;
+    r->dtype = v->dtype;
+    r->layout = to;
+    r->name = v->name;
+    place(g, v, op);
+    return r;
+}
+
+static Value *materialize(Graph *g, Value *v, const Conversion *c)
+{
+    LayoutKind from = v->layout.kind, to = c->to.kind;
+    if (to == LAYOUT_R)
+        return convert(g, v, from == LAYOUT_P ? OP_ALL_REDUCE : OP_ALL_GATHER, c->to, c->to_root);
+    if (from == LAYOUT_R)
+        return convert(g, v, OP_SLICE, c->to, false);
+    if (from == LAYOUT_P)
+        return convert(g, v, OP_REDUCE_SCATTER, c->to, false);
+    /* split one way, needed another: gather, then take the other slice */
+    Value *whole = convert(g, v, OP_ALL_GATHER, layout_replicated(), false);
+    return convert(g, whole, OP_SLICE, c->to, false);
+}
+
+/* The layout each weight was given first; a later use wanting another gets its own copy. */
+static void slice_weights(Graph *g, Propagation *p)
+{
+    StrMap given; /* weight pointer (as a key string) -> WeightUse * */
+    strmap_init(&given, g->arena);
+    for (int i = 0; i < p->weight_uses.len; i++) {
+        WeightUse *u = &p->weight_uses.items[i];
+        Weight *w = u->op->args[u->arg]->weight;
+        const char *key = arena_printf(g->arena, "%p", (void *)w);
+        WeightUse *first = strmap_get(&given, key);
+        if (!first) {
+            strmap_put(&given, key, u);
+            w->layout = u->layout;
+            continue;
+        }
+        if (layout_equal(&first->layout, &u->layout, g->tp))
+            continue;
+        Weight *copy = arena_alloc(g->arena, sizeof *copy);
+        *copy = *w;
+        copy->clone_of = w;
+        copy->layout = u->layout;
+        ir_weight_insert_after(g, w, copy);
+        ir_op_set_arg(u->op, u->arg, ir_weight_value(g, copy));
+    }
+}
+
+void collectives_insert(Graph *g, Propagation *p)
+{
+    Value **gathered = arena_array(g->arena, (size_t)p->nvalues, sizeof *gathered);
+    /* The naive plan's gathers first: every other user of the value reads the gathered one. */
+    for (int i = 0; i < p->conversions.len; i++) {
+        Conversion *c = &p->conversions.items[i];
+        if (!c->forced)
+            continue;
+        Value *v = c->value;
+        v->layout = c->from;
+        c->result = convert(g, v, OP_ALL_GATHER, c->to, false);
+        Op *gather = c->result->def;
+        for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
+            for (int k = 0; op != gather && k < op->nargs; k++)
+                if (op->args[k] == v)
+                    ir_op_set_arg(op, k, c->result);
+        gathered[v->id] = c->result;
+    }
+    for (int i = 0; i < p->conversions.len; i++) {
+        Conversion *c = &p->conversions.items[i];
+        if (c->forced)
+            continue;
+        Value *v = gathered[c->value->id] ? gathered[c->value->id] : c->value;
+        c->result = materialize(g, v, c);
+    }
+    for (int i = 0; i < p->redirects.len; i++) {
+        Redirect *r = &p->redirects.items[i];
+        ir_op_set_arg(r->op, r->arg, p->conversions.items[r->conversion].result);
+    }
+    slice_weights(g, p);
+    ir_mark_used_weights(g);
+}
+
+static void set_estimate(Graph *g, const Propagation *p)
+{
+    g->estimate.compute_seconds = p->compute_seconds;
+    g->estimate.collective_seconds = p->collective_seconds;
+    g->estimate.seconds = p->compute_seconds + p->collective_seconds;
+}
+
+bool pass_collectives(Graph *g, const Options *opt, Diag *diag)
+{
+    Propagation p;
+    collectives_strip(g);
+    layout_propagate(g, g->tp, &p);
+    collectives_insert(g, &p);
+    set_estimate(g, &p);
+    return true;
+}

@@ -1,0 +1,83 @@
+/* cost.c — the cost model: the estimated time of one forward on one rank (DESIGN.md, "The cost
+ * model").
+ *
+ * Rates are this machine's, measured (issue 6's hand-written C on one Zen 3 core with OpenBLAS
+ * 0.3.21 and Open MPI 4.1.4): a GEMM is the larger of its FLOPs at sgemm's rate and its weight
+ * bytes at the streaming rate (one token is weight-bandwidth bound); passes over activations
+ * run at the memory rate; a collective costs a latency plus its bytes on the ring. The
+ * workload is one sequence of 128 tokens: every symbolic dimension named `batch` is 1, any
+ * other 128. Only ratios between plans matter for the decisions; the absolute figure is
+ * printed in the plan. Times are the average rank's (see layouts.c, mean_local).
+ */
+#include "passes.h"
+
+#include <string.h>
+
+static const struct Machine {
+    double gemm_flops;         /* sgemm, rows >= 128 */
+    double weight_bytes;       /* streaming a weight (sgemv, or sgemm with few rows) */
+    double memory_bytes;       /* elementwise passes */
+    double collective_latency; /* one collective, small message, shared memory */
+    double collective_bytes;   /* bytes per second a rank sends in a large collective */
+} machine = {75e9, 15e9, 10e9, 20e-6, 5e9};
+
+enum { WORKLOAD_BATCH = 1, WORKLOAD_SEQ = 128 };
+
+int64_t cost_dim(const Graph *g, Dim d)
+{
+    if (d.sym < 0)
+        return d.size;
+    return strcmp(g->symbols.items[d.sym], "batch") == 0 ? WORKLOAD_BATCH : WORKLOAD_SEQ;
+}
+
+int64_t cost_elements(const Graph *g, const Shape *s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++)
+        n *= cost_dim(g, s->dims[i]);
+    return n;
+}
+
+void cost_workload(Estimate *e)
+{
+    e->batch = WORKLOAD_BATCH;
+    e->seq = WORKLOAD_SEQ;
+}
+
+double cost_gemm(int64_t rows, int64_t in, int64_t out)
+{
+    double flops = 2.0 * (double)rows * (double)in * (double)out;
+    double weight = 4.0 * (double)in * (double)out;
+    double compute = flops / machine.gemm_flops, stream = weight / machine.weight_bytes;
+    return compute > stream ? compute : stream;
+}
+
+double cost_pass(int64_t elements)
+{
+    return 4.0 * (double)elements / machine.memory_bytes;
+}
+
+/* Bytes one rank sends, for a collective over `full_bytes` of data in all: a ring all-reduce
+ * sends 2 (tp-1)/tp of it (a reduce-scatter, then an all-gather), and so does a reduction to
+ * rank 0 alone (reduce-scatter, then a gather); a ring all-gather or reduce-scatter sends
+ * (tp-1)/tp; a gather to rank 0 sends the rank's own part once (`local_bytes`). */
+double cost_collective_bytes(OpKind kind, double full_bytes, double local_bytes, int tp,
+                             bool to_root)
+{
+    double share = (double)(tp - 1) / tp;
+    switch (kind) {
+    case OP_ALL_REDUCE:     return 2 * share * full_bytes;
+    case OP_ALL_GATHER:     return to_root ? local_bytes : share * full_bytes;
+    case OP_REDUCE_SCATTER: return share * full_bytes;
+    default:                return 0;
+    }
+}
+
+double cost_collective(OpKind kind, double full_bytes, double local_bytes, int tp, bool to_root)
+{
+    if (kind == OP_SLICE || tp < 2)
+        return 0;
+    return machine.collective_latency +
+           cost_collective_bytes(kind, full_bytes, local_bytes, tp, to_root) /
+               machine.collective_bytes;
+}

@@ -1,0 +1,44 @@
+/* elide: remove the naive plan's all-gathers that a column -> row chain does not need.
+ *
+ * requires collectives (the naive plan)
+ * provides the plan without the gathers whose users accept the split value: a column-parallel
+ *          output flowing through elementwise ops into a row-parallel projection, or into
+ *          attention head by head, stays split (Megatron's MLP and attention blocks)
+ * breaks   nothing
+ *
+ * A gather is removed when the plan without it costs no more: its users then work on the
+ * split value, and whatever still needs it whole gathers it there. With --no-elide the naive
+ * plan stays, to show what elision saves.
+ */
+#include "passes.h"
+
+static double plan_cost(Graph *g, Propagation *p)
+{
+    layout_propagate(g, g->tp, p);
+    return p->compute_seconds + p->collective_seconds;
+}
+
+bool pass_elide(Graph *g, const Options *opt, Diag *diag)
+{
+    if (opt->no_elide || g->tp == 1)
+        return true;
+    collectives_strip(g);
+    Propagation p;
+    double best = plan_cost(g, &p);
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
+        if (!op->attrs.gather_output)
+            continue;
+        op->attrs.gather_output = false;
+        double cost = plan_cost(g, &p);
+        if (cost <= best * (1 + 1e-3)) /* no worse: uneven splits may add a few bytes */
+            best = cost;
+        else
+            op->attrs.gather_output = true;
+    }
+    plan_cost(g, &p);
+    collectives_insert(g, &p);
+    g->estimate.compute_seconds = p.compute_seconds;
+    g->estimate.collective_seconds = p.collective_seconds;
+    g->estimate.seconds = p.compute_seconds + p.collective_seconds;
+    return true;
+}
