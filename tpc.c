@@ -3,6 +3,7 @@
  * Command line as spec/CLI.md: silence on success, `file:line:col: error:` for bad input
  * (exit 1), one line and the usage for bad usage (exit 2).
  */
+#include "codegen.h"
 #include "frontend.h"
 #include "passes.h"
 #include "tpc_config.h"
@@ -205,8 +206,8 @@ static void refuse_unbuilt(const Options *opt)
         usage_error("the LLVM-C kernel backend is not built yet (use --backend c)");
     if (opt->sequence_parallel)
         usage_error("--sequence-parallel is not built yet");
-    if (opt->emit != EMIT_IR)
-        usage_error("--emit %s is not built yet (this tpc stops at --emit ir)", emits[opt->emit]);
+    if (opt->emit == EMIT_BIN || opt->emit == EMIT_C)
+        usage_error("--emit %s is not built yet (use --emit ir, plan or dot)", emits[opt->emit]);
 }
 
 int main(int argc, char **argv)
@@ -225,6 +226,10 @@ int main(int argc, char **argv)
     if (g && pass_run_pipeline(g, &opt, &diag)) {
         if (opt.emit == EMIT_IR)
             ir_print(stdout, g, opt.rank);
+        else if (opt.emit == EMIT_PLAN)
+            emit_plan(stdout, g, &opt);
+        else if (opt.emit == EMIT_DOT)
+            emit_dot(stdout, g, opt.rank);
         status = 0;
     }
     arena_free(arena);

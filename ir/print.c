@@ -274,7 +274,7 @@ void ir_print(FILE *out, Graph *g, int rank)
 
     fprintf(out, "model %s", g->name);
     if (g->tp > 1)
-        fprintf(out, " ; tp=%d, slices of rank %d", g->tp, rank);
+        fprintf(out, " ; -tp %d, ranges of rank %d", g->tp, rank);
     fprintf(out, "\n");
     print_weights(&p);
     fprintf(out, "forward(");

@@ -69,23 +69,30 @@ static int site_options(Site *s)
     return s->noptions;
 }
 
-static double estimate(Graph *g, int tp, Propagation *p)
+/* A split that leaves a rank without a whole unit of some piece cannot run: how many such
+ * (piece, rank) pairs a plan has. */
+static int idle_ranks(const Propagation *p)
 {
-    layout_propagate(g, tp, p);
-    return p->compute_seconds + p->collective_seconds;
-}
-
-/* A split that leaves a rank without a whole unit of some piece cannot run. */
-static bool every_rank_has_work(const Propagation *p)
-{
+    int idle = 0;
     for (int i = 0; i < p->weight_uses.len; i++) {
         const Layout *l = &p->weight_uses.items[i].layout;
         for (int s = 0; l->kind == LAYOUT_S && s < l->nseg; s++)
             for (int r = 0; r < p->tp; r++)
-                if (l->seg[s].ranks[r].end <= l->seg[s].ranks[r].start)
-                    return false;
+                idle += l->seg[s].ranks[r].end <= l->seg[s].ranks[r].start;
     }
-    return true;
+    return idle;
+}
+
+static bool every_rank_has_work(const Propagation *p)
+{
+    return idle_ranks(p) == 0;
+}
+
+/* The cost model's estimate, with a plan that leaves ranks idle priced out of the search. */
+static double estimate(Graph *g, int tp, Propagation *p)
+{
+    layout_propagate(g, tp, p);
+    return p->compute_seconds + p->collective_seconds + 1e6 * idle_ranks(p);
 }
 
 /* Coordinate descent: try each other decision of each site; keep what lowers the estimate. */
@@ -93,8 +100,6 @@ static void search(Graph *g, int tp, Site *sites, int n)
 {
     Propagation p;
     double best = estimate(g, tp, &p);
-    if (!every_rank_has_work(&p))
-        best = 1e300;
     for (int round = 0; round < MAX_ROUNDS; round++) {
         bool changed = false;
         for (int i = 0; i < n; i++) {
@@ -105,7 +110,7 @@ static void search(Graph *g, int tp, Site *sites, int n)
                     continue;
                 op->attrs.parallel = sites[i].options[k];
                 double cost = estimate(g, tp, &p);
-                if (cost < best * (1 - 1e-9) && every_rank_has_work(&p)) {
+                if (cost < best * (1 - 1e-9)) {
                     best = cost;
                     current = op->attrs.parallel;
                     changed = true;
@@ -132,23 +137,33 @@ static bool check_tp(Graph *g, int tp, Diag *diag)
     return true;
 }
 
-/* The split dimension of a projection whose every decision leaves a rank idle. */
-static void report_unsplittable(Graph *g, int tp, Site *sites, int n, Diag *diag)
+/* A projection left whole because no split gives every rank a unit of work: -tp is too large
+ * for it. Names its dimensions and the largest -tp that would split it. */
+static bool check_splittable(Graph *g, int tp, Site *sites, int n, Diag *diag)
 {
     for (int i = 0; i < n; i++) {
         Op *op = sites[i].op;
-        if (op->attrs.parallel == PAR_REPLICATED || is_table(op))
+        if (op->attrs.parallel != PAR_REPLICATED || op->attrs.hint || is_table(op))
+            continue;
+        bool splits = false;
+        Propagation p;
+        for (Parallel par = PAR_COLUMN; par <= PAR_ROW && !splits; par++) {
+            op->attrs.parallel = par;
+            estimate(g, tp, &p);
+            splits = every_rank_has_work(&p);
+        }
+        op->attrs.parallel = PAR_REPLICATED;
+        if (splits)
             continue;
         const Weight *w = op->args[1]->weight;
         int out_dim = op->kind == OP_MATMUL ? 1 : 0;
-        int64_t size = w->shape.dims[op->attrs.parallel == PAR_COLUMN ? out_dim : 1 - out_dim].size;
-        if (size < tp) {
-            diag_error(diag, op->loc, "-tp %d is more than the %" PRId64 " %s of '%s': the "
-                       "largest -tp that works is %" PRId64, tp, size,
-                       op->attrs.parallel == PAR_COLUMN ? "outputs" : "inputs", w->name, size);
-            return;
-        }
+        int64_t outs = w->shape.dims[out_dim].size, ins = w->shape.dims[1 - out_dim].size;
+        diag_error(diag, op->loc, "-tp %d is more than the %" PRId64 " outputs and the %" PRId64
+                   " inputs of '%s': the largest -tp that works is %" PRId64, tp, outs, ins,
+                   w->name, outs > ins ? outs : ins);
+        return false;
     }
+    return true;
 }
 
 bool pass_shard(Graph *g, const Options *opt, Diag *diag)
@@ -171,13 +186,10 @@ bool pass_shard(Graph *g, const Options *opt, Diag *diag)
     if (tp > 1)
         search(g, tp, sites.items, sites.len);
 
+    if (tp > 1 && !check_splittable(g, tp, sites.items, sites.len, diag))
+        return false;
     Propagation p;
     estimate(g, tp, &p);
-    if (tp > 1 && !every_rank_has_work(&p)) {
-        report_unsplittable(g, tp, sites.items, sites.len, diag);
-        if (diag->errors)
-            return false;
-    }
     g->estimate.compute_seconds = p.compute_seconds;
     g->estimate.collective_seconds = p.collective_seconds;
     g->estimate.seconds = p.compute_seconds + p.collective_seconds;
