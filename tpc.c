@@ -9,6 +9,7 @@
 #include "tpc_config.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,8 +207,38 @@ static void refuse_unbuilt(const Options *opt)
         usage_error("the LLVM-C kernel backend is not built yet (use --backend c)");
     if (opt->sequence_parallel)
         usage_error("--sequence-parallel is not built yet");
-    if (opt->emit == EMIT_BIN || opt->emit == EMIT_C)
-        usage_error("--emit %s is not built yet (use --emit ir, plan or dot)", emits[opt->emit]);
+    (void)emits;
+}
+
+/* mkdir -p */
+static bool make_folder(const char *path)
+{
+    char *p = arena_strdup(arena, path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST)
+            return false;
+        *s = '/';
+    }
+    return mkdir(p, 0777) == 0 || errno == EEXIST;
+}
+
+/* --emit c: the program's source and a Makefile in -o's folder; --emit bin: built too. */
+static int emit_files(Graph *g, const Options *opt)
+{
+    if (!make_folder(opt->outdir)) {
+        fprintf(stderr, "tpc: error: cannot make the folder '%s': %s\n", opt->outdir,
+                strerror(errno));
+        return EXIT_INPUT;
+    }
+    const char *c_path = emit_program(g, opt, opt->input);
+    if (!c_path)
+        return EXIT_INPUT;
+    if (opt->emit == EMIT_BIN && !build_program(g, opt, c_path))
+        return EXIT_INPUT;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -230,7 +261,7 @@ int main(int argc, char **argv)
             emit_plan(stdout, g, &opt);
         else if (opt.emit == EMIT_DOT)
             emit_dot(stdout, g, opt.rank);
-        status = 0;
+        status = opt.emit == EMIT_BIN || opt.emit == EMIT_C ? emit_files(g, &opt) : 0;
     }
     arena_free(arena);
     return status;

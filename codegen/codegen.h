@@ -13,6 +13,37 @@ void emit_plan(FILE *out, Graph *g, const Options *opt);
 /* ---- dot.c: --emit dot ------------------------------------------------------------------------- */
 void emit_dot(FILE *out, Graph *g, int rank);
 
+/* ---- program.c: the per-rank program (--target cpu): C with OpenBLAS and libtpcrt ------------- */
+/* Writes OUTDIR/NAME.c and OUTDIR/Makefile; returns the C file's path, or NULL (reported). */
+const char *emit_program(Graph *g, const Options *opt, const char *source_path);
+
+/* ---- build.c: building what emit_program wrote --------------------------------------------------- */
+/* Runs make in the output folder (the Makefile emit_program wrote); false when it fails. */
+bool build_program(Graph *g, const Options *opt, const char *c_path);
+const char *build_cflags(void); /* what the Makefile compiles and links with */
+const char *build_libs(void);
+
+/* ---- kernels.c: the kernels between GEMMs, in the loop-level form (kernel.h) ------------------ */
+struct Kernel;
+typedef enum { ARG_SAME, ARG_ROW, ARG_OUTER, ARG_SCALAR } ElementArgKind;
+typedef struct ElementArg { /* how an elementwise op reads an argument at output index i */
+    ElementArgKind kind;    /* x[i]; x[i % size] (a trailing vector); x[i / size]; a scalar */
+    int param, size_param;  /* set by the builder */
+} ElementArg;
+struct Kernel *kernel_elementwise(Arena *a, const char *name, OpKind op, ElementArg *args,
+                                  int nargs);
+struct Kernel *kernel_rmsnorm(Arena *a);
+struct Kernel *kernel_layernorm(Arena *a);
+struct Kernel *kernel_softmax(Arena *a);
+struct Kernel *kernel_normalize(Arena *a);
+struct Kernel *kernel_rope(Arena *a, RopeStyle style);
+struct Kernel *kernel_attention_softmax(Arena *a);
+struct Kernel *kernel_embedding(Arena *a);
+struct Kernel *kernel_positions(Arena *a);
+struct Kernel *kernel_reduce(Arena *a, bool mean, bool masked);
+struct Kernel *kernel_copy_columns(Arena *a);
+struct Kernel *kernel_fill_rows(Arena *a);
+
 /* ---- shared by the emitters (plan.c) ------------------------------------------------------------ */
 /* Bytes rank r sends in collective `op`, per token (per element of the dimensions bound at run
  * time), by the ring convention of nccl-tests: all-reduce 2(p-1)/p of the data, all-gather and

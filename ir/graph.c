@@ -43,6 +43,7 @@ Value *ir_value_new(Graph *g, ValueKind kind, DType dtype, Shape shape)
     v->dtype = dtype;
     v->shape = shape;
     v->id = -1;
+    v->slot = -1;
     return v;
 }
 
@@ -69,6 +70,7 @@ Op *ir_op_new(Graph *g, OpKind kind, Loc loc, Value **args, int nargs, int nresu
     Op *op = arena_alloc(g->arena, sizeof *op);
     op->kind = kind;
     op->loc = loc;
+    op->scratch = -1;
     op->nargs = nargs;
     op->args = arena_array(g->arena, (size_t)nargs, sizeof *op->args);
     for (int i = 0; i < nargs; i++)

@@ -240,6 +240,7 @@ typedef enum {
 
 struct Value {
     ValueKind kind;
+    int slot;         /* the activation buffer it lives in (memory plan), or -1 */
     int id;           /* %id; numbered when printed */
     DType dtype;
     Shape shape;
@@ -287,6 +288,7 @@ struct Op {
     Block *block;     /* the block holding this op */
     Op *prev, *next;
     int order;        /* position in its block, set by ir_number_ops */
+    int scratch;      /* a buffer the op needs while it runs (memory plan), or -1 */
 };
 
 /* A list of ops. A FOR body's params are the values carried across iterations: param i starts
@@ -298,6 +300,19 @@ struct Block {
     int nparams;
     Op *parent; /* the FOR owning it, or NULL for the graph's top block */
 };
+
+/* The static memory plan (passes/memory.c): activation buffers reused by liveness. A slot's
+ * size is the largest of its terms, each a product of symbolic dimensions (bound when the
+ * program learns its inputs' shapes) and a number of elements that may differ by rank. */
+typedef struct SlotTerm {
+    int nsyms;
+    int syms[2 * MAX_DIMS];  /* symbol indices, with repeats (seq * seq) */
+    int64_t *per_rank;       /* [tp] elements, times the symbols */
+} SlotTerm;
+
+typedef struct Slot {
+    Vec(SlotTerm) terms;
+} Slot;
 
 /* The cost model's estimate of one forward on one rank (passes/cost.c), for the plan. */
 typedef struct Estimate {
@@ -319,6 +334,7 @@ typedef struct Graph {
     int tp;                 /* ranks; 1 until the sharding pass */
     bool sharded;           /* every value and used weight has a layout */
     Estimate estimate;      /* set by shard, updated by collectives and elide */
+    Vec(Slot) slots;        /* set by plan-memory */
     int next_id;
 } Graph;
 

@@ -172,6 +172,8 @@ static void print_op(Printer *p, const Op *op, int depth)
         }
         if (op->nresults == 1)
             print_rank_range(p, op->results[0]);
+        for (int i = 0; i < op->nresults && op->results[i]->slot >= 0; i++)
+            fprintf(o, "%s%d", i ? ", " : " ; buffer ", op->results[i]->slot);
     }
     fputc('\n', o);
 }

@@ -313,6 +313,7 @@ static void use_weight(Propagation *p, Op *op, int arg, Layout l)
     WeightUse u = {op, arg, l};
     vec_push(p->g->arena, &p->weight_uses, u);
     op->args[arg]->weight->layout = l;
+    op->args[arg]->layout = l;
 }
 
 /* Argument `arg` of op must have layout `to`: convert it unless it has. */
@@ -689,7 +690,12 @@ static void apply_rule(Propagation *p, Op *op)
         else
             rule_whole(p, op); /* a product of two activations: keep it whole */
         break;
-    case LRULE_EMBEDDING: rule_embedding(p, op); break;
+    case LRULE_EMBEDDING:
+        if (op->args[1]->kind == VAL_WEIGHT)
+            rule_embedding(p, op);
+        else
+            rule_whole(p, op); /* a table computed in the forward: kept whole */
+        break;
     case LRULE_REPLICATED: set_result(op, layout_replicated()); break;
     case LRULE_WHOLE_LAST: rule_whole(p, op); break;
     case LRULE_ELEMENTWISE: rule_elementwise(p, op, false); break;
@@ -724,8 +730,12 @@ void layout_propagate(Graph *g, int tp, Propagation *p)
 {
     *p = (Propagation){.g = g, .tp = tp, .repeat = 1};
     number_values(p);
-    for (int i = 0; i < g->weights.len; i++)
-        g->weights.items[i]->layout = layout_replicated();
+    for (int i = 0; i < g->weights.len; i++) {
+        Weight *w = g->weights.items[i];
+        w->layout = layout_replicated();
+        if (w->value)
+            w->value->layout = w->layout;
+    }
     for (int i = 0; i < g->inputs.len; i++)
         g->inputs.items[i]->layout = layout_replicated();
     propagate_block(p, g->top);

@@ -1,0 +1,198 @@
+/* kernel.c — building kernels in the loop-level form (kernel.h). Nodes live in the arena. */
+#include "kernel.h"
+
+Kernel *kernel_new(Arena *a, const char *name, const char *comment)
+{
+    Kernel *k = arena_alloc(a, sizeof *k);
+    k->arena = a;
+    k->name = name;
+    k->comment = comment;
+    k->tails[0] = &k->body;
+    return k;
+}
+
+static int add_param(Kernel *k, const char *name, KType type, bool buffer, bool written)
+{
+    if (k->nparams == KERNEL_MAX_PARAMS)
+        internal_error("kernel %s: too many parameters", k->name);
+    k->params[k->nparams] = (KParam){name, type, buffer, written};
+    return k->nparams++;
+}
+
+int kernel_buffer(Kernel *k, const char *name, KType type, bool written)
+{
+    return add_param(k, name, type, true, written);
+}
+
+int kernel_scalar(Kernel *k, const char *name, KType type)
+{
+    return add_param(k, name, type, false, false);
+}
+
+int kernel_var(Kernel *k, const char *name, KType type)
+{
+    if (k->nvars == KERNEL_MAX_VARS)
+        internal_error("kernel %s: too many variables", k->name);
+    k->vars[k->nvars] = name;
+    k->var_types[k->nvars] = type;
+    return k->nvars++;
+}
+
+static KExpr *expr(Kernel *k, KExprKind kind, KType type)
+{
+    KExpr *e = arena_alloc(k->arena, sizeof *e);
+    e->kind = kind;
+    e->type = type;
+    return e;
+}
+
+KExpr *kx_int(Kernel *k, int64_t v)
+{
+    KExpr *e = expr(k, KX_INT, KT_INT);
+    e->i = v;
+    return e;
+}
+
+KExpr *kx_float(Kernel *k, double v)
+{
+    KExpr *e = expr(k, KX_FLOAT, KT_F32);
+    e->f = v;
+    return e;
+}
+
+KExpr *kx_param(Kernel *k, int param)
+{
+    KExpr *e = expr(k, KX_PARAM, k->params[param].type);
+    e->index = param;
+    return e;
+}
+
+KExpr *kx_var(Kernel *k, int var)
+{
+    KExpr *e = expr(k, KX_VAR, k->var_types[var]);
+    e->index = var;
+    return e;
+}
+
+KExpr *kx_load(Kernel *k, int buffer, KExpr *index)
+{
+    KExpr *e = expr(k, KX_LOAD, k->params[buffer].type);
+    e->index = buffer;
+    e->a = index;
+    return e;
+}
+
+KExpr *kx_call(Kernel *k, KFunc f, KExpr *a)
+{
+    KExpr *e = expr(k, KX_CALL, KT_F32);
+    e->op = f;
+    e->a = a;
+    return e;
+}
+
+KExpr *kx_call2(Kernel *k, KFunc f, KExpr *a, KExpr *b)
+{
+    KExpr *e = kx_call(k, f, a);
+    e->b = b;
+    e->type = a->type;
+    return e;
+}
+
+KExpr *kx_bin(Kernel *k, KBinary op, KExpr *a, KExpr *b)
+{
+    bool compare = op == KB_LT || op == KB_LE || op == KB_EQ || op == KB_AND;
+    KType type = compare ? KT_INT : a->type == KT_F32 || b->type == KT_F32 ? KT_F32 : a->type;
+    KExpr *e = expr(k, KX_BINARY, type);
+    e->op = op;
+    e->a = a;
+    e->b = b;
+    return e;
+}
+
+KExpr *kx_select(Kernel *k, KExpr *cond, KExpr *a, KExpr *b)
+{
+    KExpr *e = expr(k, KX_SELECT, a->type);
+    e->a = cond;
+    e->b = a;
+    e->c = b;
+    return e;
+}
+
+KExpr *kx_cast(Kernel *k, KType type, KExpr *a)
+{
+    KExpr *e = expr(k, KX_CAST, type);
+    e->a = a;
+    return e;
+}
+
+static KStmt *append(Kernel *k, KStmtKind kind)
+{
+    KStmt *s = arena_alloc(k->arena, sizeof *s);
+    s->kind = kind;
+    KStmt **tail = k->tails[k->depth];
+    *tail = s;
+    k->tails[k->depth] = &s->next;
+    return s;
+}
+
+static void open_block(Kernel *k, KStmt **head)
+{
+    if (k->depth + 1 == (int)(sizeof k->tails / sizeof k->tails[0]))
+        internal_error("kernel %s: loops nested too deeply", k->name);
+    k->tails[++k->depth] = head;
+}
+
+void ks_for(Kernel *k, int var, KExpr *lo, KExpr *hi)
+{
+    KStmt *s = append(k, KS_FOR);
+    s->var = var;
+    s->lo = lo;
+    s->hi = hi;
+    open_block(k, &s->body);
+    k->open_if[k->depth] = NULL;
+}
+
+void ks_if(Kernel *k, KExpr *cond)
+{
+    KStmt *s = append(k, KS_IF);
+    s->value = cond;
+    open_block(k, &s->body);
+    k->open_if[k->depth] = s;
+}
+
+void ks_else(Kernel *k)
+{
+    KStmt *s = k->open_if[k->depth];
+    if (!s)
+        internal_error("kernel %s: else without if", k->name);
+    k->tails[k->depth] = &s->orelse;
+}
+
+void ks_end(Kernel *k)
+{
+    if (k->depth == 0)
+        internal_error("kernel %s: end without a loop or if", k->name);
+    k->depth--;
+}
+
+void ks_let(Kernel *k, int var, KExpr *value)
+{
+    KStmt *s = append(k, KS_LET);
+    s->var = var;
+    s->value = value;
+}
+
+void ks_assign(Kernel *k, int var, KExpr *value)
+{
+    KStmt *s = append(k, KS_ASSIGN);
+    s->var = var;
+    s->value = value;
+}
+
+void ks_store(Kernel *k, int buffer, KExpr *index, KExpr *value)
+{
+    KStmt *s = append(k, KS_STORE);
+    s->buffer = buffer;
+    s->index = index;
+    s->value = value;
+}

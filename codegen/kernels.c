@@ -1,0 +1,417 @@
+/* kernels.c — the kernels of the ops between GEMMs and collectives, in the loop-level form.
+ *
+ * Each builder describes one op's computation over its local data, with sizes as parameters,
+ * so one kernel serves every op of its kind and shape pattern (the program prints each distinct
+ * kernel once). Names of parameters are the ones the C backend prints.
+ */
+#include "codegen.h"
+#include "kernel.h"
+
+/* ---- elementwise ---------------------------------------------------------------------------- */
+
+/* The value of an elementwise op's argument i at flat output index i: same shape (x[i]), a
+ * trailing vector broadcast over rows (b[i % n]), or a scalar. */
+static KExpr *operand(Kernel *k, const ElementArg *a, int var)
+{
+    KExpr *i = kx_var(k, var);
+    switch (a->kind) {
+    case ARG_SAME: return kx_load(k, a->param, i);
+    case ARG_ROW: return kx_load(k, a->param, kx_bin(k, KB_MOD, i, kx_param(k, a->size_param)));
+    case ARG_OUTER: return kx_load(k, a->param, kx_div(k, i, kx_param(k, a->size_param)));
+    case ARG_SCALAR: return kx_param(k, a->param);
+    }
+    unreachable();
+}
+
+/* The function an elementwise op applies, on loaded operands. */
+static KExpr *apply(Kernel *k, OpKind op, KExpr *x, KExpr *y)
+{
+    switch (op) {
+    case OP_ADD: return kx_add(k, x, y);
+    case OP_SUB: return kx_sub(k, x, y);
+    case OP_MUL: return kx_mul(k, x, y);
+    case OP_DIV: return kx_div(k, x, y);
+    case OP_NEG: return kx_sub(k, kx_float(k, 0), x);
+    case OP_EXP: return kx_call(k, KF_EXP, x);
+    case OP_TANH: return kx_call(k, KF_TANH, x);
+    case OP_SQRT: return kx_call(k, KF_SQRT, x);
+    case OP_RSQRT: return kx_call(k, KF_RSQRT, x);
+    case OP_RELU: return kx_call2(k, KF_MAX, x, kx_float(k, 0));
+    case OP_SIGMOID:
+        return kx_div(k, kx_float(k, 1), kx_add(k, kx_float(k, 1), kx_call(k, KF_EXP, kx_sub(k, kx_float(k, 0), x))));
+    case OP_SILU: /* x * sigmoid(x) */
+        return kx_div(k, x, kx_add(k, kx_float(k, 1), kx_call(k, KF_EXP, kx_sub(k, kx_float(k, 0), x))));
+    case OP_GELU: /* 0.5 x (1 + erf(x / sqrt 2)) */
+        return kx_mul(k, kx_mul(k, kx_float(k, 0.5), x),
+                      kx_add(k, kx_float(k, 1), kx_call(k, KF_ERF, kx_mul(k, x, kx_float(k, 0.7071067811865476)))));
+    case OP_GELU_TANH: { /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+        KExpr *cube = kx_mul(k, kx_mul(k, x, x), x);
+        KExpr *inner = kx_mul(k, kx_float(k, 0.7978845608028654),
+                              kx_add(k, x, kx_mul(k, kx_float(k, 0.044715), cube)));
+        return kx_mul(k, kx_mul(k, kx_float(k, 0.5), x),
+                      kx_add(k, kx_float(k, 1), kx_call(k, KF_TANH, inner)));
+    }
+    default: unreachable();
+    }
+}
+
+Kernel *kernel_elementwise(Arena *a, const char *name, OpKind op, ElementArg *args, int nargs)
+{
+    Kernel *k = kernel_new(a, name, arena_printf(a, "out = %s, elementwise", op_info[op].name));
+    int out = kernel_buffer(k, "out", KT_F32, true);
+    static const char *const names[] = {"x", "y"}, *const sizes[] = {"x_size", "y_size"};
+    for (int i = 0; i < nargs; i++) {
+        ElementArg *e = &args[i];
+        e->param = e->kind == ARG_SCALAR ? kernel_scalar(k, names[i], KT_F32)
+                                         : kernel_buffer(k, names[i], KT_F32, false);
+    }
+    int n = kernel_scalar(k, "n", KT_INT);
+    for (int i = 0; i < nargs; i++)
+        if (args[i].kind == ARG_ROW || args[i].kind == ARG_OUTER)
+            args[i].size_param = kernel_scalar(k, sizes[i], KT_INT);
+    int v = kernel_var(k, "i", KT_INT);
+    ks_for(k, v, kx_int(k, 0), kx_param(k, n));
+    KExpr *x = operand(k, &args[0], v), *y = nargs > 1 ? operand(k, &args[1], v) : NULL;
+    ks_store(k, out, kx_var(k, v), apply(k, op, x, y));
+    ks_end(k);
+    return k;
+}
+
+/* ---- normalisations over rows ------------------------------------------------------------ */
+
+/* rmsnorm: out = x * rsqrt(mean(x^2) + eps) * w, row by row. */
+Kernel *kernel_rmsnorm(Arena *a)
+{
+    Kernel *k = kernel_new(a, "rmsnorm", "out = x * rsqrt(mean(x^2) + eps) * w over each row");
+    int out = kernel_buffer(k, "out", KT_F32, true), x = kernel_buffer(k, "x", KT_F32, false);
+    int w = kernel_buffer(k, "w", KT_F32, false);
+    int rows = kernel_scalar(k, "rows", KT_INT), dim = kernel_scalar(k, "dim", KT_INT);
+    int eps = kernel_scalar(k, "eps", KT_F32);
+    int r = kernel_var(k, "r", KT_INT), c = kernel_var(k, "c", KT_INT);
+    int base = kernel_var(k, "row", KT_INT), ss = kernel_var(k, "sum", KT_F32);
+    int scale = kernel_var(k, "scale", KT_F32);
+    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
+    ks_let(k, base, kx_mul(k, kx_var(k, r), kx_param(k, dim)));
+    ks_let(k, ss, kx_float(k, 0));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
+    KExpr *xv = kx_load(k, x, kx_add(k, kx_var(k, base), kx_var(k, c)));
+    ks_assign(k, ss, kx_add(k, kx_var(k, ss), kx_mul(k, xv, xv)));
+    ks_end(k);
+    ks_let(k, scale, kx_call(k, KF_RSQRT, kx_add(k, kx_div(k, kx_var(k, ss), kx_cast(k, KT_F32, kx_param(k, dim))), kx_param(k, eps))));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
+    KExpr *at = kx_add(k, kx_var(k, base), kx_var(k, c));
+    ks_store(k, out, at, kx_mul(k, kx_mul(k, kx_load(k, x, at), kx_var(k, scale)), kx_load(k, w, kx_var(k, c))));
+    ks_end(k);
+    ks_end(k);
+    return k;
+}
+
+/* layernorm: (x - mean) / sqrt(var + eps) * w + b, row by row (biased variance, as PyTorch). */
+Kernel *kernel_layernorm(Arena *a)
+{
+    Kernel *k = kernel_new(a, "layernorm", "out = (x - mean) * rsqrt(var + eps) * w + b over each row");
+    int out = kernel_buffer(k, "out", KT_F32, true), x = kernel_buffer(k, "x", KT_F32, false);
+    int w = kernel_buffer(k, "w", KT_F32, false), b = kernel_buffer(k, "b", KT_F32, false);
+    int rows = kernel_scalar(k, "rows", KT_INT), dim = kernel_scalar(k, "dim", KT_INT);
+    int eps = kernel_scalar(k, "eps", KT_F32);
+    int r = kernel_var(k, "r", KT_INT), c = kernel_var(k, "c", KT_INT);
+    int base = kernel_var(k, "row", KT_INT), sum = kernel_var(k, "sum", KT_F32);
+    int mean = kernel_var(k, "mean", KT_F32), var = kernel_var(k, "var", KT_F32);
+    int scale = kernel_var(k, "scale", KT_F32), d = kernel_var(k, "d", KT_F32);
+    KExpr *n = kx_cast(k, KT_F32, kx_param(k, dim));
+    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
+    ks_let(k, base, kx_mul(k, kx_var(k, r), kx_param(k, dim)));
+    ks_let(k, sum, kx_float(k, 0));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
+    ks_assign(k, sum, kx_add(k, kx_var(k, sum), kx_load(k, x, kx_add(k, kx_var(k, base), kx_var(k, c)))));
+    ks_end(k);
+    ks_let(k, mean, kx_div(k, kx_var(k, sum), n));
+    ks_let(k, var, kx_float(k, 0));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
+    ks_let(k, d, kx_sub(k, kx_load(k, x, kx_add(k, kx_var(k, base), kx_var(k, c))), kx_var(k, mean)));
+    ks_assign(k, var, kx_add(k, kx_var(k, var), kx_mul(k, kx_var(k, d), kx_var(k, d))));
+    ks_end(k);
+    ks_let(k, scale, kx_call(k, KF_RSQRT, kx_add(k, kx_div(k, kx_var(k, var), n), kx_param(k, eps))));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
+    KExpr *at = kx_add(k, kx_var(k, base), kx_var(k, c));
+    KExpr *norm = kx_mul(k, kx_sub(k, kx_load(k, x, at), kx_var(k, mean)), kx_var(k, scale));
+    ks_store(k, out, at, kx_add(k, kx_mul(k, norm, kx_load(k, w, kx_var(k, c))), kx_load(k, b, kx_var(k, c))));
+    ks_end(k);
+    ks_end(k);
+    return k;
+}
+
+/* softmax over each row, max-subtracted. */
+Kernel *kernel_softmax(Arena *a)
+{
+    Kernel *k = kernel_new(a, "softmax_rows", "out = softmax(x) over each row");
+    int out = kernel_buffer(k, "out", KT_F32, true), x = kernel_buffer(k, "x", KT_F32, false);
+    int rows = kernel_scalar(k, "rows", KT_INT), dim = kernel_scalar(k, "dim", KT_INT);
+    int r = kernel_var(k, "r", KT_INT), c = kernel_var(k, "c", KT_INT);
+    int base = kernel_var(k, "row", KT_INT), top = kernel_var(k, "top", KT_F32);
+    int sum = kernel_var(k, "sum", KT_F32), e = kernel_var(k, "e", KT_F32);
+    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
+    ks_let(k, base, kx_mul(k, kx_var(k, r), kx_param(k, dim)));
+    ks_let(k, top, kx_float(k, -3.4028234663852886e38));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
+    ks_assign(k, top, kx_call2(k, KF_MAX, kx_var(k, top), kx_load(k, x, kx_add(k, kx_var(k, base), kx_var(k, c)))));
+    ks_end(k);
+    ks_let(k, sum, kx_float(k, 0));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
+    KExpr *at = kx_add(k, kx_var(k, base), kx_var(k, c));
+    ks_let(k, e, kx_call(k, KF_EXP, kx_sub(k, kx_load(k, x, at), kx_var(k, top))));
+    ks_store(k, out, at, kx_var(k, e));
+    ks_assign(k, sum, kx_add(k, kx_var(k, sum), kx_var(k, e)));
+    ks_end(k);
+    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
+    KExpr *at2 = kx_add(k, kx_var(k, base), kx_var(k, c));
+    ks_store(k, out, at2, kx_div(k, kx_load(k, out, at2), kx_var(k, sum)));
+    ks_end(k);
+    ks_end(k);
+    return k;
+}
+
+/* normalize: x / max(||x||, 1e-12) over each row, as F.normalize. */
+Kernel *kernel_normalize(Arena *a)
+{
+    Kernel *k = kernel_new(a, "normalize_rows", "out = x / max(||x||, 1e-12) over each row");
+    int out = kernel_buffer(k, "out", KT_F32, true), x = kernel_buffer(k, "x", KT_F32, false);
+    int rows = kernel_scalar(k, "rows", KT_INT), dim = kernel_scalar(k, "dim", KT_INT);
+    int r = kernel_var(k, "r", KT_INT), c = kernel_var(k, "c", KT_INT);
+    int base = kernel_var(k, "row", KT_INT), ss = kernel_var(k, "sum", KT_F32);
+    int scale = kernel_var(k, "scale", KT_F32);
+    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
+    ks_let(k, base, kx_mul(k, kx_var(k, r), kx_param(k, dim)));
+    ks_let(k, ss, kx_float(k, 0));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
+    KExpr *xv = kx_load(k, x, kx_add(k, kx_var(k, base), kx_var(k, c)));
+    ks_assign(k, ss, kx_add(k, kx_var(k, ss), kx_mul(k, xv, xv)));
+    ks_end(k);
+    ks_let(k, scale, kx_div(k, kx_float(k, 1), kx_call2(k, KF_MAX, kx_call(k, KF_SQRT, kx_var(k, ss)), kx_float(k, 1e-12))));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
+    KExpr *at = kx_add(k, kx_var(k, base), kx_var(k, c));
+    ks_store(k, out, at, kx_mul(k, kx_load(k, x, at), kx_var(k, scale)));
+    ks_end(k);
+    ks_end(k);
+    return k;
+}
+
+/* ---- rope ----------------------------------------------------------------------------------- */
+
+/* Rotary embedding of `heads` heads of head_dim per row, at position row % seq: the first
+ * rotary_dim elements of each head rotated in pairs (j, j + half) (neox) or (2j, 2j + 1) (gptj)
+ * by angle position * theta^(-2j / rotary_dim), computed in double. */
+Kernel *kernel_rope(Arena *a, RopeStyle style)
+{
+    Kernel *k = kernel_new(a, style == ROPE_GPTJ ? "rope_gptj" : "rope_neox",
+                           style == ROPE_GPTJ ? "rotary embedding, interleaved pairs (GPT-J)"
+                                              : "rotary embedding, rotate_half (GPT-NeoX, Llama)");
+    int out = kernel_buffer(k, "out", KT_F32, true), x = kernel_buffer(k, "x", KT_F32, false);
+    int rows = kernel_scalar(k, "rows", KT_INT), seq = kernel_scalar(k, "seq", KT_INT);
+    int heads = kernel_scalar(k, "heads", KT_INT), head_dim = kernel_scalar(k, "head_dim", KT_INT);
+    int rotary = kernel_scalar(k, "rotary_dim", KT_INT);
+    int theta = kernel_scalar(k, "theta", KT_F64);
+    int r = kernel_var(k, "r", KT_INT), j = kernel_var(k, "j", KT_INT), h = kernel_var(k, "h", KT_INT);
+    int angle = kernel_var(k, "angle", KT_F64), cs = kernel_var(k, "cos_a", KT_F32);
+    int sn = kernel_var(k, "sin_a", KT_F32), base = kernel_var(k, "at", KT_INT);
+    int a0 = kernel_var(k, "i0", KT_INT), a1 = kernel_var(k, "i1", KT_INT);
+    int x0 = kernel_var(k, "x0", KT_F32), x1 = kernel_var(k, "x1", KT_F32);
+    int c = kernel_var(k, "c", KT_INT);
+    KExpr *width = kx_mul(k, kx_param(k, heads), kx_param(k, head_dim));
+    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
+    /* what is not rotated is copied */
+    ks_for(k, h, kx_int(k, 0), kx_param(k, heads));
+    ks_for(k, c, kx_param(k, rotary), kx_param(k, head_dim));
+    KExpr *at = kx_add(k, kx_add(k, kx_mul(k, kx_var(k, r), width), kx_mul(k, kx_var(k, h), kx_param(k, head_dim))), kx_var(k, c));
+    ks_store(k, out, at, kx_load(k, x, at));
+    ks_end(k);
+    ks_end(k);
+    ks_for(k, j, kx_int(k, 0), kx_div(k, kx_param(k, rotary), kx_int(k, 2)));
+    KExpr *pos = kx_cast(k, KT_F64, kx_bin(k, KB_MOD, kx_var(k, r), kx_param(k, seq)));
+    KExpr *exponent = kx_div(k, kx_cast(k, KT_F64, kx_mul(k, kx_int(k, -2), kx_var(k, j))), kx_cast(k, KT_F64, kx_param(k, rotary)));
+    KExpr *freq = kx_call2(k, KF_POW, kx_param(k, theta), exponent);
+    freq->type = KT_F64;
+    ks_let(k, angle, kx_mul(k, pos, freq));
+    KExpr *cosv = kx_call(k, KF_COS, kx_var(k, angle)), *sinv = kx_call(k, KF_SIN, kx_var(k, angle));
+    cosv->type = sinv->type = KT_F64;
+    ks_let(k, cs, kx_cast(k, KT_F32, cosv));
+    ks_let(k, sn, kx_cast(k, KT_F32, sinv));
+    ks_for(k, h, kx_int(k, 0), kx_param(k, heads));
+    ks_let(k, base, kx_add(k, kx_mul(k, kx_var(k, r), width), kx_mul(k, kx_var(k, h), kx_param(k, head_dim))));
+    if (style == ROPE_GPTJ) {
+        ks_let(k, a0, kx_add(k, kx_var(k, base), kx_mul(k, kx_int(k, 2), kx_var(k, j))));
+        ks_let(k, a1, kx_add(k, kx_var(k, a0), kx_int(k, 1)));
+    } else {
+        ks_let(k, a0, kx_add(k, kx_var(k, base), kx_var(k, j)));
+        ks_let(k, a1, kx_add(k, kx_var(k, a0), kx_div(k, kx_param(k, rotary), kx_int(k, 2))));
+    }
+    ks_let(k, x0, kx_load(k, x, kx_var(k, a0)));
+    ks_let(k, x1, kx_load(k, x, kx_var(k, a1)));
+    ks_store(k, out, kx_var(k, a0), kx_sub(k, kx_mul(k, kx_var(k, x0), kx_var(k, cs)), kx_mul(k, kx_var(k, x1), kx_var(k, sn))));
+    ks_store(k, out, kx_var(k, a1), kx_add(k, kx_mul(k, kx_var(k, x1), kx_var(k, cs)), kx_mul(k, kx_var(k, x0), kx_var(k, sn))));
+    ks_end(k);
+    ks_end(k);
+    ks_end(k);
+    return k;
+}
+
+/* ---- attention's softmax --------------------------------------------------------------------- */
+
+/* One head's scores [rows, cols] (queries by keys), scaled, masked (causal: key after query;
+ * mask: key_mask[j] == 0), softmaxed over keys. A masked score is the lowest float, as Hugging
+ * Face's masks make it: a row with every key masked comes out uniform, not NaN. */
+Kernel *kernel_attention_softmax(Arena *a)
+{
+    Kernel *k = kernel_new(a, "attention_softmax",
+                           "scores = softmax(scale * scores, masked) over each query's keys");
+    int s = kernel_buffer(k, "scores", KT_F32, true);
+    int mask = kernel_buffer(k, "key_mask", KT_F32, false);
+    int rows = kernel_scalar(k, "rows", KT_INT), cols = kernel_scalar(k, "cols", KT_INT);
+    int scale = kernel_scalar(k, "scale", KT_F32), causal = kernel_scalar(k, "causal", KT_INT);
+    int masked = kernel_scalar(k, "has_mask", KT_INT);
+    int i = kernel_var(k, "i", KT_INT), j = kernel_var(k, "j", KT_INT);
+    int base = kernel_var(k, "row", KT_INT), top = kernel_var(k, "top", KT_F32);
+    int sum = kernel_var(k, "sum", KT_F32), v = kernel_var(k, "v", KT_F32);
+    int e = kernel_var(k, "e", KT_F32);
+    ks_for(k, i, kx_int(k, 0), kx_param(k, rows));
+    ks_let(k, base, kx_mul(k, kx_var(k, i), kx_param(k, cols)));
+    ks_let(k, top, kx_float(k, -3.4028234663852886e38));
+    ks_for(k, j, kx_int(k, 0), kx_param(k, cols));
+    KExpr *hidden = kx_bin(k, KB_AND, kx_param(k, causal), kx_bin(k, KB_LT, kx_var(k, i), kx_var(k, j)));
+    KExpr *dropped = kx_bin(k, KB_AND, kx_param(k, masked),
+                            kx_bin(k, KB_EQ, kx_load(k, mask, kx_var(k, j)), kx_float(k, 0)));
+    KExpr *keep = kx_bin(k, KB_EQ, kx_add(k, hidden, dropped), kx_int(k, 0));
+    KExpr *at = kx_add(k, kx_var(k, base), kx_var(k, j));
+    ks_let(k, v, kx_select(k, keep, kx_mul(k, kx_load(k, s, at), kx_param(k, scale)), kx_float(k, -3.4028234663852886e38)));
+    ks_store(k, s, at, kx_var(k, v));
+    ks_assign(k, top, kx_call2(k, KF_MAX, kx_var(k, top), kx_var(k, v)));
+    ks_end(k);
+    ks_let(k, sum, kx_float(k, 0));
+    ks_for(k, j, kx_int(k, 0), kx_param(k, cols));
+    KExpr *at2 = kx_add(k, kx_var(k, base), kx_var(k, j));
+    ks_let(k, e, kx_call(k, KF_EXP, kx_sub(k, kx_load(k, s, at2), kx_var(k, top))));
+    ks_store(k, s, at2, kx_var(k, e));
+    ks_assign(k, sum, kx_add(k, kx_var(k, sum), kx_var(k, e)));
+    ks_end(k);
+    ks_for(k, j, kx_int(k, 0), kx_param(k, cols));
+    KExpr *at3 = kx_add(k, kx_var(k, base), kx_var(k, j));
+    ks_store(k, s, at3, kx_div(k, kx_load(k, s, at3), kx_var(k, sum)));
+    ks_end(k);
+    ks_end(k);
+    return k;
+}
+
+/* ---- lookups, positions, reductions, copies -------------------------------------------------- */
+
+/* embedding: each row of out is the table row of its id when this rank holds it (rows
+ * [first, first + count) of the table), zeros otherwise. */
+Kernel *kernel_embedding(Arena *a)
+{
+    Kernel *k = kernel_new(a, "embedding", "out[r] = table[ids[r] - first] for the ids this rank holds, else 0");
+    int out = kernel_buffer(k, "out", KT_F32, true), ids = kernel_buffer(k, "ids", KT_I32, false);
+    int table = kernel_buffer(k, "table", KT_F32, false);
+    int rows = kernel_scalar(k, "rows", KT_INT), dim = kernel_scalar(k, "dim", KT_INT);
+    int first = kernel_scalar(k, "first", KT_INT), count = kernel_scalar(k, "count", KT_INT);
+    int r = kernel_var(k, "r", KT_INT), c = kernel_var(k, "c", KT_INT);
+    int local = kernel_var(k, "local", KT_INT);
+    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
+    ks_let(k, local, kx_sub(k, kx_cast(k, KT_INT, kx_load(k, ids, kx_var(k, r))), kx_param(k, first)));
+    KExpr *held = kx_bin(k, KB_AND, kx_bin(k, KB_LE, kx_int(k, 0), kx_var(k, local)), kx_bin(k, KB_LT, kx_var(k, local), kx_param(k, count)));
+    ks_if(k, held);
+    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
+    ks_store(k, out, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, dim)), kx_var(k, c)),
+             kx_load(k, table, kx_add(k, kx_mul(k, kx_var(k, local), kx_param(k, dim)), kx_var(k, c))));
+    ks_end(k);
+    ks_else(k);
+    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
+    ks_store(k, out, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, dim)), kx_var(k, c)), kx_float(k, 0));
+    ks_end(k);
+    ks_end(k);
+    ks_end(k);
+    return k;
+}
+
+Kernel *kernel_positions(Arena *a)
+{
+    Kernel *k = kernel_new(a, "positions", "out[i] = i % seq: each element's index along the last dimension");
+    int out = kernel_buffer(k, "out", KT_I32, true);
+    int n = kernel_scalar(k, "n", KT_INT), seq = kernel_scalar(k, "seq", KT_INT);
+    int i = kernel_var(k, "i", KT_INT);
+    ks_for(k, i, kx_int(k, 0), kx_param(k, n));
+    ks_store(k, out, kx_var(k, i), kx_cast(k, KT_I32, kx_bin(k, KB_MOD, kx_var(k, i), kx_param(k, seq))));
+    ks_end(k);
+    return k;
+}
+
+/* mean or sum of x viewed as [outer, count, inner] over its middle dimension, optionally only
+ * where mask [outer, count] is 1: out[o, c] = sum_j x[o, j, c] m[o, j] / (mean: sum_j m[o, j],
+ * at least 1e-9, as sentence-transformers' mean pooling). */
+Kernel *kernel_reduce(Arena *a, bool mean, bool masked)
+{
+    Kernel *k = kernel_new(a, arena_printf(a, "%s%s", mean ? "mean" : "sum", masked ? "_masked" : ""),
+                           arena_printf(a, "out = %s of x [outer, count, inner] over count%s",
+                                        mean ? "mean" : "sum", masked ? ", where mask is 1" : ""));
+    int out = kernel_buffer(k, "out", KT_F32, true), x = kernel_buffer(k, "x", KT_F32, false);
+    int m = masked ? kernel_buffer(k, "mask", KT_F32, false) : -1;
+    int outer = kernel_scalar(k, "outer", KT_INT), count = kernel_scalar(k, "count", KT_INT);
+    int inner = kernel_scalar(k, "inner", KT_INT);
+    int o = kernel_var(k, "o", KT_INT), j = kernel_var(k, "j", KT_INT), c = kernel_var(k, "c", KT_INT);
+    int total = kernel_var(k, "total", KT_F32), w = kernel_var(k, "weight", KT_F32);
+    ks_for(k, o, kx_int(k, 0), kx_param(k, outer));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, inner));
+    ks_store(k, out, kx_add(k, kx_mul(k, kx_var(k, o), kx_param(k, inner)), kx_var(k, c)), kx_float(k, 0));
+    ks_end(k);
+    ks_let(k, total, kx_float(k, 0));
+    ks_for(k, j, kx_int(k, 0), kx_param(k, count));
+    ks_let(k, w, masked ? kx_load(k, m, kx_add(k, kx_mul(k, kx_var(k, o), kx_param(k, count)), kx_var(k, j)))
+                        : kx_float(k, 1));
+    ks_assign(k, total, kx_add(k, kx_var(k, total), kx_var(k, w)));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, inner));
+    KExpr *dst = kx_add(k, kx_mul(k, kx_var(k, o), kx_param(k, inner)), kx_var(k, c));
+    KExpr *src = kx_add(k, kx_mul(k, kx_add(k, kx_mul(k, kx_var(k, o), kx_param(k, count)), kx_var(k, j)), kx_param(k, inner)), kx_var(k, c));
+    ks_store(k, out, dst, kx_add(k, kx_load(k, out, dst), kx_mul(k, kx_load(k, x, src), kx_var(k, w))));
+    ks_end(k);
+    ks_end(k);
+    if (mean) {
+        ks_for(k, c, kx_int(k, 0), kx_param(k, inner));
+        KExpr *at = kx_add(k, kx_mul(k, kx_var(k, o), kx_param(k, inner)), kx_var(k, c));
+        ks_store(k, out, at, kx_div(k, kx_load(k, out, at), kx_call2(k, KF_MAX, kx_var(k, total), kx_float(k, 1e-9))));
+        ks_end(k);
+    }
+    ks_end(k);
+    return k;
+}
+
+/* Columns [from, from + cols) of each row of in (rows of in_cols) to columns [to, to + cols) of
+ * out (rows of out_cols): split, concat and slice are made of these. */
+Kernel *kernel_copy_columns(Arena *a)
+{
+    Kernel *k = kernel_new(a, "copy_columns", "out[r, to + c] = in[r, from + c] for c < cols");
+    int out = kernel_buffer(k, "out", KT_F32, true), in = kernel_buffer(k, "in", KT_F32, false);
+    int rows = kernel_scalar(k, "rows", KT_INT), cols = kernel_scalar(k, "cols", KT_INT);
+    int out_cols = kernel_scalar(k, "out_cols", KT_INT), to = kernel_scalar(k, "to", KT_INT);
+    int in_cols = kernel_scalar(k, "in_cols", KT_INT), from = kernel_scalar(k, "from", KT_INT);
+    int r = kernel_var(k, "r", KT_INT), c = kernel_var(k, "c", KT_INT);
+    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, cols));
+    ks_store(k, out, kx_add(k, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, out_cols)), kx_param(k, to)), kx_var(k, c)),
+             kx_load(k, in, kx_add(k, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, in_cols)), kx_param(k, from)), kx_var(k, c))));
+    ks_end(k);
+    ks_end(k);
+    return k;
+}
+
+/* Every row of out is the vector b: the start of a GEMM that adds a bias (beta = 1). */
+Kernel *kernel_fill_rows(Arena *a)
+{
+    Kernel *k = kernel_new(a, "fill_rows", "out[r, c] = b[c]: a bias, before the GEMM adds to it");
+    int out = kernel_buffer(k, "out", KT_F32, true), b = kernel_buffer(k, "b", KT_F32, false);
+    int rows = kernel_scalar(k, "rows", KT_INT), cols = kernel_scalar(k, "cols", KT_INT);
+    int r = kernel_var(k, "r", KT_INT), c = kernel_var(k, "c", KT_INT);
+    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, cols));
+    ks_store(k, out, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, cols)), kx_var(k, c)), kx_load(k, b, kx_var(k, c)));
+    ks_end(k);
+    ks_end(k);
+    return k;
+}

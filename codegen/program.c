@@ -1,0 +1,1260 @@
+/* program.c — the per-rank program for --target cpu: one C file with the code of every rank,
+ * which picks its part by its MPI rank, linked with OpenBLAS and libtpcrt.
+ *
+ * The file reads like a forward function written by hand (llm.c's gpt2_forward): a Weights
+ * struct with a pointer per weight (a group's as an array of per-block structs, never
+ * unrolled), one allocation carved into them, the memory plan's activation buffers allocated
+ * once, and `forward` with each IR statement as a comment above the code that computes it.
+ * Sizes a rank holds are numbers where every rank holds the same, and fields of rank_sizes[]
+ * where they differ (uneven splits). Everything here prints what the passes decided.
+ *
+ * Sections of this file follow the output's: names and sizes, kernels, tables, weights,
+ * buffers, forward, main.
+ */
+#include "codegen.h"
+#include "kernel.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct RankSize { /* a size that differs by rank: a field of RankSizes */
+    const char *name;
+    int64_t *per_rank;
+} RankSize;
+
+typedef struct KernelText {
+    const char *key;  /* the kernel printed under a placeholder name */
+    const char *name;
+    const char *text;
+} KernelText;
+
+typedef struct Emitter {
+    Graph *g;
+    Arena *a;
+    const Options *opt;
+    int tp;
+    FILE *out;              /* forward()'s text while it is built */
+    Vec(RankSize) sizes;
+    Vec(KernelText) kernels;
+    Vec(const char *) tables; /* static tables, printed before forward */
+    StrMap used_names;
+    const char **slot_names;
+    bool attention_used;
+} Emitter;
+
+/* ---- names ------------------------------------------------------------------------------------ */
+
+static bool reserved(const char *s)
+{
+    static const char *const words[] = {
+        "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+        "enum", "extern", "float", "for", "goto", "if", "int", "long", "register", "return",
+        "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union",
+        "unsigned", "void", "volatile", "while", "inline", "restrict", "w", "l", "i", "buf",
+        "inputs", "dims", "rank", "rs", "main", "forward", "int64_t", "int32_t", "size_t",
+        "rank_sizes", "program", "NULL", "TP"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strcmp(s, words[i]))
+            return true;
+    return false;
+}
+
+/* A C identifier from an IR name: "wq|wk|wv" -> "wq_wk_wv", "x.3" -> "x_3". */
+static char *c_name(Arena *a, const char *name)
+{
+    char *s = arena_strdup(a, name && *name ? name : "t");
+    for (char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+            *p = '_';
+    if (s[0] >= '0' && s[0] <= '9')
+        s = arena_printf(a, "t%s", s);
+    if (reserved(s))
+        s = arena_printf(a, "%s_", s);
+    return s;
+}
+
+/* A name not used yet in the file's scope of names. */
+static const char *unique_name(Emitter *e, const char *base)
+{
+    const char *name = c_name(e->a, base);
+    for (int n = 2; strmap_get(&e->used_names, name); n++)
+        name = arena_printf(e->a, "%s_%d", c_name(e->a, base), n);
+    strmap_put(&e->used_names, name, (void *)name);
+    return name;
+}
+
+static const char *symbol_name(const Emitter *e, int sym)
+{
+    return c_name(e->a, e->g->symbols.items[sym]);
+}
+
+static const char *weight_field(Emitter *e, const Weight *w)
+{
+    return c_name(e->a, w->name);
+}
+
+/* How the forward code reaches a weight: w->embed, or l->wq_wk_wv inside its group's loop. */
+static const char *weight_ref(Emitter *e, const Weight *w)
+{
+    return arena_printf(e->a, "%s->%s", w->group ? "l" : "w", weight_field(e, w));
+}
+
+/* What a value is called in the program: its name in the model, or for one the model did not
+ * name, what made it (the weight of a projection: "wo" for linear(a, l.wo); else the op). */
+static const char *display_name(const Value *v)
+{
+    if (v->kind == VAL_WEIGHT)
+        return v->weight->name;
+    if (v->name)
+        return v->name;
+    const Op *op = v->def;
+    if (v->kind == VAL_RESULT && (op_info[op->kind].flags & OPF_GEMM) &&
+        op->args[1]->kind == VAL_WEIGHT)
+        return op->args[1]->weight->name;
+    return v->kind == VAL_RESULT ? op_info[op->kind].name : "t";
+}
+
+/* ---- sizes ------------------------------------------------------------------------------------- */
+
+/* A number, when every rank holds as much; else a field of rank_sizes[] named after `name`. */
+static const char *rank_size(Emitter *e, const char *name, const int64_t *per_rank)
+{
+    bool same = true;
+    for (int r = 1; r < e->tp; r++)
+        same &= per_rank[r] == per_rank[0];
+    if (same)
+        return arena_printf(e->a, "%" PRId64, per_rank[0]);
+    for (int i = 0; i < e->sizes.len; i++)
+        if (!memcmp(e->sizes.items[i].per_rank, per_rank, sizeof(int64_t) * (size_t)e->tp))
+            return arena_printf(e->a, "rs->%s", e->sizes.items[i].name);
+    RankSize s = {unique_name(e, name), arena_array(e->a, (size_t)e->tp, sizeof(int64_t))};
+    memcpy(s.per_rank, per_rank, sizeof(int64_t) * (size_t)e->tp);
+    vec_push(e->a, &e->sizes, s);
+    return arena_printf(e->a, "rs->%s", s.name);
+}
+
+/* The C expression of dimension d of v as this rank holds it (a weight as it was loaded). */
+static const char *dim_expr(Emitter *e, const Value *v, int d)
+{
+    Dim dim = v->shape.dims[d];
+    const Layout *l = v->kind == VAL_WEIGHT ? &v->weight->layout : &v->layout;
+    if (dim.sym >= 0)
+        return symbol_name(e, dim.sym);
+    if (l->kind != LAYOUT_S || l->dim != d)
+        return arena_printf(e->a, "%" PRId64, dim.size);
+    int64_t *per_rank = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
+    for (int r = 0; r < e->tp; r++)
+        per_rank[r] = layout_local_size(l, r);
+    return rank_size(e, display_name(v), per_rank);
+}
+
+/* The product of dims [from, to) of v, as C. */
+static const char *dims_expr(Emitter *e, const Value *v, int from, int to)
+{
+    const char *s = NULL;
+    for (int d = from; d < to; d++)
+        s = s ? arena_printf(e->a, "%s * %s", s, dim_expr(e, v, d)) : dim_expr(e, v, d);
+    return s ? s : "1";
+}
+
+static const char *rows_expr(Emitter *e, const Value *v)
+{
+    return dims_expr(e, v, 0, v->shape.rank - 1);
+}
+
+static const char *cols_expr(Emitter *e, const Value *v)
+{
+    return v->shape.rank ? dim_expr(e, v, v->shape.rank - 1) : "1";
+}
+
+static const char *elements_expr(Emitter *e, const Value *v)
+{
+    return dims_expr(e, v, 0, v->shape.rank);
+}
+
+/* The buffer holding v: an activation slot or an input. */
+static const char *buffer(Emitter *e, const Value *v)
+{
+    if (v->kind == VAL_WEIGHT)
+        return weight_ref(e, v->weight);
+    if (v->kind == VAL_INPUT) {
+        for (int i = 0; i < e->g->inputs.len; i++)
+            if (e->g->inputs.items[i] == v)
+                return c_name(e->a, v->name);
+    }
+    if (v->slot < 0)
+        internal_error("value without a buffer");
+    if (v->dtype == DT_I32) /* buffers are float; ids made in the forward are i32 */
+        return arena_printf(e->a, "(int32_t *)%s", e->slot_names[v->slot]);
+    return e->slot_names[v->slot];
+}
+
+/* ---- kernels ---------------------------------------------------------------------------------- */
+
+static char *print_kernel(Kernel *k)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f)
+        internal_error("open_memstream: %s", strerror(errno));
+    kernel_print_c(f, k);
+    fclose(f);
+    return text;
+}
+
+/* The name of kernel k in the program: the same kernel built twice is printed once. */
+static const char *use_kernel(Emitter *e, Kernel *k)
+{
+    const char *base = k->name;
+    k->name = "KERNEL";
+    char *key = print_kernel(k);
+    for (int i = 0; i < e->kernels.len; i++) {
+        if (!strcmp(e->kernels.items[i].key, key)) {
+            free(key);
+            return e->kernels.items[i].name;
+        }
+    }
+    k->name = unique_name(e, base);
+    char *text = print_kernel(k);
+    KernelText t = {arena_strdup(e->a, key), k->name, arena_strdup(e->a, text)};
+    free(key);
+    free(text);
+    vec_push(e->a, &e->kernels, t);
+    return t.name;
+}
+
+/* ---- tables of ranges --------------------------------------------------------------------------- */
+
+static void add_table(Emitter *e, const char *text)
+{
+    vec_push(e->a, &e->tables, text);
+}
+
+/* A TpcrtSplit of v's split (last) dimension, in columns of [rows, cols * inner]. */
+static const char *split_table(Emitter *e, const Value *v)
+{
+    const Layout *l = &v->layout;
+    int64_t inner = 1;
+    for (int d = l->dim + 1; d < v->shape.rank; d++) {
+        if (v->shape.dims[d].sym >= 0)
+            internal_error("a split of a dimension before a symbolic one");
+        inner *= v->shape.dims[d].size;
+    }
+    const char *name = unique_name(e, arena_printf(e->a, "%s_split", display_name(v)));
+    char *text = arena_printf(e->a, "static const TpcrtRange %s_ranges[] = {", name);
+    int64_t offset = 0, full = 0;
+    for (int s = 0; s < l->nseg; s++) {
+        for (int r = 0; r < e->tp; r++) {
+            Range range = l->seg[s].ranks[r];
+            text = arena_printf(e->a, "%s%s{%" PRId64 ", %" PRId64 "}", text, s || r ? ", " : "",
+                                (offset + range.start) * inner, (offset + range.end) * inner);
+        }
+        offset += l->seg[s].size;
+    }
+    full = offset * inner;
+    text = arena_printf(e->a, "%s};\nstatic const TpcrtSplit %s = {%d, %s_ranges, %" PRId64 "};\n",
+                        text, name, l->nseg, name, full);
+    add_table(e, text);
+    return name;
+}
+
+/* ---- forward: one statement per op --------------------------------------------------------- */
+
+static void line(Emitter *e, int depth, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void line(Emitter *e, int depth, const char *fmt, ...)
+{
+    fprintf(e->out, "%*s", 4 * depth, "");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(e->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', e->out);
+}
+
+/* "// h = rmsnorm(x, @layer.attn_norm)   [batch, seq, 4096] R": the statement, its shape and
+ * layout, from the IR. */
+static void comment(Emitter *e, int depth, const Op *op)
+{
+    char shape[256] = "", layout[16] = "";
+    const Value *r = op->nresults ? op->results[0] : NULL;
+    fprintf(e->out, "\n%*s// ", 4 * depth, "");
+    for (int i = 0; i < op->nresults; i++)
+        fprintf(e->out, "%s%s", i ? ", " : "", display_name(op->results[i]));
+    fprintf(e->out, "%s%s(", op->nresults ? " = " : "", op_info[op->kind].name);
+    for (int i = 0; i < op->nargs; i++) {
+        const Value *v = op->args[i];
+        if (v->kind == VAL_WEIGHT)
+            fprintf(e->out, "%s%s%s%s", i ? ", " : "", v->weight->group ? "l." : "", v->weight->name, "");
+        else if (v->kind == VAL_CONST)
+            fprintf(e->out, "%s%g", i ? ", " : "", v->constant);
+        else
+            fprintf(e->out, "%s%s", i ? ", " : "", display_name(v));
+    }
+    fputc(')', e->out);
+    if (r) {
+        shape_str(e->g, &r->shape, shape, sizeof shape);
+        fprintf(e->out, "    %s %s", shape, layout_str(&r->layout, layout, sizeof layout));
+        if (r->layout.kind == LAYOUT_S && e->tp > 1) {
+            char ranges[256];
+            fprintf(e->out, " (rank 0: %s)", layout_ranges_str(&r->layout, 0, ranges, sizeof ranges));
+        }
+    }
+    fputc('\n', e->out);
+}
+
+static bool is_partial_plus_replicated(const Op *op, int *replicated_arg)
+{
+    if (op->results[0]->layout.kind != LAYOUT_P)
+        return false;
+    for (int i = 0; i < op->nargs; i++) {
+        if (op->args[i]->layout.kind == LAYOUT_R || op->args[i]->kind == VAL_CONST) {
+            *replicated_arg = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* How an elementwise argument lines up with the result (both as this rank holds them). */
+static ElementArgKind arg_kind(const Value *arg, const Value *out)
+{
+    if (arg->kind == VAL_CONST)
+        return ARG_SCALAR;
+    if (shape_equal(&arg->shape, &out->shape))
+        return ARG_SAME;
+    int ar = arg->shape.rank, orank = out->shape.rank, lead = 0;
+    while (lead < ar && arg->shape.dims[lead].sym < 0 && arg->shape.dims[lead].size == 1)
+        lead++;
+    bool suffix = true; /* [h] against [b, s, h] */
+    for (int i = lead; i < ar; i++)
+        suffix &= dim_equal(arg->shape.dims[i], out->shape.dims[orank - ar + i]);
+    if (suffix)
+        return ARG_ROW;
+    int trail = ar; /* [b, s, 1] against [b, s, h] */
+    while (trail > 0 && arg->shape.dims[trail - 1].sym < 0 && arg->shape.dims[trail - 1].size == 1)
+        trail--;
+    bool prefix = ar == orank;
+    for (int i = 0; prefix && i < trail; i++)
+        prefix = dim_equal(arg->shape.dims[i], out->shape.dims[i]);
+    if (prefix)
+        return ARG_OUTER;
+    internal_error("this broadcast of an elementwise op is not supported by codegen yet");
+}
+
+static void emit_elementwise(Emitter *e, const Op *op, int depth)
+{
+    const Value *out = op->results[0];
+    ElementArg args[2];
+    const char *call_args[2], *size_args[2];
+    int nsize = 0;
+    for (int i = 0; i < op->nargs; i++) {
+        const Value *a = op->args[i];
+        args[i].kind = arg_kind(a, out);
+        call_args[i] = args[i].kind == ARG_SCALAR ? arena_printf(e->a, "(float)%.17g", a->constant)
+                                                  : buffer(e, a);
+        if (args[i].kind == ARG_ROW)
+            size_args[nsize++] = elements_expr(e, a);
+        else if (args[i].kind == ARG_OUTER)
+            size_args[nsize++] = arena_printf(e->a, "(%s) / (%s)", elements_expr(e, out),
+                                              elements_expr(e, a));
+    }
+    const char *name = use_kernel(e, kernel_elementwise(e->a, op_info[op->kind].name, op->kind,
+                                                        args, op->nargs));
+    char *call = arena_printf(e->a, "%s(%s", name, buffer(e, out));
+    for (int i = 0; i < op->nargs; i++)
+        call = arena_printf(e->a, "%s, %s", call, call_args[i]);
+    call = arena_printf(e->a, "%s, %s", call, elements_expr(e, out));
+    for (int i = 0; i < nsize; i++)
+        call = arena_printf(e->a, "%s, %s", call, size_args[i]);
+    int r_arg;
+    if (is_partial_plus_replicated(op, &r_arg) && (op->kind == OP_ADD || op->kind == OP_SUB)) {
+        /* P + R: the replicated term is added on rank 0 alone, so it is counted once. */
+        const Value *p = op->args[1 - r_arg];
+        line(e, depth, "if (rank == 0)");
+        line(e, depth + 1, "%s);", call);
+        if (op->kind == OP_SUB && r_arg == 0)
+            internal_error("R - P is not made by the sharding rules");
+        if (strcmp(buffer(e, p), buffer(e, out)))
+            line(e, depth, "else\n%*smemcpy(%s, %s, sizeof(float) * (%s));", 4 * depth + 4, "",
+                 buffer(e, out), buffer(e, p), elements_expr(e, out));
+        return;
+    }
+    line(e, depth, "%s);", call);
+}
+
+/* linear(x, w[, b]) = x w^T + b and matmul(x, w) = x w as one sgemm; a bias is laid in the
+ * output first (beta = 1), on rank 0 alone when the output is partial. */
+static void emit_gemm(Emitter *e, const Op *op, int depth)
+{
+    const Value *x = op->args[0], *wv = op->args[1], *y = op->results[0];
+    bool transposed = op->kind == OP_LINEAR;
+    const char *m = rows_expr(e, x), *k = cols_expr(e, x), *n = cols_expr(e, y);
+    const char *beta = "0.0f";
+    if (op->nargs == 3) {
+        const char *fill = use_kernel(e, kernel_fill_rows(e->a));
+        const char *call = arena_printf(e->a, "%s(%s, %s, %s, %s);", fill, buffer(e, y),
+                                        buffer(e, op->args[2]), m, n);
+        if (y->layout.kind == LAYOUT_P) { /* the bias once: on rank 0 */
+            line(e, depth, "if (rank == 0)");
+            line(e, depth + 1, "%s", call);
+            beta = "rank == 0 ? 1.0f : 0.0f";
+        } else {
+            line(e, depth, "%s", call);
+            beta = "1.0f";
+        }
+    }
+    line(e, depth, "cblas_sgemm(CblasRowMajor, CblasNoTrans, %s, %s, %s, %s,", transposed ? "CblasTrans" : "CblasNoTrans", m, n, k);
+    line(e, depth + 3, "1.0f, %s, %s, %s, %s, %s, %s, %s);", buffer(e, x), k, buffer(e, wv),
+         transposed ? k : n, beta, buffer(e, y), n);
+}
+
+static void emit_norm(Emitter *e, const Op *op, int depth)
+{
+    const Value *x = op->args[0], *y = op->results[0];
+    if (op->kind == OP_RMSNORM)
+        line(e, depth, "%s(%s, %s, %s, %s, %s, %.9gf);", use_kernel(e, kernel_rmsnorm(e->a)),
+             buffer(e, y), buffer(e, x), buffer(e, op->args[1]), rows_expr(e, x),
+             cols_expr(e, x), op->attrs.eps);
+    else
+        line(e, depth, "%s(%s, %s, %s, %s, %s, %s, %.9gf);", use_kernel(e, kernel_layernorm(e->a)),
+             buffer(e, y), buffer(e, x), buffer(e, op->args[1]), buffer(e, op->args[2]),
+             rows_expr(e, x), cols_expr(e, x), op->attrs.eps);
+}
+
+static void emit_rows(Emitter *e, const Op *op, Kernel *k, int depth)
+{
+    const Value *x = op->args[0];
+    line(e, depth, "%s(%s, %s, %s, %s);", use_kernel(e, k), buffer(e, op->results[0]),
+         buffer(e, x), rows_expr(e, x), cols_expr(e, x));
+}
+
+static void emit_rope(Emitter *e, const Op *op, int depth)
+{
+    const Value *x = op->args[0];
+    int64_t head_dim = x->shape.dims[x->shape.rank - 1].size / op->attrs.heads;
+    int64_t rotary = op->attrs.rotary_dim ? op->attrs.rotary_dim : head_dim;
+    const char *seq = dim_expr(e, x, x->shape.rank - 2);
+    line(e, depth, "%s(%s, %s, %s, %s, (%s) / %" PRId64 ", %" PRId64 ", %" PRId64 ", %.17g);",
+         use_kernel(e, kernel_rope(e->a, op->attrs.rope_style)), buffer(e, op->results[0]),
+         buffer(e, x), rows_expr(e, x), seq, cols_expr(e, x), head_dim, head_dim, rotary,
+         op->attrs.theta);
+}
+
+static void emit_attention(Emitter *e, const Op *op, int depth)
+{
+    const Value *q = op->args[0], *k = op->args[1], *y = op->results[0];
+    int64_t heads = op->attrs.heads, kv = op->attrs.kv_heads;
+    int64_t head_dim = q->shape.dims[2].size / heads;
+    double scale = op->attrs.has_scale ? op->attrs.scale : 1.0 / sqrt((double)head_dim);
+    int64_t *first_head = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
+    int64_t *first_kv = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
+    for (int r = 0; r < e->tp; r++) {
+        first_head[r] = q->layout.kind == LAYOUT_S ? q->layout.seg[0].ranks[r].start / head_dim : 0;
+        first_kv[r] = k->layout.kind == LAYOUT_S ? k->layout.seg[0].ranks[r].start / head_dim : 0;
+    }
+    if (!e->attention_used) /* the launcher below calls it by this name */
+        use_kernel(e, kernel_attention_softmax(e->a));
+    e->attention_used = true;
+    line(e, depth, "attention(%s, %s, %s, %s, %s, %s,", buffer(e, y), buffer(e, q),
+         buffer(e, k), buffer(e, op->args[2]), op->nargs == 4 ? buffer(e, op->args[3]) : "NULL",
+         e->slot_names[op->scratch]);
+    line(e, depth + 5, "%s, %s, (%s) / %" PRId64 ", (%s) / %" PRId64 ", %" PRId64 ",",
+         dim_expr(e, q, 0), dim_expr(e, q, 1), cols_expr(e, q), head_dim, cols_expr(e, k),
+         head_dim, head_dim);
+    line(e, depth + 5, "%s, %" PRId64 ", %s, %.9gf, %d);", rank_size(e, "first_head", first_head),
+         heads / kv, rank_size(e, "first_kv_head", first_kv), scale, op->attrs.causal);
+}
+
+static void emit_embedding(Emitter *e, const Op *op, int depth)
+{
+    const Value *ids = op->args[0], *table = op->args[1], *y = op->results[0];
+    const Layout *l = table->kind == VAL_WEIGHT ? &table->weight->layout : &table->layout;
+    int64_t vocab = table->shape.dims[0].size;
+    int64_t *first = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
+    int64_t *count = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
+    for (int r = 0; r < e->tp; r++) {
+        bool rows = l->kind == LAYOUT_S && l->dim == 0;
+        first[r] = rows ? l->seg[0].ranks[r].start : 0;
+        count[r] = rows ? l->seg[0].ranks[r].end - first[r] : vocab;
+    }
+    line(e, depth, "tpcrt_check_ids(%s, %s, %" PRId64 ", \"%s\", \"%s\");", buffer(e, ids),
+         elements_expr(e, ids), vocab, display_name(ids), display_name(table));
+    line(e, depth, "%s(%s, %s, %s, %s, %s, %s, %s);", use_kernel(e, kernel_embedding(e->a)),
+         buffer(e, y), buffer(e, ids), buffer(e, table), elements_expr(e, ids), cols_expr(e, y),
+         rank_size(e, "vocab_first", first), rank_size(e, "vocab_held", count));
+}
+
+/* copy_columns calls: pieces of a split, the inputs of a concat, a rank's slice. */
+static void copy_columns(Emitter *e, int depth, const char *out, const char *in, const char *rows,
+                         const char *cols, const char *out_cols, const char *to,
+                         const char *in_cols, const char *from)
+{
+    line(e, depth, "%s(%s, %s, %s, %s, %s, %s, %s, %s);", use_kernel(e, kernel_copy_columns(e->a)),
+         out, in, rows, cols, out_cols, to, in_cols, from);
+}
+
+static void emit_split(Emitter *e, const Op *op, int depth)
+{
+    const Value *x = op->args[0];
+    const char *offset = "0";
+    for (int i = 0; i < op->nresults; i++) {
+        const Value *piece = op->results[i];
+        copy_columns(e, depth, buffer(e, piece), buffer(e, x), rows_expr(e, x), cols_expr(e, piece),
+                     cols_expr(e, piece), "0", cols_expr(e, x), offset);
+        offset = arena_printf(e->a, "%s + %s", offset, cols_expr(e, piece));
+    }
+}
+
+static void emit_concat(Emitter *e, const Op *op, int depth)
+{
+    const Value *y = op->results[0];
+    const char *offset = "0";
+    for (int i = 0; i < op->nargs; i++) {
+        const Value *x = op->args[i];
+        copy_columns(e, depth, buffer(e, y), buffer(e, x), rows_expr(e, x), cols_expr(e, x),
+                     cols_expr(e, y), offset, cols_expr(e, x), "0");
+        offset = arena_printf(e->a, "%s + %s", offset, cols_expr(e, x));
+    }
+}
+
+/* R -> S: this rank's columns of each piece, side by side. */
+static void emit_slice(Emitter *e, const Op *op, int depth)
+{
+    const Value *x = op->args[0], *y = op->results[0];
+    const Layout *l = &y->layout;
+    if (l->dim != y->shape.rank - 1)
+        internal_error("a slice of a dimension other than the last");
+    int64_t seg_offset = 0;
+    const char *to = "0";
+    for (int s = 0; s < l->nseg; s++) {
+        int64_t *start = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
+        int64_t *size = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
+        for (int r = 0; r < e->tp; r++) {
+            start[r] = seg_offset + l->seg[s].ranks[r].start;
+            size[r] = l->seg[s].ranks[r].end - l->seg[s].ranks[r].start;
+        }
+        const char *cols = rank_size(e, "slice_cols", size);
+        copy_columns(e, depth, buffer(e, y), buffer(e, x), rows_expr(e, x), cols, cols_expr(e, y),
+                     to, cols_expr(e, x), rank_size(e, "slice_from", start));
+        to = arena_printf(e->a, "%s + %s", to, cols);
+        seg_offset += l->seg[s].size;
+    }
+}
+
+static void emit_reduce(Emitter *e, const Op *op, int depth)
+{
+    const Value *x = op->args[0];
+    int d = op->attrs.dim;
+    bool masked = op->nargs == 2;
+    line(e, depth, "%s(%s, %s%s%s, %s, %s, %s);",
+         use_kernel(e, kernel_reduce(e->a, op->kind == OP_MEAN, masked)), buffer(e, op->results[0]),
+         buffer(e, x), masked ? ", " : "", masked ? buffer(e, op->args[1]) : "",
+         dims_expr(e, x, 0, d), dim_expr(e, x, d), dims_expr(e, x, d + 1, x->shape.rank));
+}
+
+static void emit_collective(Emitter *e, const Op *op, int depth)
+{
+    const Value *x = op->args[0], *y = op->results[0];
+    const char *in = buffer(e, x), *out = buffer(e, y);
+    switch (op->kind) {
+    case OP_ALL_REDUCE:
+        if (strcmp(in, out))
+            line(e, depth, "memcpy(%s, %s, sizeof(float) * (%s));", out, in, elements_expr(e, x));
+        line(e, depth, "tpcrt_all_reduce_sum(%s, %s);", out, elements_expr(e, x));
+        break;
+    case OP_ALL_GATHER:
+        line(e, depth, "%s(%s, %s, %s, &%s);",
+             op->attrs.to_root ? "tpcrt_gather_to_root" : "tpcrt_all_gather", in, out,
+             dims_expr(e, x, 0, x->layout.dim), split_table(e, x));
+        break;
+    case OP_REDUCE_SCATTER:
+        line(e, depth, "tpcrt_reduce_scatter(%s, %s, %s, &%s);", in, out,
+             dims_expr(e, y, 0, y->layout.dim), split_table(e, y));
+        break;
+    default: unreachable();
+    }
+}
+
+static void emit_block(Emitter *e, const Block *b, int depth);
+
+/* A weights group's loop: a block's weights through `l`; carried values stay in their buffers
+ * (the memory plan puts them there), or are copied back at the end of a block. */
+static void emit_loop(Emitter *e, const Op *op, int depth)
+{
+    const Block *body = op->body;
+    for (int i = 0; i < op->nargs; i++) {
+        const Value *init = op->args[i], *param = body->params[i];
+        if (strcmp(buffer(e, init), buffer(e, param)))
+            line(e, depth, "memcpy(%s, %s, sizeof(float) * (%s));", buffer(e, param),
+                 buffer(e, init), elements_expr(e, init));
+    }
+    line(e, depth, "for (int i = 0; i < %" PRId64 "; i++) {", op->group->count);
+    line(e, depth + 1, "const struct %sWeights *l = &w->%s[i];", c_name(e->a, op->group->name),
+         c_name(e->a, op->group->name));
+    emit_block(e, body, depth + 1);
+    const Op *yield = body->last;
+    for (int i = 0; i < op->nargs; i++) {
+        const Value *v = yield->args[i], *param = body->params[i];
+        if (strcmp(buffer(e, v), buffer(e, param))) {
+            fprintf(e->out, "\n");
+            line(e, depth + 1, "// %s carries into the next block", param->name ? param->name : "t");
+            line(e, depth + 1, "memcpy(%s, %s, sizeof(float) * (%s));", buffer(e, param),
+                 buffer(e, v), elements_expr(e, v));
+        }
+    }
+    line(e, depth, "}");
+}
+
+static void emit_op(Emitter *e, const Op *op, int depth)
+{
+    if (op->kind == OP_YIELD || op->kind == OP_RETURN)
+        return;
+    if (op->kind != OP_FOR)
+        comment(e, depth, op);
+    unsigned flags = op_info[op->kind].flags;
+    switch (op->kind) {
+    case OP_FOR: fputc('\n', e->out); emit_loop(e, op, depth); return;
+    case OP_LINEAR:
+    case OP_MATMUL: emit_gemm(e, op, depth); return;
+    case OP_RMSNORM:
+    case OP_LAYERNORM: emit_norm(e, op, depth); return;
+    case OP_SOFTMAX: emit_rows(e, op, kernel_softmax(e->a), depth); return;
+    case OP_NORMALIZE: emit_rows(e, op, kernel_normalize(e->a), depth); return;
+    case OP_ROPE: emit_rope(e, op, depth); return;
+    case OP_ATTENTION: emit_attention(e, op, depth); return;
+    case OP_EMBEDDING: emit_embedding(e, op, depth); return;
+    case OP_POSITIONS:
+        line(e, depth, "%s(%s, %s, %s);", use_kernel(e, kernel_positions(e->a)),
+             buffer(e, op->results[0]), elements_expr(e, op->args[0]), cols_expr(e, op->args[0]));
+        return;
+    case OP_SPLIT: emit_split(e, op, depth); return;
+    case OP_CONCAT: emit_concat(e, op, depth); return;
+    case OP_SLICE: emit_slice(e, op, depth); return;
+    case OP_MEAN:
+    case OP_SUM: emit_reduce(e, op, depth); return;
+    default:
+        if (flags & OPF_COLLECTIVE)
+            emit_collective(e, op, depth);
+        else if (flags & OPF_ELEMENTWISE)
+            emit_elementwise(e, op, depth);
+        else
+            internal_error("codegen has no rule for %s", op_info[op->kind].name);
+    }
+}
+
+static void emit_block(Emitter *e, const Block *b, int depth)
+{
+    for (const Op *op = b->first; op; op = op->next)
+        emit_op(e, op, depth);
+}
+
+/* ---- weights ------------------------------------------------------------------------------------ */
+
+/* What rank r holds of dimension d of weight w (stored shape), per piece. */
+static int64_t held(const Weight *w, int d, int r)
+{
+    const Layout *l = &w->layout;
+    if (l->kind != LAYOUT_S || l->dim != d)
+        return w->shape.dims[d].size;
+    return layout_local_size(l, r);
+}
+
+static const char *weight_dim(Emitter *e, const Weight *w, int d)
+{
+    int64_t *per_rank = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
+    for (int r = 0; r < e->tp; r++)
+        per_rank[r] = held(w, d, r);
+    return rank_size(e, arena_printf(e->a, "%s_%s", w->name, d ? "cols" : "rows"), per_rank);
+}
+
+static const char *weight_elements(Emitter *e, const Weight *w)
+{
+    const char *s = "1";
+    for (int d = 0; d < w->shape.rank; d++)
+        s = d ? arena_printf(e->a, "%s * %s", s, weight_dim(e, w, d)) : weight_dim(e, w, d);
+    return s;
+}
+
+/* How a random weight is made (--random-weights): matrices uniform with scale 1/sqrt(fan-in),
+ * norm weights near 1, biases small. */
+static const char *init_of(Emitter *e, const Weight *w)
+{
+    bool norm = false, matmul = false;
+    for (Op *op = e->g->top->first; op; op = ir_walk_next(op, e->g->top))
+        for (int i = 0; i < op->nargs; i++)
+            if (op->args[i]->kind == VAL_WEIGHT && op->args[i]->weight == w) {
+                norm |= (op->kind == OP_RMSNORM || op->kind == OP_LAYERNORM) && i == 1;
+                matmul |= op->kind == OP_MATMUL;
+            }
+    if (w->shape.rank == 2) {
+        int64_t fan_in = matmul ? w->shape.dims[0].size : w->shape.dims[1].size;
+        return arena_printf(e->a, "(TpcrtInit){0.0f, %.9gf}", 1.0 / sqrt((double)fan_in));
+    }
+    return norm ? "(TpcrtInit){1.0f, 0.1f}" : "(TpcrtInit){0.0f, 0.1f}";
+}
+
+/* A printf format for a checkpoint name: "{i}" becomes "%d", "%" becomes "%%". */
+static const char *name_format(Emitter *e, const char *name)
+{
+    const char *s = "";
+    for (const char *p = name; *p; p++) {
+        if (!strncmp(p, "{i}", 3)) {
+            s = arena_printf(e->a, "%s%%d", s);
+            p += 2;
+        } else if (*p == '%' || *p == '"' || *p == '\\') {
+            s = arena_printf(e->a, "%s%s", s, *p == '%' ? "%%" : *p == '"' ? "\\\"" : "\\\\");
+        } else {
+            s = arena_printf(e->a, "%s%c", s, *p);
+        }
+    }
+    return s;
+}
+
+/* The ranges rank r reads of dimension d of a stored tensor: piece `piece` of a fused weight's
+ * layout (offsets within the part), or every piece (offsets within the tensor). */
+static const char *slice_table(Emitter *e, const char *name, const Layout *l, int piece)
+{
+    int first = piece < 0 ? 0 : piece, last = piece < 0 ? l->nseg : piece + 1;
+    const char *table = unique_name(e, arena_printf(e->a, "%s_ranges", name));
+    char *text = arena_printf(e->a, "static const TpcrtRange %s[TP][%d] = {", table, last - first);
+    for (int r = 0; r < e->tp; r++) {
+        text = arena_printf(e->a, "%s%s{", text, r ? ", " : "");
+        int64_t offset = 0;
+        for (int s = 0; s < l->nseg; s++) {
+            Range range = l->seg[s].ranks[r];
+            if (s >= first && s < last) {
+                int64_t base = piece < 0 ? offset : 0;
+                text = arena_printf(e->a, "%s%s{%" PRId64 ", %" PRId64 "}", text,
+                                    s > first ? ", " : "", base + range.start, base + range.end);
+            }
+            offset += l->seg[s].size;
+        }
+        text = arena_printf(e->a, "%s}", text);
+    }
+    add_table(e, arena_printf(e->a, "%s};\n", text));
+    return table;
+}
+
+/* A read of one stored tensor: its slices per dimension, into dst with row stride `stride`. */
+static void emit_read(Emitter *e, FILE *out, const Weight *tensor, const Layout *l, int piece,
+                      const char *dst, const char *stride, const char *indent)
+{
+    const char *name = tensor->group ? "name" : arena_printf(e->a, "\"%s\"", name_format(e, tensor->checkpoint));
+    fprintf(out, "%sread(src, %s, %d, (int64_t[]){", indent, name, tensor->shape.rank);
+    for (int d = 0; d < tensor->shape.rank; d++)
+        fprintf(out, "%s%" PRId64, d ? ", " : "", tensor->shape.dims[d].size);
+    fprintf(out, "},\n%s     (TpcrtDimSlice[]){", indent);
+    for (int d = 0; d < tensor->shape.rank; d++) {
+        if (l->kind == LAYOUT_S && l->dim == d) {
+            int n = piece < 0 ? l->nseg : 1;
+            fprintf(out, "%s{%d, %s[rank]}", d ? ", " : "", n,
+                    slice_table(e, c_name(e->a, tensor->name), l, piece));
+        } else {
+            fprintf(out, "%s{0, NULL}", d ? ", " : "");
+        }
+    }
+    fprintf(out, "},\n%s     %s, %s, (int64_t[]){%s, 1});\n", indent, init_of(e, tensor), dst,
+            tensor->shape.rank == 2 ? stride : "1");
+}
+
+/* One weight of the Weights struct: a tensor, or a fused one read part by part. */
+static void emit_load_weight(Emitter *e, FILE *out, const Weight *w, const char *indent)
+{
+    const char *dst = arena_printf(e->a, "%s->%s", w->group ? "l" : "w", weight_field(e, w));
+    if (w->group)
+        fprintf(out, "%s%s = next;\n", indent, dst);
+    else
+        fprintf(out, "%s%s = next;\n", indent, dst);
+    fprintf(out, "%snext += %s;\n", indent, weight_elements(e, w));
+    if (!w->nparts) {
+        if (w->group)
+            fprintf(out, "%sformat_name(name, \"%s\", i);\n", indent, name_format(e, w->checkpoint));
+        emit_read(e, out, w, &w->layout, -1, dst, w->shape.rank == 2 ? weight_dim(e, w, 1) : "1",
+                  indent);
+        return;
+    }
+    /* Fused: part k's rows (or columns) follow part k-1's, each the rank's own piece. */
+    const Layout *l = &w->layout;
+    bool by_piece = l->kind == LAYOUT_S && l->dim == w->segment_dim;
+    const char *offset = "0";
+    for (int k = 0; k < w->nparts; k++) {
+        Weight part = *w->parts[k];
+        Layout pl = *l;
+        int64_t *size = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
+        for (int r = 0; r < e->tp; r++)
+            size[r] = by_piece ? l->seg[k].ranks[r].end - l->seg[k].ranks[r].start
+                               : part.shape.dims[w->segment_dim].size;
+        if (!by_piece && l->kind == LAYOUT_S)
+            pl = *l; /* split along the other dimension: the same ranges for every part */
+        if (w->group)
+            fprintf(out, "%sformat_name(name, \"%s\", i);\n", indent, name_format(e, part.checkpoint));
+        const char *cols = w->shape.rank == 2 ? weight_dim(e, w, 1) : "1";
+        const char *at = w->segment_dim == 0 ? arena_printf(e->a, "%s + (%s) * %s", dst, offset, cols)
+                                             : arena_printf(e->a, "%s + %s", dst, offset);
+        emit_read(e, out, &part, by_piece ? l : &pl, by_piece ? k : -1, at, cols, indent);
+        offset = arena_printf(e->a, "%s + %s", offset, rank_size(e, arena_printf(e->a, "%s_%s", w->name, part.name), size));
+    }
+}
+
+static void emit_weights_struct(Emitter *e, FILE *out)
+{
+    Graph *g = e->g;
+    for (int gi = 0; gi < g->groups.len; gi++) {
+        const Group *grp = g->groups.items[gi];
+        fprintf(out, "struct %sWeights { /* one block of %s */\n", c_name(e->a, grp->name), grp->name);
+        for (int i = 0; i < g->weights.len; i++) {
+            const Weight *w = g->weights.items[i];
+            if (w->used && w->group == grp) {
+                char shape[128], layout[16];
+                fprintf(out, "    float *%s; /* %s %s */\n", weight_field(e, w),
+                        shape_str(g, &w->shape, shape, sizeof shape),
+                        layout_str(&w->layout, layout, sizeof layout));
+            }
+        }
+        fprintf(out, "};\n\n");
+    }
+    fprintf(out, "typedef struct Weights {\n");
+    for (int i = 0; i < g->weights.len; i++) {
+        const Weight *w = g->weights.items[i];
+        if (w->used && !w->group) {
+            char shape[128], layout[16];
+            fprintf(out, "    float *%s; /* %s %s */\n", weight_field(e, w),
+                    shape_str(g, &w->shape, shape, sizeof shape),
+                    layout_str(&w->layout, layout, sizeof layout));
+        }
+    }
+    for (int gi = 0; gi < g->groups.len; gi++) {
+        const Group *grp = g->groups.items[gi];
+        bool any = false;
+        for (int i = 0; i < g->weights.len; i++)
+            any |= g->weights.items[i]->used && g->weights.items[i]->group == grp;
+        if (any)
+            fprintf(out, "    struct %sWeights %s[%" PRId64 "];\n", c_name(e->a, grp->name),
+                    c_name(e->a, grp->name), grp->count);
+    }
+    fprintf(out, "} Weights;\n\n");
+}
+
+/* load_weights: one allocation for all this rank holds, carved in declaration order; every
+ * tensor read as its slice. Returns the bytes. */
+static void emit_loader(Emitter *e, FILE *out)
+{
+    Graph *g = e->g;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *body = open_memstream(&text, &size);
+    const char *total = "0";
+    for (int i = 0; i < g->weights.len; i++) {
+        const Weight *w = g->weights.items[i];
+        if (!w->used)
+            continue;
+        const char *n = weight_elements(e, w);
+        total = arena_printf(e->a, "%s\n        + (int64_t)%s%s", total, w->group ? arena_printf(e->a, "%" PRId64 " * ", w->group->count) : "", n);
+    }
+    for (int i = 0; i < g->weights.len; i++) {
+        const Weight *w = g->weights.items[i];
+        if (w->used && !w->group)
+            emit_load_weight(e, body, w, "    ");
+    }
+    for (int gi = 0; gi < g->groups.len; gi++) {
+        const Group *grp = g->groups.items[gi];
+        bool any = false;
+        for (int i = 0; i < g->weights.len; i++)
+            any |= g->weights.items[i]->used && g->weights.items[i]->group == grp;
+        if (!any)
+            continue;
+        fprintf(body, "    for (int i = 0; i < %" PRId64 "; i++) {\n", grp->count);
+        fprintf(body, "        struct %sWeights *l = &w->%s[i];\n", c_name(e->a, grp->name),
+                c_name(e->a, grp->name));
+        for (int i = 0; i < g->weights.len; i++) {
+            const Weight *w = g->weights.items[i];
+            if (w->used && w->group == grp)
+                emit_load_weight(e, body, w, "        ");
+        }
+        fprintf(body, "    }\n");
+    }
+    fclose(body);
+    fprintf(out, "/* Every weight this rank holds, in one allocation; each tensor read as its slice. */\n"
+                 "static int64_t load_weights(Weights *w, TpcrtWeights *src, int rank)\n{\n");
+    if (e->sizes.len)
+        fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n    (void)rs;\n");
+    fprintf(out, "    int64_t elements = %s;\n", total);
+    fprintf(out, "    float *next = tpcrt_alloc(sizeof(float) * (size_t)elements, \"weights\");\n");
+    fprintf(out, "    char name[512];\n    (void)name;\n");
+    fprintf(out, "    tpcrt_load_begin((int64_t)sizeof(float) * elements);\n");
+    fputs(text, out);
+    fprintf(out, "    tpcrt_load_end();\n    return (int64_t)sizeof(float) * elements;\n}\n\n");
+    free(text);
+}
+
+/* ---- buffers (the memory plan) ------------------------------------------------------------------ */
+
+static void name_slots(Emitter *e)
+{
+    Graph *g = e->g;
+    e->slot_names = arena_array(e->a, (size_t)g->slots.len + 1, sizeof *e->slot_names);
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
+        for (int i = 0; op->body && i < op->body->nparams; i++) {
+            const Value *p = op->body->params[i];
+            if (p->slot >= 0 && !e->slot_names[p->slot])
+                e->slot_names[p->slot] = unique_name(e, p->name ? p->name : "t");
+        }
+        if (op->scratch >= 0 && !e->slot_names[op->scratch])
+            e->slot_names[op->scratch] = unique_name(e, "scores");
+        for (int i = 0; i < op->nresults; i++) {
+            const Value *v = op->results[i];
+            if (v->slot >= 0 && !e->slot_names[v->slot])
+                e->slot_names[v->slot] = unique_name(e, display_name(v));
+        }
+    }
+    for (int s = 0; s < g->slots.len; s++)
+        if (!e->slot_names[s])
+            e->slot_names[s] = unique_name(e, "unused");
+}
+
+static const char *term_expr(Emitter *e, const SlotTerm *t)
+{
+    const char *s = NULL;
+    for (int i = 0; i < t->nsyms; i++)
+        s = s ? arena_printf(e->a, "%s * %s", s, symbol_name(e, t->syms[i]))
+              : symbol_name(e, t->syms[i]);
+    const char *n = rank_size(e, "buffer_elements", t->per_rank);
+    return s ? arena_printf(e->a, "%s * %s", s, n) : n;
+}
+
+static void emit_symbols(Emitter *e, FILE *out, int depth)
+{
+    for (int i = 0; i < e->g->symbols.len; i++)
+        fprintf(out, "%*sconst int64_t %s = dims[%d];\n", 4 * depth, "", symbol_name(e, i), i);
+    if (e->g->symbols.len)
+        fprintf(out, "%*s(void)%s;\n", 4 * depth, "", symbol_name(e, 0));
+}
+
+static void emit_buffers(Emitter *e, FILE *out)
+{
+    Graph *g = e->g;
+    fprintf(out, "enum { BUFFERS = %d };\n\n", g->slots.len ? g->slots.len : 1);
+    fprintf(out, "static int64_t largest(int64_t a, int64_t b)\n{\n    return a > b ? a : b;\n}\n\n");
+    fprintf(out, "/* The activation buffers of the memory plan, allocated once for these input shapes: a\n"
+                 " * buffer holds in turn the values whose lives do not overlap. */\n"
+                 "static float *allocate_buffers(float **buf, const int64_t *dims, int rank)\n{\n");
+    if (e->sizes.len)
+        fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n    (void)rs;\n");
+    fprintf(out, "    (void)rank;\n");
+    emit_symbols(e, out, 1);
+    fprintf(out, "    int64_t elements[BUFFERS] = {0}, total = 0;\n");
+    for (int s = 0; s < g->slots.len; s++) {
+        const Slot *slot = &g->slots.items[s];
+        const char *expr = "0";
+        for (int t = 0; t < slot->terms.len; t++)
+            expr = t ? arena_printf(e->a, "largest(%s, %s)", expr, term_expr(e, &slot->terms.items[t]))
+                     : term_expr(e, &slot->terms.items[t]);
+        fprintf(out, "    elements[%d] = %s; /* %s */\n", s, expr, e->slot_names[s]);
+    }
+    fprintf(out, "    for (int k = 0; k < BUFFERS; k++)\n"
+                 "        total += (elements[k] + 15) / 16 * 16;\n"
+                 "    float *block = tpcrt_alloc(sizeof(float) * (size_t)total, \"activations\");\n"
+                 "    for (int k = 0, at = 0; k < BUFFERS; k++) {\n"
+                 "        buf[k] = block + at;\n"
+                 "        at += (elements[k] + 15) / 16 * 16;\n"
+                 "    }\n"
+                 "    return block;\n}\n\n");
+}
+
+/* ---- the file ------------------------------------------------------------------------------------ */
+
+static void emit_rank_sizes(Emitter *e, FILE *out)
+{
+    if (!e->sizes.len)
+        return;
+    fprintf(out, "/* What differs between ranks: the sizes each holds of uneven splits. */\n"
+                 "static const struct RankSizes {\n");
+    for (int i = 0; i < e->sizes.len; i++)
+        fprintf(out, "    int64_t %s;\n", e->sizes.items[i].name);
+    fprintf(out, "} rank_sizes[TP] = {\n");
+    for (int r = 0; r < e->tp; r++) {
+        fprintf(out, "    {");
+        for (int i = 0; i < e->sizes.len; i++)
+            fprintf(out, "%s%" PRId64, i ? ", " : "", e->sizes.items[i].per_rank[r]);
+        fprintf(out, "}, /* rank %d */\n", r);
+    }
+    fprintf(out, "};\n\n");
+}
+
+static const char attention_launcher[] =
+    "/* Attention over the heads this rank holds, one head's scores at a time: for each sequence\n"
+    " * and query head, scores = q k^T in `scores` [seq, seq], softmax (scaled, masked), out = scores\n"
+    " * v. Local query head h reads local kv head (first_head + h) / group - first_kv (GQA). */\n"
+    "static void attention(float *out, const float *q, const float *k, const float *v,\n"
+    "                      const float *mask, float *scores, int64_t batch, int64_t seq,\n"
+    "                      int64_t heads, int64_t kv_heads, int64_t head_dim, int64_t first_head,\n"
+    "                      int64_t group, int64_t first_kv, float scale, int causal)\n"
+    "{\n"
+    "    static const float no_mask = 1.0f;\n"
+    "    int64_t q_cols = heads * head_dim, kv_cols = kv_heads * head_dim;\n"
+    "    for (int64_t b = 0; b < batch; b++) {\n"
+    "        for (int64_t h = 0; h < heads; h++) {\n"
+    "            int64_t kv = (first_head + h) / group - first_kv;\n"
+    "            const float *qh = q + b * seq * q_cols + h * head_dim;\n"
+    "            const float *kh = k + b * seq * kv_cols + kv * head_dim;\n"
+    "            const float *vh = v + b * seq * kv_cols + kv * head_dim;\n"
+    "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, seq, seq, head_dim, 1.0f, qh,\n"
+    "                        q_cols, kh, kv_cols, 0.0f, scores, seq);\n"
+    "            attention_softmax(scores, mask ? mask + b * seq : &no_mask, seq, seq, scale, causal,\n"
+    "                              mask != NULL);\n"
+    "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, seq, head_dim, seq, 1.0f,\n"
+    "                        scores, seq, vh, kv_cols, 0.0f, out + b * seq * q_cols + h * head_dim,\n"
+    "                        q_cols);\n"
+    "        }\n"
+    "    }\n"
+    "}\n\n";
+
+static const char *random_kind(const Graph *g, const Value *input, int64_t *limit)
+{
+    *limit = 0;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
+        for (int i = 0; i < op->nargs; i++) {
+            if (op->args[i] != input)
+                continue;
+            if (op->kind == OP_EMBEDDING && i == 0) {
+                int64_t vocab = op->args[1]->shape.dims[0].size;
+                *limit = *limit && *limit < vocab ? *limit : vocab;
+            }
+            if ((op->kind == OP_ATTENTION && i == 3) || ((op->kind == OP_MEAN || op->kind == OP_SUM) && i == 1))
+                return "TPCRT_RANDOM_ONES";
+        }
+    }
+    return input->dtype == DT_I32 ? "TPCRT_RANDOM_IDS" : "TPCRT_RANDOM_NORMAL";
+}
+
+static void emit_decl(Emitter *e, FILE *out, const Value *v, const char *name)
+{
+    int64_t limit = 0;
+    const char *random = v->kind == VAL_INPUT ? random_kind(e->g, v, &limit) : "TPCRT_RANDOM_NORMAL";
+    fprintf(out, "    {\"%s\", %s, %d, {", name, v->dtype == DT_I32 ? "TPCRT_I32" : "TPCRT_F32",
+            v->shape.rank);
+    for (int d = 0; d < v->shape.rank; d++) {
+        Dim dim = v->shape.dims[d];
+        if (dim.sym >= 0)
+            fprintf(out, "%s\"%s\"", d ? ", " : "", e->g->symbols.items[dim.sym]);
+        else
+            fprintf(out, "%sNULL", d ? ", " : "");
+    }
+    fprintf(out, "}, {");
+    for (int d = 0; d < v->shape.rank; d++)
+        fprintf(out, "%s%" PRId64, d ? ", " : "", v->shape.dims[d].sym >= 0 ? 0 : v->shape.dims[d].size);
+    fprintf(out, "}, %s, %" PRId64 "},\n", random, limit);
+}
+
+static const Op *return_op(const Graph *g)
+{
+    return g->top->last;
+}
+
+static void emit_program_decl(Emitter *e, FILE *out)
+{
+    Graph *g = e->g;
+    fprintf(out, "static const TpcrtTensorDecl inputs[] = {\n");
+    for (int i = 0; i < g->inputs.len; i++)
+        emit_decl(e, out, g->inputs.items[i], g->inputs.items[i]->name);
+    fprintf(out, "};\nstatic const TpcrtTensorDecl outputs[] = {\n");
+    const Op *ret = return_op(g);
+    for (int i = 0; i < ret->nargs; i++)
+        emit_decl(e, out, ret->args[i], g->output_names.items[i]);
+    fprintf(out, "};\nstatic const TpcrtProgram program = {\"%s\", TP, %d, %d, inputs, outputs};\n\n",
+            g->name, g->inputs.len, ret->nargs);
+}
+
+static void emit_main(Emitter *e, FILE *out)
+{
+    Graph *g = e->g;
+    const Op *ret = return_op(g);
+    fprintf(out, "int main(int argc, char **argv)\n{\n"
+                 "    TpcrtArgs args;\n"
+                 "    tpcrt_init(&argc, &argv, &program, &args);\n"
+                 "    int rank = tpcrt_rank();\n"
+                 "    TpcrtWeights *src = tpcrt_weights_open(&args);\n"
+                 "    static Weights w;\n"
+                 "    int64_t weight_bytes = load_weights(&w, src, rank);\n"
+                 "    tpcrt_weights_close(src);\n\n"
+                 "    TpcrtDims bound = {0};\n"
+                 "    void *in[%d];\n"
+                 "    tpcrt_inputs_load(&program, &args, &bound, in);\n"
+                 "    int64_t dims[%d];\n", g->inputs.len ? g->inputs.len : 1,
+            g->symbols.len ? g->symbols.len : 1);
+    for (int i = 0; i < g->symbols.len; i++)
+        fprintf(out, "    dims[%d] = tpcrt_dim(&bound, \"%s\");\n", i, g->symbols.items[i]);
+    fprintf(out, "    float *buf[BUFFERS];\n"
+                 "    float *block = allocate_buffers(buf, dims, rank);\n\n"
+                 "    forward(&w, buf, in, dims, rank);\n");
+    fprintf(out, "    if (args.bench > 0) {\n"
+                 "        double *times = tpcrt_alloc(sizeof(double) * (size_t)args.bench, \"bench\");\n"
+                 "        forward(&w, buf, in, dims, rank); /* warm-up */\n"
+                 "        double collectives = tpcrt_collective_seconds();\n"
+                 "        for (int k = 0; k < args.bench; k++) {\n"
+                 "            double start = tpcrt_now();\n"
+                 "            forward(&w, buf, in, dims, rank);\n"
+                 "            times[k] = tpcrt_now() - start;\n"
+                 "        }\n"
+                 "        int64_t tokens = 1;\n");
+    const Value *first = g->inputs.len ? g->inputs.items[0] : NULL;
+    for (int d = 0; first && d < first->shape.rank - (first->dtype == DT_F32 ? 1 : 0); d++)
+        fprintf(out, "        tokens *= %s;\n", first->shape.dims[d].sym >= 0
+                                                     ? arena_printf(e->a, "dims[%d]", first->shape.dims[d].sym)
+                                                     : arena_printf(e->a, "%" PRId64, first->shape.dims[d].size));
+    fprintf(out, "        tpcrt_bench_report(times, args.bench, tokens,\n"
+                 "                           tpcrt_collective_seconds() - collectives);\n"
+                 "        tpcrt_free(times);\n"
+                 "    }\n\n");
+    for (int i = 0; i < ret->nargs; i++) {
+        const Value *v = ret->args[i];
+        fprintf(out, "    tpcrt_output_write(&program, &args, %d, %s, %d, (int64_t[]){", i,
+                v->kind == VAL_INPUT ? arena_printf(e->a, "in[%d]", i) : arena_printf(e->a, "buf[%d]", v->slot),
+                v->shape.rank);
+        for (int d = 0; d < v->shape.rank; d++)
+            fprintf(out, "%s%s", d ? ", " : "", v->shape.dims[d].sym >= 0
+                                                  ? arena_printf(e->a, "dims[%d]", v->shape.dims[d].sym)
+                                                  : arena_printf(e->a, "%" PRId64, v->shape.dims[d].size));
+        fprintf(out, "});\n");
+    }
+    fprintf(out, "    tpcrt_stats_report(&args, weight_bytes);\n"
+                 "    tpcrt_free(block);\n"
+                 "    tpcrt_finalize();\n"
+                 "    return 0;\n}\n");
+}
+
+static void emit_forward(Emitter *e, char **text)
+{
+    Graph *g = e->g;
+    size_t size = 0;
+    e->out = open_memstream(text, &size);
+    FILE *out = e->out;
+    fprintf(out, "/* One forward of this rank's part of the model. */\n"
+                 "static void forward(const Weights *w, float *const *buf, void *const *in,\n"
+                 "                    const int64_t *dims, int rank)\n{\n");
+    fprintf(out, "    const struct RankSizes *rs = RANK_SIZES;\n    (void)rs;\n    (void)rank;\n");
+    emit_symbols(e, out, 1);
+    for (int i = 0; i < g->inputs.len; i++) {
+        const Value *v = g->inputs.items[i];
+        fprintf(out, "    const %s *%s = in[%d];\n", v->dtype == DT_I32 ? "int32_t" : "float",
+                c_name(e->a, v->name), i);
+    }
+    for (int s = 0; s < g->slots.len; s++)
+        fprintf(out, "    float *%s = buf[%d];\n", e->slot_names[s], s);
+    for (int s = 0; s < g->slots.len; s++)
+        fprintf(out, "    (void)%s;\n", e->slot_names[s]);
+    emit_block(e, g->top, 1);
+    fprintf(out, "}\n\n");
+    fclose(out);
+}
+
+static const char *header_comment(Emitter *e, const char *source_path)
+{
+    Graph *g = e->g;
+    int per_layer = 0, outside = 0;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
+        if (op_info[op->kind].flags & OPF_COLLECTIVE)
+            (op->block->parent ? &per_layer : &outside)[0]++;
+    return arena_printf(e->a,
+                        "/* %s — the forward of every rank for -tp %d, generated by tpc from %s.\n"
+                        " * Each rank runs the code below with its own sizes and slices; collectives: "
+                        "%d per block, %d outside.\n"
+                        " * Run: mpirun -np %d ./%s --weights CHECKPOINT --input NAME=FILE.npy --output NAME=FILE.npy\n"
+                        " */\n",
+                        g->name, e->tp, source_path, per_layer, outside, e->tp, g->name);
+}
+
+static bool write_makefile(const Options *opt, const char *name, Diag *diag);
+
+const char *emit_program(Graph *g, const Options *opt, const char *source_path)
+{
+    Emitter e = {.g = g, .a = g->arena, .opt = opt, .tp = g->tp};
+    strmap_init(&e.used_names, g->arena);
+    name_slots(&e);
+    char *forward_text = NULL;
+    emit_forward(&e, &forward_text);
+
+    const char *path = arena_printf(g->arena, "%s/%s.c", opt->outdir, g->name);
+    FILE *out = fopen(path, "w");
+    if (!out) {
+        fprintf(stderr, "tpc: error: cannot write '%s': %s\n", path, strerror(errno));
+        free(forward_text);
+        return NULL;
+    }
+    fputs(header_comment(&e, source_path), out);
+    fprintf(out, "#include \"tpcrt.h\"\n\n#include <cblas.h>\n#include <math.h>\n#include <stdint.h>\n"
+                 "#include <stdio.h>\n#include <string.h>\n\nenum { TP = %d };\n\n", e.tp);
+    kernel_print_c_prelude(out);
+    for (int i = 0; i < e.kernels.len; i++)
+        fputs(e.kernels.items[i].text, out);
+    if (e.attention_used)
+        fputs(attention_launcher, out);
+    /* Loading may add sizes; print the loader into a buffer first. */
+    char *loader = NULL;
+    size_t loader_size = 0;
+    FILE *lf = open_memstream(&loader, &loader_size);
+    emit_weights_struct(&e, lf);
+    fprintf(lf, "static void format_name(char *name, const char *format, int i)\n{\n"
+                "    snprintf(name, 512, format, i);\n}\n\n"
+                "static void read(TpcrtWeights *src, const char *name, int ndim, const int64_t *shape,\n"
+                "                 const TpcrtDimSlice *slice, TpcrtInit init, float *dst,\n"
+                "                 const int64_t *strides)\n{\n"
+                "    tpcrt_weights_read(src, name, ndim, shape, slice, init, dst, strides);\n}\n\n");
+    emit_loader(&e, lf);
+    char *buffers = NULL;
+    size_t buffers_size = 0;
+    FILE *bf = open_memstream(&buffers, &buffers_size);
+    emit_buffers(&e, bf);
+    fclose(bf);
+    fclose(lf);
+    emit_rank_sizes(&e, out);
+    fprintf(out, "#define RANK_SIZES %s\n\n", e.sizes.len ? "&rank_sizes[rank]" : "NULL");
+    if (!e.sizes.len)
+        fprintf(out, "struct RankSizes;\n\n");
+    for (int i = 0; i < e.tables.len; i++)
+        fputs(e.tables.items[i], out);
+    if (e.tables.len)
+        fputc('\n', out);
+    fputs(loader, out);
+    fputs(buffers, out);
+    fputs(forward_text, out);
+    emit_program_decl(&e, out);
+    emit_main(&e, out);
+    free(loader);
+    free(buffers);
+    free(forward_text);
+    if (fclose(out) != 0) {
+        fprintf(stderr, "tpc: error: cannot write '%s': %s\n", path, strerror(errno));
+        return NULL;
+    }
+    if (!write_makefile(opt, g->name, NULL))
+        return NULL;
+    return path;
+}
+
+/* ---- the Makefile ------------------------------------------------------------------------------ */
+
+#include "tpc_config.h"
+
+static bool write_makefile(const Options *opt, const char *name, Diag *diag)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/Makefile", opt->outdir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "tpc: error: cannot write '%s': %s\n", path, strerror(errno));
+        return false;
+    }
+    fprintf(f, "# Builds %s, as tpc does: make\n"
+               "CC = %s\n"
+               "CFLAGS = %s\n"
+               "LDLIBS = %s\n\n"
+               "%s: %s.c\n\t$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)\n",
+            name, TPC_CC, build_cflags(), build_libs(), name, name);
+    return fclose(f) == 0;
+}
