@@ -25,13 +25,22 @@ const char *build_libs(void);
 
 /* ---- kernels.c: the kernels between GEMMs, in the loop-level form (kernel.h) ------------------ */
 struct Kernel;
-typedef enum { ARG_SAME, ARG_ROW, ARG_OUTER, ARG_SCALAR } ElementArgKind;
-typedef struct ElementArg { /* how an elementwise op reads an argument at output index i */
-    ElementArgKind kind;    /* x[i]; x[i % size] (a trailing vector); x[i / size]; a scalar */
-    int param, size_param;  /* set by the builder */
+/* An elementwise kernel computes a tree of elementwise ops over [rows, cols] of the output;
+ * each leaf is read as rows of its own (stride ld: a view's rows are wider), as a vector over
+ * the columns (a bias), one value per row, or a scalar. */
+typedef enum { ARG_ROWS, ARG_VECTOR, ARG_PER_ROW, ARG_SCALAR } ElementArgKind;
+typedef struct ElementArg {
+    ElementArgKind kind;
+    int param, ld_param;    /* set by the builder */
 } ElementArg;
-struct Kernel *kernel_elementwise(Arena *a, const char *name, OpKind op, ElementArg *args,
-                                  int nargs);
+typedef struct ElementNode {
+    OpKind op;                     /* an inner node: the op */
+    int nargs;
+    struct ElementNode *args[2];
+    int leaf;                      /* >= 0: a leaf, by index */
+} ElementNode;
+struct Kernel *kernel_elementwise(Arena *a, const char *name, const ElementNode *tree,
+                                  ElementArg *leaves, int nleaves);
 struct Kernel *kernel_rmsnorm(Arena *a);
 struct Kernel *kernel_layernorm(Arena *a);
 struct Kernel *kernel_softmax(Arena *a);
@@ -43,6 +52,7 @@ struct Kernel *kernel_positions(Arena *a);
 struct Kernel *kernel_reduce(Arena *a, bool mean, bool masked);
 struct Kernel *kernel_copy_columns(Arena *a);
 struct Kernel *kernel_fill_rows(Arena *a);
+struct Kernel *kernel_add_rows(Arena *a);
 
 /* ---- shared by the emitters (plan.c) ------------------------------------------------------------ */
 /* Bytes rank r sends in collective `op`, per token (per element of the dimensions bound at run

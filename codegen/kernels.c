@@ -9,20 +9,6 @@
 
 /* ---- elementwise ---------------------------------------------------------------------------- */
 
-/* The value of an elementwise op's argument i at flat output index i: same shape (x[i]), a
- * trailing vector broadcast over rows (b[i % n]), or a scalar. */
-static KExpr *operand(Kernel *k, const ElementArg *a, int var)
-{
-    KExpr *i = kx_var(k, var);
-    switch (a->kind) {
-    case ARG_SAME: return kx_load(k, a->param, i);
-    case ARG_ROW: return kx_load(k, a->param, kx_bin(k, KB_MOD, i, kx_param(k, a->size_param)));
-    case ARG_OUTER: return kx_load(k, a->param, kx_div(k, i, kx_param(k, a->size_param)));
-    case ARG_SCALAR: return kx_param(k, a->param);
-    }
-    unreachable();
-}
-
 /* The function an elementwise op applies, on loaded operands. */
 static KExpr *apply(Kernel *k, OpKind op, KExpr *x, KExpr *y)
 {
@@ -55,52 +41,153 @@ static KExpr *apply(Kernel *k, OpKind op, KExpr *x, KExpr *y)
     }
 }
 
-Kernel *kernel_elementwise(Arena *a, const char *name, OpKind op, ElementArg *args, int nargs)
+static KExpr *leaf_value(Kernel *k, const ElementArg *a, int r, int c)
 {
-    Kernel *k = kernel_new(a, name, arena_printf(a, "out = %s, elementwise", op_info[op].name));
-    int out = kernel_buffer(k, "out", KT_F32, true);
-    static const char *const names[] = {"x", "y"}, *const sizes[] = {"x_size", "y_size"};
-    for (int i = 0; i < nargs; i++) {
-        ElementArg *e = &args[i];
-        e->param = e->kind == ARG_SCALAR ? kernel_scalar(k, names[i], KT_F32)
-                                         : kernel_buffer(k, names[i], KT_F32, false);
+    switch (a->kind) {
+    case ARG_ROWS:
+        return kx_load(k, a->param, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, a->ld_param)), kx_var(k, c)));
+    case ARG_VECTOR: return kx_load(k, a->param, kx_var(k, c));
+    case ARG_PER_ROW: return kx_load(k, a->param, kx_var(k, r));
+    case ARG_SCALAR: return kx_param(k, a->param);
     }
-    int n = kernel_scalar(k, "n", KT_INT);
-    for (int i = 0; i < nargs; i++)
-        if (args[i].kind == ARG_ROW || args[i].kind == ARG_OUTER)
-            args[i].size_param = kernel_scalar(k, sizes[i], KT_INT);
-    int v = kernel_var(k, "i", KT_INT);
-    ks_for(k, v, kx_int(k, 0), kx_param(k, n));
-    KExpr *x = operand(k, &args[0], v), *y = nargs > 1 ? operand(k, &args[1], v) : NULL;
-    ks_store(k, out, kx_var(k, v), apply(k, op, x, y));
+    unreachable();
+}
+
+static KExpr *tree_value(Kernel *k, const ElementNode *n, const ElementArg *leaves, int r, int c)
+{
+    if (n->leaf >= 0)
+        return leaf_value(k, &leaves[n->leaf], r, c);
+    KExpr *x = tree_value(k, n->args[0], leaves, r, c);
+    KExpr *y = n->nargs > 1 ? tree_value(k, n->args[1], leaves, r, c) : NULL;
+    return apply(k, n->op, x, y);
+}
+
+static void describe(Arena *a, const ElementNode *n, char **text)
+{
+    if (n->leaf >= 0) {
+        *text = arena_printf(a, "%sin%d", *text, n->leaf);
+        return;
+    }
+    *text = arena_printf(a, "%s%s(", *text, op_info[n->op].name);
+    for (int i = 0; i < n->nargs; i++) {
+        if (i)
+            *text = arena_printf(a, "%s, ", *text);
+        describe(a, n->args[i], text);
+    }
+    *text = arena_printf(a, "%s)", *text);
+}
+
+Kernel *kernel_elementwise(Arena *a, const char *name, const ElementNode *tree,
+                           ElementArg *leaves, int nleaves)
+{
+    char *what = arena_strdup(a, "");
+    describe(a, tree, &what);
+    Kernel *k = kernel_new(a, name, arena_printf(a, "out = %s, elementwise over [rows, cols]", what));
+    int out = kernel_buffer(k, "out", KT_F32, true), ld_out = kernel_scalar(k, "ld_out", KT_INT);
+    for (int i = 0; i < nleaves; i++) {
+        ElementArg *e = &leaves[i];
+        const char *name_i = arena_printf(a, "in%d", i);
+        e->param = e->kind == ARG_SCALAR ? kernel_scalar(k, name_i, KT_F32)
+                                         : kernel_buffer(k, name_i, KT_F32, false);
+        if (e->kind == ARG_ROWS)
+            e->ld_param = kernel_scalar(k, arena_printf(a, "ld_in%d", i), KT_INT);
+    }
+    int rows = kernel_scalar(k, "rows", KT_INT), cols = kernel_scalar(k, "cols", KT_INT);
+    int r = kernel_var(k, "r", KT_INT), c = kernel_var(k, "c", KT_INT);
+    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, cols));
+    ks_store(k, out, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, ld_out)), kx_var(k, c)),
+             tree_value(k, tree, leaves, r, c));
+    ks_end(k);
     ks_end(k);
     return k;
 }
 
 /* ---- normalisations over rows ------------------------------------------------------------ */
+/* Each reads rows of x (stride ld_x) and writes rows of out (stride ld_out): either may be a
+ * view into a wider buffer, and out may be x. */
+
+typedef struct RowKernel {
+    Kernel *k;
+    int out, ld_out, x, ld_x, rows, dim, r, c, in_row, out_row;
+} RowKernel;
+
+static RowKernel row_kernel(Arena *a, const char *name, const char *comment)
+{
+    RowKernel rk = {.k = kernel_new(a, name, comment)};
+    Kernel *k = rk.k;
+    rk.out = kernel_buffer(k, "out", KT_F32, true);
+    rk.ld_out = kernel_scalar(k, "ld_out", KT_INT);
+    rk.x = kernel_buffer(k, "x", KT_F32, false);
+    rk.ld_x = kernel_scalar(k, "ld_x", KT_INT);
+    rk.rows = kernel_scalar(k, "rows", KT_INT);
+    rk.dim = kernel_scalar(k, "dim", KT_INT);
+    rk.r = kernel_var(k, "r", KT_INT);
+    rk.c = kernel_var(k, "c", KT_INT);
+    rk.in_row = kernel_var(k, "in", KT_INT);
+    rk.out_row = kernel_var(k, "at", KT_INT);
+    return rk;
+}
+
+/* for r < rows: in = r * ld_x; at = r * ld_out; ... (the caller closes the loop) */
+static void open_rows(RowKernel *rk)
+{
+    Kernel *k = rk->k;
+    ks_for(k, rk->r, kx_int(k, 0), kx_param(k, rk->rows));
+    ks_let(k, rk->in_row, kx_mul(k, kx_var(k, rk->r), kx_param(k, rk->ld_x)));
+    ks_let(k, rk->out_row, kx_mul(k, kx_var(k, rk->r), kx_param(k, rk->ld_out)));
+}
+
+static KExpr *x_at(RowKernel *rk)
+{
+    return kx_load(rk->k, rk->x, kx_add(rk->k, kx_var(rk->k, rk->in_row), kx_var(rk->k, rk->c)));
+}
+
+static KExpr *out_index(RowKernel *rk)
+{
+    return kx_add(rk->k, kx_var(rk->k, rk->out_row), kx_var(rk->k, rk->c));
+}
+
+/* sum over c of f(x[in + c]) into var `acc` */
+static void sum_row(RowKernel *rk, int acc, KExpr *(*term)(RowKernel *, KExpr *), KExpr *extra)
+{
+    Kernel *k = rk->k;
+    ks_let(k, acc, kx_float(k, 0));
+    ks_for(k, rk->c, kx_int(k, 0), kx_param(k, rk->dim));
+    ks_assign(k, acc, kx_add(k, kx_var(k, acc), term(rk, extra)));
+    ks_end(k);
+}
+
+static KExpr *square(RowKernel *rk, KExpr *unused)
+{
+    (void)unused;
+    return kx_mul(rk->k, x_at(rk), x_at(rk));
+}
+
+static KExpr *value(RowKernel *rk, KExpr *unused)
+{
+    (void)unused;
+    return x_at(rk);
+}
+
+static KExpr *centred_square(RowKernel *rk, KExpr *mean)
+{
+    KExpr *d = kx_sub(rk->k, x_at(rk), mean);
+    return kx_mul(rk->k, d, kx_sub(rk->k, x_at(rk), mean));
+}
 
 /* rmsnorm: out = x * rsqrt(mean(x^2) + eps) * w, row by row. */
 Kernel *kernel_rmsnorm(Arena *a)
 {
-    Kernel *k = kernel_new(a, "rmsnorm", "out = x * rsqrt(mean(x^2) + eps) * w over each row");
-    int out = kernel_buffer(k, "out", KT_F32, true), x = kernel_buffer(k, "x", KT_F32, false);
-    int w = kernel_buffer(k, "w", KT_F32, false);
-    int rows = kernel_scalar(k, "rows", KT_INT), dim = kernel_scalar(k, "dim", KT_INT);
-    int eps = kernel_scalar(k, "eps", KT_F32);
-    int r = kernel_var(k, "r", KT_INT), c = kernel_var(k, "c", KT_INT);
-    int base = kernel_var(k, "row", KT_INT), ss = kernel_var(k, "sum", KT_F32);
-    int scale = kernel_var(k, "scale", KT_F32);
-    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
-    ks_let(k, base, kx_mul(k, kx_var(k, r), kx_param(k, dim)));
-    ks_let(k, ss, kx_float(k, 0));
-    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
-    KExpr *xv = kx_load(k, x, kx_add(k, kx_var(k, base), kx_var(k, c)));
-    ks_assign(k, ss, kx_add(k, kx_var(k, ss), kx_mul(k, xv, xv)));
-    ks_end(k);
-    ks_let(k, scale, kx_call(k, KF_RSQRT, kx_add(k, kx_div(k, kx_var(k, ss), kx_cast(k, KT_F32, kx_param(k, dim))), kx_param(k, eps))));
-    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
-    KExpr *at = kx_add(k, kx_var(k, base), kx_var(k, c));
-    ks_store(k, out, at, kx_mul(k, kx_mul(k, kx_load(k, x, at), kx_var(k, scale)), kx_load(k, w, kx_var(k, c))));
+    RowKernel rk = row_kernel(a, "rmsnorm", "out = x * rsqrt(mean(x^2) + eps) * w over each row");
+    Kernel *k = rk.k;
+    int w = kernel_buffer(k, "w", KT_F32, false), eps = kernel_scalar(k, "eps", KT_F32);
+    int ss = kernel_var(k, "sum", KT_F32), scale = kernel_var(k, "scale", KT_F32);
+    open_rows(&rk);
+    sum_row(&rk, ss, square, NULL);
+    ks_let(k, scale, kx_call(k, KF_RSQRT, kx_add(k, kx_div(k, kx_var(k, ss), kx_cast(k, KT_F32, kx_param(k, rk.dim))), kx_param(k, eps))));
+    ks_for(k, rk.c, kx_int(k, 0), kx_param(k, rk.dim));
+    ks_store(k, rk.out, out_index(&rk), kx_mul(k, kx_mul(k, x_at(&rk), kx_var(k, scale)), kx_load(k, w, kx_var(k, rk.c))));
     ks_end(k);
     ks_end(k);
     return k;
@@ -109,33 +196,21 @@ Kernel *kernel_rmsnorm(Arena *a)
 /* layernorm: (x - mean) / sqrt(var + eps) * w + b, row by row (biased variance, as PyTorch). */
 Kernel *kernel_layernorm(Arena *a)
 {
-    Kernel *k = kernel_new(a, "layernorm", "out = (x - mean) * rsqrt(var + eps) * w + b over each row");
-    int out = kernel_buffer(k, "out", KT_F32, true), x = kernel_buffer(k, "x", KT_F32, false);
+    RowKernel rk = row_kernel(a, "layernorm", "out = (x - mean) * rsqrt(var + eps) * w + b over each row");
+    Kernel *k = rk.k;
     int w = kernel_buffer(k, "w", KT_F32, false), b = kernel_buffer(k, "b", KT_F32, false);
-    int rows = kernel_scalar(k, "rows", KT_INT), dim = kernel_scalar(k, "dim", KT_INT);
     int eps = kernel_scalar(k, "eps", KT_F32);
-    int r = kernel_var(k, "r", KT_INT), c = kernel_var(k, "c", KT_INT);
-    int base = kernel_var(k, "row", KT_INT), sum = kernel_var(k, "sum", KT_F32);
-    int mean = kernel_var(k, "mean", KT_F32), var = kernel_var(k, "var", KT_F32);
-    int scale = kernel_var(k, "scale", KT_F32), d = kernel_var(k, "d", KT_F32);
-    KExpr *n = kx_cast(k, KT_F32, kx_param(k, dim));
-    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
-    ks_let(k, base, kx_mul(k, kx_var(k, r), kx_param(k, dim)));
-    ks_let(k, sum, kx_float(k, 0));
-    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
-    ks_assign(k, sum, kx_add(k, kx_var(k, sum), kx_load(k, x, kx_add(k, kx_var(k, base), kx_var(k, c)))));
-    ks_end(k);
+    int sum = kernel_var(k, "sum", KT_F32), mean = kernel_var(k, "mean", KT_F32);
+    int var = kernel_var(k, "var", KT_F32), scale = kernel_var(k, "scale", KT_F32);
+    KExpr *n = kx_cast(k, KT_F32, kx_param(k, rk.dim));
+    open_rows(&rk);
+    sum_row(&rk, sum, value, NULL);
     ks_let(k, mean, kx_div(k, kx_var(k, sum), n));
-    ks_let(k, var, kx_float(k, 0));
-    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
-    ks_let(k, d, kx_sub(k, kx_load(k, x, kx_add(k, kx_var(k, base), kx_var(k, c))), kx_var(k, mean)));
-    ks_assign(k, var, kx_add(k, kx_var(k, var), kx_mul(k, kx_var(k, d), kx_var(k, d))));
-    ks_end(k);
+    sum_row(&rk, var, centred_square, kx_var(k, mean));
     ks_let(k, scale, kx_call(k, KF_RSQRT, kx_add(k, kx_div(k, kx_var(k, var), n), kx_param(k, eps))));
-    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
-    KExpr *at = kx_add(k, kx_var(k, base), kx_var(k, c));
-    KExpr *norm = kx_mul(k, kx_sub(k, kx_load(k, x, at), kx_var(k, mean)), kx_var(k, scale));
-    ks_store(k, out, at, kx_add(k, kx_mul(k, norm, kx_load(k, w, kx_var(k, c))), kx_load(k, b, kx_var(k, c))));
+    ks_for(k, rk.c, kx_int(k, 0), kx_param(k, rk.dim));
+    KExpr *norm = kx_mul(k, kx_sub(k, x_at(&rk), kx_var(k, mean)), kx_var(k, scale));
+    ks_store(k, rk.out, out_index(&rk), kx_add(k, kx_mul(k, norm, kx_load(k, w, kx_var(k, rk.c))), kx_load(k, b, kx_var(k, rk.c))));
     ks_end(k);
     ks_end(k);
     return k;
@@ -144,28 +219,23 @@ Kernel *kernel_layernorm(Arena *a)
 /* softmax over each row, max-subtracted. */
 Kernel *kernel_softmax(Arena *a)
 {
-    Kernel *k = kernel_new(a, "softmax_rows", "out = softmax(x) over each row");
-    int out = kernel_buffer(k, "out", KT_F32, true), x = kernel_buffer(k, "x", KT_F32, false);
-    int rows = kernel_scalar(k, "rows", KT_INT), dim = kernel_scalar(k, "dim", KT_INT);
-    int r = kernel_var(k, "r", KT_INT), c = kernel_var(k, "c", KT_INT);
-    int base = kernel_var(k, "row", KT_INT), top = kernel_var(k, "top", KT_F32);
-    int sum = kernel_var(k, "sum", KT_F32), e = kernel_var(k, "e", KT_F32);
-    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
-    ks_let(k, base, kx_mul(k, kx_var(k, r), kx_param(k, dim)));
+    RowKernel rk = row_kernel(a, "softmax_rows", "out = softmax(x) over each row");
+    Kernel *k = rk.k;
+    int top = kernel_var(k, "top", KT_F32), sum = kernel_var(k, "sum", KT_F32);
+    int e = kernel_var(k, "e", KT_F32);
+    open_rows(&rk);
     ks_let(k, top, kx_float(k, -3.4028234663852886e38));
-    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
-    ks_assign(k, top, kx_call2(k, KF_MAX, kx_var(k, top), kx_load(k, x, kx_add(k, kx_var(k, base), kx_var(k, c)))));
+    ks_for(k, rk.c, kx_int(k, 0), kx_param(k, rk.dim));
+    ks_assign(k, top, kx_call2(k, KF_MAX, kx_var(k, top), x_at(&rk)));
     ks_end(k);
     ks_let(k, sum, kx_float(k, 0));
-    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
-    KExpr *at = kx_add(k, kx_var(k, base), kx_var(k, c));
-    ks_let(k, e, kx_call(k, KF_EXP, kx_sub(k, kx_load(k, x, at), kx_var(k, top))));
-    ks_store(k, out, at, kx_var(k, e));
+    ks_for(k, rk.c, kx_int(k, 0), kx_param(k, rk.dim));
+    ks_let(k, e, kx_call(k, KF_EXP, kx_sub(k, x_at(&rk), kx_var(k, top))));
+    ks_store(k, rk.out, out_index(&rk), kx_var(k, e));
     ks_assign(k, sum, kx_add(k, kx_var(k, sum), kx_var(k, e)));
     ks_end(k);
-    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
-    KExpr *at2 = kx_add(k, kx_var(k, base), kx_var(k, c));
-    ks_store(k, out, at2, kx_div(k, kx_load(k, out, at2), kx_var(k, sum)));
+    ks_for(k, rk.c, kx_int(k, 0), kx_param(k, rk.dim));
+    ks_store(k, rk.out, out_index(&rk), kx_div(k, kx_load(k, rk.out, out_index(&rk)), kx_var(k, sum)));
     ks_end(k);
     ks_end(k);
     return k;
@@ -174,23 +244,14 @@ Kernel *kernel_softmax(Arena *a)
 /* normalize: x / max(||x||, 1e-12) over each row, as F.normalize. */
 Kernel *kernel_normalize(Arena *a)
 {
-    Kernel *k = kernel_new(a, "normalize_rows", "out = x / max(||x||, 1e-12) over each row");
-    int out = kernel_buffer(k, "out", KT_F32, true), x = kernel_buffer(k, "x", KT_F32, false);
-    int rows = kernel_scalar(k, "rows", KT_INT), dim = kernel_scalar(k, "dim", KT_INT);
-    int r = kernel_var(k, "r", KT_INT), c = kernel_var(k, "c", KT_INT);
-    int base = kernel_var(k, "row", KT_INT), ss = kernel_var(k, "sum", KT_F32);
-    int scale = kernel_var(k, "scale", KT_F32);
-    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
-    ks_let(k, base, kx_mul(k, kx_var(k, r), kx_param(k, dim)));
-    ks_let(k, ss, kx_float(k, 0));
-    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
-    KExpr *xv = kx_load(k, x, kx_add(k, kx_var(k, base), kx_var(k, c)));
-    ks_assign(k, ss, kx_add(k, kx_var(k, ss), kx_mul(k, xv, xv)));
-    ks_end(k);
+    RowKernel rk = row_kernel(a, "normalize_rows", "out = x / max(||x||, 1e-12) over each row");
+    Kernel *k = rk.k;
+    int ss = kernel_var(k, "sum", KT_F32), scale = kernel_var(k, "scale", KT_F32);
+    open_rows(&rk);
+    sum_row(&rk, ss, square, NULL);
     ks_let(k, scale, kx_div(k, kx_float(k, 1), kx_call2(k, KF_MAX, kx_call(k, KF_SQRT, kx_var(k, ss)), kx_float(k, 1e-12))));
-    ks_for(k, c, kx_int(k, 0), kx_param(k, dim));
-    KExpr *at = kx_add(k, kx_var(k, base), kx_var(k, c));
-    ks_store(k, out, at, kx_mul(k, kx_load(k, x, at), kx_var(k, scale)));
+    ks_for(k, rk.c, kx_int(k, 0), kx_param(k, rk.dim));
+    ks_store(k, rk.out, out_index(&rk), kx_mul(k, x_at(&rk), kx_var(k, scale)));
     ks_end(k);
     ks_end(k);
     return k;
@@ -206,7 +267,8 @@ Kernel *kernel_rope(Arena *a, RopeStyle style)
     Kernel *k = kernel_new(a, style == ROPE_GPTJ ? "rope_gptj" : "rope_neox",
                            style == ROPE_GPTJ ? "rotary embedding, interleaved pairs (GPT-J)"
                                               : "rotary embedding, rotate_half (GPT-NeoX, Llama)");
-    int out = kernel_buffer(k, "out", KT_F32, true), x = kernel_buffer(k, "x", KT_F32, false);
+    int out = kernel_buffer(k, "out", KT_F32, true), ld_out = kernel_scalar(k, "ld_out", KT_INT);
+    int x = kernel_buffer(k, "x", KT_F32, false), ld_x = kernel_scalar(k, "ld_x", KT_INT);
     int rows = kernel_scalar(k, "rows", KT_INT), seq = kernel_scalar(k, "seq", KT_INT);
     int heads = kernel_scalar(k, "heads", KT_INT), head_dim = kernel_scalar(k, "head_dim", KT_INT);
     int rotary = kernel_scalar(k, "rotary_dim", KT_INT);
@@ -216,14 +278,15 @@ Kernel *kernel_rope(Arena *a, RopeStyle style)
     int sn = kernel_var(k, "sin_a", KT_F32), base = kernel_var(k, "at", KT_INT);
     int a0 = kernel_var(k, "i0", KT_INT), a1 = kernel_var(k, "i1", KT_INT);
     int x0 = kernel_var(k, "x0", KT_F32), x1 = kernel_var(k, "x1", KT_F32);
-    int c = kernel_var(k, "c", KT_INT);
-    KExpr *width = kx_mul(k, kx_param(k, heads), kx_param(k, head_dim));
+    int c = kernel_var(k, "c", KT_INT), obase = kernel_var(k, "out_at", KT_INT);
+    int o0 = kernel_var(k, "o0", KT_INT), o1 = kernel_var(k, "o1", KT_INT);
     ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
     /* what is not rotated is copied */
     ks_for(k, h, kx_int(k, 0), kx_param(k, heads));
     ks_for(k, c, kx_param(k, rotary), kx_param(k, head_dim));
-    KExpr *at = kx_add(k, kx_add(k, kx_mul(k, kx_var(k, r), width), kx_mul(k, kx_var(k, h), kx_param(k, head_dim))), kx_var(k, c));
-    ks_store(k, out, at, kx_load(k, x, at));
+    KExpr *head = kx_add(k, kx_mul(k, kx_var(k, h), kx_param(k, head_dim)), kx_var(k, c));
+    ks_store(k, out, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, ld_out)), head),
+             kx_load(k, x, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, ld_x)), head)));
     ks_end(k);
     ks_end(k);
     ks_for(k, j, kx_int(k, 0), kx_div(k, kx_param(k, rotary), kx_int(k, 2)));
@@ -237,18 +300,22 @@ Kernel *kernel_rope(Arena *a, RopeStyle style)
     ks_let(k, cs, kx_cast(k, KT_F32, cosv));
     ks_let(k, sn, kx_cast(k, KT_F32, sinv));
     ks_for(k, h, kx_int(k, 0), kx_param(k, heads));
-    ks_let(k, base, kx_add(k, kx_mul(k, kx_var(k, r), width), kx_mul(k, kx_var(k, h), kx_param(k, head_dim))));
-    if (style == ROPE_GPTJ) {
-        ks_let(k, a0, kx_add(k, kx_var(k, base), kx_mul(k, kx_int(k, 2), kx_var(k, j))));
-        ks_let(k, a1, kx_add(k, kx_var(k, a0), kx_int(k, 1)));
-    } else {
-        ks_let(k, a0, kx_add(k, kx_var(k, base), kx_var(k, j)));
-        ks_let(k, a1, kx_add(k, kx_var(k, a0), kx_div(k, kx_param(k, rotary), kx_int(k, 2))));
-    }
+    /* the pair's offsets within a head: (j, j + rotary/2) or (2j, 2j + 1) */
+    KExpr *first = style == ROPE_GPTJ ? kx_mul(k, kx_int(k, 2), kx_var(k, j)) : kx_var(k, j);
+    KExpr *second = style == ROPE_GPTJ ? kx_add(k, kx_mul(k, kx_int(k, 2), kx_var(k, j)), kx_int(k, 1))
+                                       : kx_add(k, kx_var(k, j), kx_div(k, kx_param(k, rotary), kx_int(k, 2)));
+    KExpr *head_at = kx_mul(k, kx_var(k, h), kx_param(k, head_dim));
+    ks_let(k, base, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, ld_x)), head_at));
+    ks_let(k, obase, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, ld_out)), kx_mul(k, kx_var(k, h), kx_param(k, head_dim))));
+    ks_let(k, a0, kx_add(k, kx_var(k, base), first));
+    ks_let(k, a1, kx_add(k, kx_var(k, base), second));
+    ks_let(k, o0, kx_add(k, kx_var(k, obase), style == ROPE_GPTJ ? kx_mul(k, kx_int(k, 2), kx_var(k, j)) : kx_var(k, j)));
+    ks_let(k, o1, kx_add(k, kx_var(k, obase), style == ROPE_GPTJ ? kx_add(k, kx_mul(k, kx_int(k, 2), kx_var(k, j)), kx_int(k, 1))
+                                                               : kx_add(k, kx_var(k, j), kx_div(k, kx_param(k, rotary), kx_int(k, 2)))));
     ks_let(k, x0, kx_load(k, x, kx_var(k, a0)));
     ks_let(k, x1, kx_load(k, x, kx_var(k, a1)));
-    ks_store(k, out, kx_var(k, a0), kx_sub(k, kx_mul(k, kx_var(k, x0), kx_var(k, cs)), kx_mul(k, kx_var(k, x1), kx_var(k, sn))));
-    ks_store(k, out, kx_var(k, a1), kx_add(k, kx_mul(k, kx_var(k, x1), kx_var(k, cs)), kx_mul(k, kx_var(k, x0), kx_var(k, sn))));
+    ks_store(k, out, kx_var(k, o0), kx_sub(k, kx_mul(k, kx_var(k, x0), kx_var(k, cs)), kx_mul(k, kx_var(k, x1), kx_var(k, sn))));
+    ks_store(k, out, kx_var(k, o1), kx_add(k, kx_mul(k, kx_var(k, x1), kx_var(k, cs)), kx_mul(k, kx_var(k, x0), kx_var(k, sn))));
     ks_end(k);
     ks_end(k);
     ks_end(k);
@@ -396,6 +463,23 @@ Kernel *kernel_copy_columns(Arena *a)
     ks_for(k, c, kx_int(k, 0), kx_param(k, cols));
     ks_store(k, out, kx_add(k, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, out_cols)), kx_param(k, to)), kx_var(k, c)),
              kx_load(k, in, kx_add(k, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, in_cols)), kx_param(k, from)), kx_var(k, c))));
+    ks_end(k);
+    ks_end(k);
+    return k;
+}
+
+/* Each row of out (stride ld_out) gets the vector b added: a bias, in a GEMM's epilogue. */
+Kernel *kernel_add_rows(Arena *a)
+{
+    Kernel *k = kernel_new(a, "add_rows", "out[r, c] += b[c]: a bias before a GEMM adds to out");
+    int out = kernel_buffer(k, "out", KT_F32, true), ld = kernel_scalar(k, "ld_out", KT_INT);
+    int b = kernel_buffer(k, "b", KT_F32, false);
+    int rows = kernel_scalar(k, "rows", KT_INT), cols = kernel_scalar(k, "cols", KT_INT);
+    int r = kernel_var(k, "r", KT_INT), c = kernel_var(k, "c", KT_INT);
+    ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, cols));
+    KExpr *at = kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, ld)), kx_var(k, c));
+    ks_store(k, out, at, kx_add(k, kx_load(k, out, at), kx_load(k, b, kx_var(k, c))));
     ks_end(k);
     ks_end(k);
     return k;

@@ -46,6 +46,9 @@ typedef struct Emitter {
     bool attention_used;
 } Emitter;
 
+static const char *cols_expr(Emitter *e, const Value *v);
+static const char *rows_expr(Emitter *e, const Value *v);
+
 /* ---- names ------------------------------------------------------------------------------------ */
 
 static bool reserved(const char *s)
@@ -92,12 +95,23 @@ static const char *symbol_name(const Emitter *e, int sym)
     return c_name(e->a, e->g->symbols.items[sym]);
 }
 
+/* A weight's field in Weights: its name, and a second copy of it (another slice of the same
+ * tensor, for a second use) its name with "_copy". */
 static const char *weight_field(Emitter *e, const Weight *w)
 {
-    return c_name(e->a, w->name);
+    return w->clone_of ? arena_printf(e->a, "%s_copy", c_name(e->a, w->name)) : c_name(e->a, w->name);
 }
 
 /* How the forward code reaches a weight: w->embed, or l->wq_wk_wv inside its group's loop. */
+/* "LayerWeights" for group "layer": the struct of one block's weights. */
+static const char *group_struct(Emitter *e, const Group *grp)
+{
+    char *name = c_name(e->a, grp->name);
+    if (name[0] >= 'a' && name[0] <= 'z')
+        name[0] = (char)(name[0] - 'a' + 'A');
+    return arena_printf(e->a, "%sWeights", name);
+}
+
 static const char *weight_ref(Emitter *e, const Weight *w)
 {
     return arena_printf(e->a, "%s->%s", w->group ? "l" : "w", weight_field(e, w));
@@ -112,6 +126,12 @@ static const char *display_name(const Value *v)
     if (v->name)
         return v->name;
     const Op *op = v->def;
+    if (v->kind == VAL_RESULT && op->kind == OP_SPLIT) { /* a piece of wq|wk|wv is "wq" */
+        const Value *in = op->args[0];
+        if (in->kind == VAL_RESULT && (op_info[in->def->kind].flags & OPF_GEMM) &&
+            in->def->args[1]->kind == VAL_WEIGHT && in->def->args[1]->weight->nparts > v->index)
+            return in->def->args[1]->weight->parts[v->index]->name;
+    }
     if (v->kind == VAL_RESULT && (op_info[op->kind].flags & OPF_GEMM) &&
         op->args[1]->kind == VAL_WEIGHT)
         return op->args[1]->weight->name;
@@ -190,7 +210,19 @@ static const char *buffer(Emitter *e, const Value *v)
         internal_error("value without a buffer");
     if (v->dtype == DT_I32) /* buffers are float; ids made in the forward are i32 */
         return arena_printf(e->a, "(int32_t *)%s", e->slot_names[v->slot]);
+    if (v->view_of) { /* columns of a wider value's rows */
+        const char *offset = rank_size(e, arena_printf(e->a, "%s_at", display_name(v)),
+                                       v->view_offset);
+        return strcmp(offset, "0") ? arena_printf(e->a, "%s + %s", e->slot_names[v->slot], offset)
+                                   : e->slot_names[v->slot];
+    }
     return e->slot_names[v->slot];
+}
+
+/* The distance between v's rows: its columns, or for a view those of the value it is in. */
+static const char *ld_expr(Emitter *e, const Value *v)
+{
+    return cols_expr(e, v->view_of ? v->view_of : v);
 }
 
 /* ---- kernels ---------------------------------------------------------------------------------- */
@@ -276,6 +308,8 @@ static void line(Emitter *e, int depth, const char *fmt, ...)
     fputc('\n', e->out);
 }
 
+static void comment_arg(Emitter *e, const Value *v);
+
 /* "// h = rmsnorm(x, @layer.attn_norm)   [batch, seq, 4096] R": the statement, its shape and
  * layout, from the IR. */
 static void comment(Emitter *e, int depth, const Op *op)
@@ -287,13 +321,9 @@ static void comment(Emitter *e, int depth, const Op *op)
         fprintf(e->out, "%s%s", i ? ", " : "", display_name(op->results[i]));
     fprintf(e->out, "%s%s(", op->nresults ? " = " : "", op_info[op->kind].name);
     for (int i = 0; i < op->nargs; i++) {
-        const Value *v = op->args[i];
-        if (v->kind == VAL_WEIGHT)
-            fprintf(e->out, "%s%s%s%s", i ? ", " : "", v->weight->group ? "l." : "", v->weight->name, "");
-        else if (v->kind == VAL_CONST)
-            fprintf(e->out, "%s%g", i ? ", " : "", v->constant);
-        else
-            fprintf(e->out, "%s%s", i ? ", " : "", display_name(v));
+        if (i)
+            fputs(", ", e->out);
+        comment_arg(e, op->args[i]);
     }
     fputc(')', e->out);
     if (r) {
@@ -305,6 +335,27 @@ static void comment(Emitter *e, int depth, const Op *op)
         }
     }
     fputc('\n', e->out);
+}
+
+/* An argument in a comment: its name, or what an op inlined into this one computes. */
+static void comment_arg(Emitter *e, const Value *v)
+{
+    if (v->kind == VAL_RESULT && v->def->attrs.inlined) {
+        const Op *op = v->def;
+        fprintf(e->out, "%s(", op_info[op->kind].name);
+        for (int i = 0; i < op->nargs; i++) {
+            if (i)
+                fputs(", ", e->out);
+            comment_arg(e, op->args[i]);
+        }
+        fputc(')', e->out);
+    } else if (v->kind == VAL_WEIGHT) {
+        fprintf(e->out, "%s%s", v->weight->group ? "l." : "", v->weight->name);
+    } else if (v->kind == VAL_CONST) {
+        fprintf(e->out, "%g", v->constant);
+    } else {
+        fputs(display_name(v), e->out);
+    }
 }
 
 static bool is_partial_plus_replicated(const Op *op, int *replicated_arg)
@@ -320,85 +371,151 @@ static bool is_partial_plus_replicated(const Op *op, int *replicated_arg)
     return false;
 }
 
-/* How an elementwise argument lines up with the result (both as this rank holds them). */
-static ElementArgKind arg_kind(const Value *arg, const Value *out)
+/* How a leaf of an elementwise kernel lines up with the result: whole rows, a vector along the
+ * columns (a bias [h] against [b, s, h]), one value per row ([b, s, 1]), or a scalar. */
+static ElementArgKind leaf_kind(const Value *arg, const Value *out)
 {
     if (arg->kind == VAL_CONST)
         return ARG_SCALAR;
     if (shape_equal(&arg->shape, &out->shape))
-        return ARG_SAME;
+        return ARG_ROWS;
     int ar = arg->shape.rank, orank = out->shape.rank, lead = 0;
-    while (lead < ar && arg->shape.dims[lead].sym < 0 && arg->shape.dims[lead].size == 1)
+    while (lead < ar - 1 && arg->shape.dims[lead].sym < 0 && arg->shape.dims[lead].size == 1)
         lead++;
-    bool suffix = true; /* [h] against [b, s, h] */
-    for (int i = lead; i < ar; i++)
-        suffix &= dim_equal(arg->shape.dims[i], out->shape.dims[orank - ar + i]);
-    if (suffix)
-        return ARG_ROW;
-    int trail = ar; /* [b, s, 1] against [b, s, h] */
-    while (trail > 0 && arg->shape.dims[trail - 1].sym < 0 && arg->shape.dims[trail - 1].size == 1)
-        trail--;
-    bool prefix = ar == orank;
-    for (int i = 0; prefix && i < trail; i++)
-        prefix = dim_equal(arg->shape.dims[i], out->shape.dims[i]);
-    if (prefix)
-        return ARG_OUTER;
+    if (ar - lead == 1 && dim_equal(arg->shape.dims[ar - 1], out->shape.dims[orank - 1]))
+        return ARG_VECTOR;
+    bool per_row = ar == orank && arg->shape.dims[ar - 1].sym < 0 && arg->shape.dims[ar - 1].size == 1;
+    for (int i = 0; per_row && i < ar - 1; i++)
+        per_row = dim_equal(arg->shape.dims[i], out->shape.dims[i]);
+    if (per_row)
+        return ARG_PER_ROW;
     internal_error("this broadcast of an elementwise op is not supported by codegen yet");
 }
 
+typedef struct Leaves {
+    ElementArg args[16];
+    const Value *values[16];
+    int n;
+} Leaves;
+
+static bool is_inlined_gemm(const Value *v)
+{
+    return v->kind == VAL_RESULT && v->def->attrs.inlined && (op_info[v->def->kind].flags & OPF_GEMM);
+}
+
+/* The expression tree of an elementwise op with the ops inlined into it. */
+static ElementNode *element_tree(Emitter *e, const Op *op, const Value *out, Leaves *leaves)
+{
+    ElementNode *n = arena_alloc(e->a, sizeof *n);
+    n->op = op->kind;
+    n->nargs = op->nargs;
+    n->leaf = -1;
+    for (int i = 0; i < op->nargs; i++) {
+        const Value *v = op->args[i];
+        if (v->kind == VAL_RESULT && v->def->attrs.inlined && !is_inlined_gemm(v)) {
+            n->args[i] = element_tree(e, v->def, out, leaves);
+            continue;
+        }
+        int k = 0;
+        while (k < leaves->n && leaves->values[k] != v)
+            k++;
+        if (k == leaves->n) {
+            if (leaves->n == 16)
+                internal_error("an elementwise chain with too many inputs");
+            leaves->values[k] = v;
+            leaves->args[k].kind = leaf_kind(v, out);
+            leaves->n++;
+        }
+        ElementNode *leaf = arena_alloc(e->a, sizeof *leaf);
+        leaf->leaf = k;
+        n->args[i] = leaf;
+    }
+    return n;
+}
+
+static const char *tree_name(Emitter *e, const ElementNode *n)
+{
+    if (n->leaf >= 0)
+        return NULL;
+    const char *name = NULL;
+    for (int i = 0; i < n->nargs; i++) {
+        const char *inner = tree_name(e, n->args[i]);
+        if (inner)
+            name = name ? arena_printf(e->a, "%s_%s", name, inner) : inner;
+    }
+    return name ? arena_printf(e->a, "%s_%s", name, op_info[n->op].name) : op_info[n->op].name;
+}
+
+/* An elementwise op and the chain inlined into it, as one kernel over [rows, cols]. */
+static const char *elementwise_call(Emitter *e, const Op *op, const char *out, const char *ld_out,
+                                    Leaves *leaves, const ElementNode *tree)
+{
+    const Value *y = op->results[0];
+    const char *name = use_kernel(e, kernel_elementwise(e->a, tree_name(e, tree), tree,
+                                                        leaves->args, leaves->n));
+    char *call = arena_printf(e->a, "%s(%s, %s", name, out, ld_out);
+    for (int i = 0; i < leaves->n; i++) {
+        const Value *v = leaves->values[i];
+        switch (leaves->args[i].kind) {
+        case ARG_SCALAR: call = arena_printf(e->a, "%s, (float)%.17g", call, v->constant); break;
+        case ARG_ROWS: call = arena_printf(e->a, "%s, %s, %s", call, buffer(e, v), ld_expr(e, v)); break;
+        default: call = arena_printf(e->a, "%s, %s", call, buffer(e, v)); break;
+        }
+    }
+    return arena_printf(e->a, "%s, %s, %s);", call, rows_expr(e, y), cols_expr(e, y));
+}
+
+static void emit_epilogue(Emitter *e, const Op *add, int depth);
+
 static void emit_elementwise(Emitter *e, const Op *op, int depth)
 {
-    const Value *out = op->results[0];
-    ElementArg args[2];
-    const char *call_args[2], *size_args[2];
-    int nsize = 0;
-    for (int i = 0; i < op->nargs; i++) {
-        const Value *a = op->args[i];
-        args[i].kind = arg_kind(a, out);
-        call_args[i] = args[i].kind == ARG_SCALAR ? arena_printf(e->a, "(float)%.17g", a->constant)
-                                                  : buffer(e, a);
-        if (args[i].kind == ARG_ROW)
-            size_args[nsize++] = elements_expr(e, a);
-        else if (args[i].kind == ARG_OUTER)
-            size_args[nsize++] = arena_printf(e->a, "(%s) / (%s)", elements_expr(e, out),
-                                              elements_expr(e, a));
-    }
-    const char *name = use_kernel(e, kernel_elementwise(e->a, op_info[op->kind].name, op->kind,
-                                                        args, op->nargs));
-    char *call = arena_printf(e->a, "%s(%s", name, buffer(e, out));
     for (int i = 0; i < op->nargs; i++)
-        call = arena_printf(e->a, "%s, %s", call, call_args[i]);
-    call = arena_printf(e->a, "%s, %s", call, elements_expr(e, out));
-    for (int i = 0; i < nsize; i++)
-        call = arena_printf(e->a, "%s, %s", call, size_args[i]);
+        if (is_inlined_gemm(op->args[i])) {
+            emit_epilogue(e, op, depth);
+            return;
+        }
+    const Value *out = op->results[0];
+    Leaves leaves = {0};
+    ElementNode *tree = element_tree(e, op, out, &leaves);
+    const char *call = elementwise_call(e, op, buffer(e, out), ld_expr(e, out), &leaves, tree);
     int r_arg;
     if (is_partial_plus_replicated(op, &r_arg) && (op->kind == OP_ADD || op->kind == OP_SUB)) {
         /* P + R: the replicated term is added on rank 0 alone, so it is counted once. */
         const Value *p = op->args[1 - r_arg];
-        line(e, depth, "if (rank == 0)");
-        line(e, depth + 1, "%s);", call);
         if (op->kind == OP_SUB && r_arg == 0)
             internal_error("R - P is not made by the sharding rules");
+        line(e, depth, "if (rank == 0)");
+        line(e, depth + 1, "%s", call);
         if (strcmp(buffer(e, p), buffer(e, out)))
             line(e, depth, "else\n%*smemcpy(%s, %s, sizeof(float) * (%s));", 4 * depth + 4, "",
                  buffer(e, out), buffer(e, p), elements_expr(e, out));
         return;
     }
-    line(e, depth, "%s);", call);
+    line(e, depth, "%s", call);
 }
 
-/* linear(x, w[, b]) = x w^T + b and matmul(x, w) = x w as one sgemm; a bias is laid in the
- * output first (beta = 1), on rank 0 alone when the output is partial. */
+/* The GEMM of a linear (w stored [out, in]) or matmul (w stored [in, out]) into out with
+ * beta: through the launchers below, which stream w with sgemv for one row. */
+static void gemm_call(Emitter *e, const Op *op, const char *out, const char *ld_out,
+                      const char *beta, int depth)
+{
+    const Value *x = op->args[0], *y = op->results[0];
+    line(e, depth, "%s(%s, %s, %s, %s, %s, %s, %s, %s, %s);",
+         op->kind == OP_LINEAR ? "linear_rows" : "matmul_rows", out, ld_out, buffer(e, x),
+         ld_expr(e, x), buffer(e, op->args[1]), rows_expr(e, x), cols_expr(e, y),
+         cols_expr(e, x), beta);
+}
+
+/* linear(x, w[, b]) and matmul(x, w): a bias is laid in the output first (beta = 1), on rank 0
+ * alone when the output is partial. */
 static void emit_gemm(Emitter *e, const Op *op, int depth)
 {
-    const Value *x = op->args[0], *wv = op->args[1], *y = op->results[0];
-    bool transposed = op->kind == OP_LINEAR;
-    const char *m = rows_expr(e, x), *k = cols_expr(e, x), *n = cols_expr(e, y);
+    const Value *y = op->results[0];
     const char *beta = "0.0f";
     if (op->nargs == 3) {
         const char *fill = use_kernel(e, kernel_fill_rows(e->a));
         const char *call = arena_printf(e->a, "%s(%s, %s, %s, %s);", fill, buffer(e, y),
-                                        buffer(e, op->args[2]), m, n);
+                                        buffer(e, op->args[2]), rows_expr(e, y), cols_expr(e, y));
         if (y->layout.kind == LAYOUT_P) { /* the bias once: on rank 0 */
             line(e, depth, "if (rank == 0)");
             line(e, depth + 1, "%s", call);
@@ -408,29 +525,66 @@ static void emit_gemm(Emitter *e, const Op *op, int depth)
             beta = "1.0f";
         }
     }
-    line(e, depth, "cblas_sgemm(CblasRowMajor, CblasNoTrans, %s, %s, %s, %s,", transposed ? "CblasTrans" : "CblasNoTrans", m, n, k);
-    line(e, depth + 3, "1.0f, %s, %s, %s, %s, %s, %s, %s);", buffer(e, x), k, buffer(e, wv),
-         transposed ? k : n, beta, buffer(e, y), n);
+    gemm_call(e, op, buffer(e, y), ld_expr(e, y), beta, depth);
+}
+
+/* r + linear(...): the GEMM accumulates into the sum's buffer, which starts as r (beta = 1).
+ * When the GEMM is partial and r replicated, r (and a bias) are added on rank 0 alone: the
+ * other ranks' sums start from zero (beta = 0). */
+static void emit_epilogue(Emitter *e, const Op *add, int depth)
+{
+    int g = is_inlined_gemm(add->args[0]) ? 0 : 1;
+    const Op *gemm = add->args[g]->def;
+    const Value *r = add->args[1 - g], *out = add->results[0];
+    bool once = gemm->results[0]->layout.kind == LAYOUT_P && r->layout.kind != LAYOUT_P;
+    bool copy = strcmp(buffer(e, r), buffer(e, out)) != 0, bias = gemm->nargs == 3;
+    int d = depth;
+    if (once && (copy || bias))
+        line(e, d++, "if (rank == 0) {");
+    if (copy)
+        line(e, d, "%s(%s, %s, %s, %s, %s, 0, %s, 0);", use_kernel(e, kernel_copy_columns(e->a)),
+             buffer(e, out), buffer(e, r), rows_expr(e, out), cols_expr(e, out), ld_expr(e, out),
+             ld_expr(e, r));
+    if (bias)
+        line(e, d, "%s(%s, %s, %s, %s, %s);", use_kernel(e, kernel_add_rows(e->a)), buffer(e, out),
+             ld_expr(e, out), buffer(e, gemm->args[2]), rows_expr(e, out), cols_expr(e, out));
+    if (once && (copy || bias))
+        line(e, depth, "}");
+    gemm_call(e, gemm, buffer(e, out), ld_expr(e, out), once ? "rank == 0 ? 1.0f : 0.0f" : "1.0f",
+              depth);
+}
+
+/* "out, ld_out, x, ld_x, rows, dim": how every row kernel is called. */
+static const char *row_args(Emitter *e, const Op *op)
+{
+    const Value *x = op->args[0], *y = op->results[0];
+    return arena_printf(e->a, "%s, %s, %s, %s, %s, %s", buffer(e, y), ld_expr(e, y), buffer(e, x),
+                        ld_expr(e, x), rows_expr(e, x), cols_expr(e, x));
 }
 
 static void emit_norm(Emitter *e, const Op *op, int depth)
 {
-    const Value *x = op->args[0], *y = op->results[0];
     if (op->kind == OP_RMSNORM)
-        line(e, depth, "%s(%s, %s, %s, %s, %s, %.9gf);", use_kernel(e, kernel_rmsnorm(e->a)),
-             buffer(e, y), buffer(e, x), buffer(e, op->args[1]), rows_expr(e, x),
-             cols_expr(e, x), op->attrs.eps);
+        line(e, depth, "%s(%s, %s, %.9gf);", use_kernel(e, kernel_rmsnorm(e->a)), row_args(e, op),
+             buffer(e, op->args[1]), op->attrs.eps);
     else
-        line(e, depth, "%s(%s, %s, %s, %s, %s, %s, %.9gf);", use_kernel(e, kernel_layernorm(e->a)),
-             buffer(e, y), buffer(e, x), buffer(e, op->args[1]), buffer(e, op->args[2]),
-             rows_expr(e, x), cols_expr(e, x), op->attrs.eps);
+        line(e, depth, "%s(%s, %s, %s, %.9gf);", use_kernel(e, kernel_layernorm(e->a)),
+             row_args(e, op), buffer(e, op->args[1]), buffer(e, op->args[2]), op->attrs.eps);
 }
 
 static void emit_rows(Emitter *e, const Op *op, Kernel *k, int depth)
 {
-    const Value *x = op->args[0];
-    line(e, depth, "%s(%s, %s, %s, %s);", use_kernel(e, k), buffer(e, op->results[0]),
-         buffer(e, x), rows_expr(e, x), cols_expr(e, x));
+    line(e, depth, "%s(%s);", use_kernel(e, k), row_args(e, op));
+}
+
+/* a / n, folded when a is a number. */
+static const char *divide(Emitter *e, const char *a, int64_t n)
+{
+    char *end;
+    long long v = strtoll(a, &end, 10);
+    if (*a && !*end && v % n == 0)
+        return arena_printf(e->a, "%lld", v / n);
+    return arena_printf(e->a, "%s / %" PRId64, a, n);
 }
 
 static void emit_rope(Emitter *e, const Op *op, int depth)
@@ -439,10 +593,11 @@ static void emit_rope(Emitter *e, const Op *op, int depth)
     int64_t head_dim = x->shape.dims[x->shape.rank - 1].size / op->attrs.heads;
     int64_t rotary = op->attrs.rotary_dim ? op->attrs.rotary_dim : head_dim;
     const char *seq = dim_expr(e, x, x->shape.rank - 2);
-    line(e, depth, "%s(%s, %s, %s, %s, (%s) / %" PRId64 ", %" PRId64 ", %" PRId64 ", %.17g);",
-         use_kernel(e, kernel_rope(e->a, op->attrs.rope_style)), buffer(e, op->results[0]),
-         buffer(e, x), rows_expr(e, x), seq, cols_expr(e, x), head_dim, head_dim, rotary,
-         op->attrs.theta);
+    const Value *y = op->results[0];
+    line(e, depth, "%s(%s, %s, %s, %s, %s, %s, %s, %" PRId64 ", %" PRId64 ", %.17g);",
+         use_kernel(e, kernel_rope(e->a, op->attrs.rope_style)), buffer(e, y), ld_expr(e, y),
+         buffer(e, x), ld_expr(e, x), rows_expr(e, x), seq,
+         divide(e, cols_expr(e, x), head_dim), head_dim, rotary, op->attrs.theta);
 }
 
 static void emit_attention(Emitter *e, const Op *op, int depth)
@@ -460,13 +615,14 @@ static void emit_attention(Emitter *e, const Op *op, int depth)
     if (!e->attention_used) /* the launcher below calls it by this name */
         use_kernel(e, kernel_attention_softmax(e->a));
     e->attention_used = true;
-    line(e, depth, "attention(%s, %s, %s, %s, %s, %s,", buffer(e, y), buffer(e, q),
-         buffer(e, k), buffer(e, op->args[2]), op->nargs == 4 ? buffer(e, op->args[3]) : "NULL",
+    const Value *v = op->args[2];
+    line(e, depth, "attention(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,", buffer(e, y),
+         ld_expr(e, y), buffer(e, q), ld_expr(e, q), buffer(e, k), ld_expr(e, k), buffer(e, v),
+         ld_expr(e, v), op->nargs == 4 ? buffer(e, op->args[3]) : "NULL",
          e->slot_names[op->scratch]);
-    line(e, depth + 5, "%s, %s, (%s) / %" PRId64 ", (%s) / %" PRId64 ", %" PRId64 ",",
-         dim_expr(e, q, 0), dim_expr(e, q, 1), cols_expr(e, q), head_dim, cols_expr(e, k),
-         head_dim, head_dim);
-    line(e, depth + 5, "%s, %" PRId64 ", %s, %.9gf, %d);", rank_size(e, "first_head", first_head),
+    line(e, depth + 2, "%s, %s, %s, %s, %" PRId64 ",", dim_expr(e, q, 0), dim_expr(e, q, 1),
+         divide(e, cols_expr(e, q), head_dim), divide(e, cols_expr(e, k), head_dim), head_dim);
+    line(e, depth + 2, "%s, %" PRId64 ", %s, %.9gf, %d);", rank_size(e, "first_head", first_head),
          heads / kv, rank_size(e, "first_kv_head", first_kv), scale, op->attrs.causal);
 }
 
@@ -501,6 +657,10 @@ static void copy_columns(Emitter *e, int depth, const char *out, const char *in,
 static void emit_split(Emitter *e, const Op *op, int depth)
 {
     const Value *x = op->args[0];
+    if (op->results[0]->view_of) { /* the pieces are read in place */
+        line(e, depth, "// (views: the pieces are columns of %s's rows)", display_name(x));
+        return;
+    }
     const char *offset = "0";
     for (int i = 0; i < op->nresults; i++) {
         const Value *piece = op->results[i];
@@ -594,7 +754,7 @@ static void emit_loop(Emitter *e, const Op *op, int depth)
                  buffer(e, init), elements_expr(e, init));
     }
     line(e, depth, "for (int i = 0; i < %" PRId64 "; i++) {", op->group->count);
-    line(e, depth + 1, "const struct %sWeights *l = &w->%s[i];", c_name(e->a, op->group->name),
+    line(e, depth + 1, "const struct %s *l = &w->%s[i];", group_struct(e, op->group),
          c_name(e->a, op->group->name));
     emit_block(e, body, depth + 1);
     const Op *yield = body->last;
@@ -614,13 +774,18 @@ static void emit_op(Emitter *e, const Op *op, int depth)
 {
     if (op->kind == OP_YIELD || op->kind == OP_RETURN)
         return;
+    if (op->attrs.inlined) /* computed where its user is */
+        return;
     if (op->kind != OP_FOR)
         comment(e, depth, op);
     unsigned flags = op_info[op->kind].flags;
     switch (op->kind) {
     case OP_FOR: fputc('\n', e->out); emit_loop(e, op, depth); return;
     case OP_LINEAR:
-    case OP_MATMUL: emit_gemm(e, op, depth); return;
+    case OP_MATMUL:
+        if (!op->attrs.inlined) /* else its user's epilogue computes it */
+            emit_gemm(e, op, depth);
+        return;
     case OP_RMSNORM:
     case OP_LAYERNORM: emit_norm(e, op, depth); return;
     case OP_SOFTMAX: emit_rows(e, op, kernel_softmax(e->a), depth); return;
@@ -806,7 +971,7 @@ static void emit_weights_struct(Emitter *e, FILE *out)
     Graph *g = e->g;
     for (int gi = 0; gi < g->groups.len; gi++) {
         const Group *grp = g->groups.items[gi];
-        fprintf(out, "struct %sWeights { /* one block of %s */\n", c_name(e->a, grp->name), grp->name);
+        fprintf(out, "struct %s { /* one block of %s */\n", group_struct(e, grp), grp->name);
         for (int i = 0; i < g->weights.len; i++) {
             const Weight *w = g->weights.items[i];
             if (w->used && w->group == grp) {
@@ -834,7 +999,7 @@ static void emit_weights_struct(Emitter *e, FILE *out)
         for (int i = 0; i < g->weights.len; i++)
             any |= g->weights.items[i]->used && g->weights.items[i]->group == grp;
         if (any)
-            fprintf(out, "    struct %sWeights %s[%" PRId64 "];\n", c_name(e->a, grp->name),
+            fprintf(out, "    struct %s %s[%" PRId64 "];\n", group_struct(e, grp),
                     c_name(e->a, grp->name), grp->count);
     }
     fprintf(out, "} Weights;\n\n");
@@ -869,7 +1034,7 @@ static void emit_loader(Emitter *e, FILE *out)
         if (!any)
             continue;
         fprintf(body, "    for (int i = 0; i < %" PRId64 "; i++) {\n", grp->count);
-        fprintf(body, "        struct %sWeights *l = &w->%s[i];\n", c_name(e->a, grp->name),
+        fprintf(body, "        struct %s *l = &w->%s[i];\n", group_struct(e, grp),
                 c_name(e->a, grp->name));
         for (int i = 0; i < g->weights.len; i++) {
             const Weight *w = g->weights.items[i];
@@ -986,30 +1151,55 @@ static void emit_rank_sizes(Emitter *e, FILE *out)
     fprintf(out, "};\n\n");
 }
 
+static const char launchers[] =
+    "/* y = beta y + x w^T for m rows of x (w stored [n, k], as nn.Linear): one row streams w with\n"
+    " * sgemv, which reads it once; more rows use sgemm. */\n"
+    "static void linear_rows(float *y, int64_t ld_y, const float *x, int64_t ld_x, const float *w,\n"
+    "                        int64_t m, int64_t n, int64_t k, float beta)\n"
+    "{\n"
+    "    if (m == 1)\n"
+    "        cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, w, k, x, 1, beta, y, 1);\n"
+    "    else\n"
+    "        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, ld_x, w, k,\n"
+    "                    beta, y, ld_y);\n"
+    "}\n\n"
+    "/* y = beta y + x w for m rows of x (w stored [k, n], as GPT-2's Conv1D). */\n"
+    "static void matmul_rows(float *y, int64_t ld_y, const float *x, int64_t ld_x, const float *w,\n"
+    "                        int64_t m, int64_t n, int64_t k, float beta)\n"
+    "{\n"
+    "    if (m == 1)\n"
+    "        cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, w, n, x, 1, beta, y, 1);\n"
+    "    else\n"
+    "        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, x, ld_x, w, n,\n"
+    "                    beta, y, ld_y);\n"
+    "}\n\n";
+
 static const char attention_launcher[] =
     "/* Attention over the heads this rank holds, one head's scores at a time: for each sequence\n"
     " * and query head, scores = q k^T in `scores` [seq, seq], softmax (scaled, masked), out = scores\n"
-    " * v. Local query head h reads local kv head (first_head + h) / group - first_kv (GQA). */\n"
-    "static void attention(float *out, const float *q, const float *k, const float *v,\n"
-    "                      const float *mask, float *scores, int64_t batch, int64_t seq,\n"
-    "                      int64_t heads, int64_t kv_heads, int64_t head_dim, int64_t first_head,\n"
-    "                      int64_t group, int64_t first_kv, float scale, int causal)\n"
+    " * v. Rows of q, k, v and out are ld_* apart (they may be columns of a wider buffer). Local\n"
+    " * query head h reads local kv head (first_head + h) / group - first_kv (GQA). */\n"
+    "static void attention(float *out, int64_t ld_out, const float *q, int64_t ld_q, const float *k,\n"
+    "                      int64_t ld_k, const float *v, int64_t ld_v, const float *mask,\n"
+    "                      float *scores, int64_t batch, int64_t seq, int64_t heads,\n"
+    "                      int64_t kv_heads, int64_t head_dim, int64_t first_head, int64_t group,\n"
+    "                      int64_t first_kv, float scale, int causal)\n"
     "{\n"
     "    static const float no_mask = 1.0f;\n"
-    "    int64_t q_cols = heads * head_dim, kv_cols = kv_heads * head_dim;\n"
+    "    (void)kv_heads;\n"
     "    for (int64_t b = 0; b < batch; b++) {\n"
     "        for (int64_t h = 0; h < heads; h++) {\n"
     "            int64_t kv = (first_head + h) / group - first_kv;\n"
-    "            const float *qh = q + b * seq * q_cols + h * head_dim;\n"
-    "            const float *kh = k + b * seq * kv_cols + kv * head_dim;\n"
-    "            const float *vh = v + b * seq * kv_cols + kv * head_dim;\n"
+    "            const float *qh = q + b * seq * ld_q + h * head_dim;\n"
+    "            const float *kh = k + b * seq * ld_k + kv * head_dim;\n"
+    "            const float *vh = v + b * seq * ld_v + kv * head_dim;\n"
     "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, seq, seq, head_dim, 1.0f, qh,\n"
-    "                        q_cols, kh, kv_cols, 0.0f, scores, seq);\n"
+    "                        ld_q, kh, ld_k, 0.0f, scores, seq);\n"
     "            attention_softmax(scores, mask ? mask + b * seq : &no_mask, seq, seq, scale, causal,\n"
     "                              mask != NULL);\n"
     "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, seq, head_dim, seq, 1.0f,\n"
-    "                        scores, seq, vh, kv_cols, 0.0f, out + b * seq * q_cols + h * head_dim,\n"
-    "                        q_cols);\n"
+    "                        scores, seq, vh, ld_v, 0.0f, out + b * seq * ld_out + h * head_dim,\n"
+    "                        ld_out);\n"
     "        }\n"
     "    }\n"
     "}\n\n";
@@ -1192,6 +1382,7 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
     kernel_print_c_prelude(out);
     for (int i = 0; i < e.kernels.len; i++)
         fputs(e.kernels.items[i].text, out);
+    fputs(launchers, out);
     if (e.attention_used)
         fputs(attention_launcher, out);
     /* Loading may add sizes; print the loader into a buffer first. */

@@ -241,6 +241,8 @@ typedef enum {
 struct Value {
     ValueKind kind;
     int slot;         /* the activation buffer it lives in (memory plan), or -1 */
+    Value *view_of;   /* a view: columns of another value's buffer (a split's piece), or NULL */
+    int64_t *view_offset; /* [tp]: where the view's columns start in each of view_of's rows */
     int id;           /* %id; numbered when printed */
     DType dtype;
     Shape shape;
@@ -273,6 +275,9 @@ typedef struct Attrs {
     bool gather_output;       /* a column-parallel projection whose output the naive plan
                                  gathers at once (Megatron's ColumnParallelLinear) */
     bool to_root;             /* all_gather, all_reduce: only rank 0 needs the result */
+    bool inlined;             /* computed inside its one user's kernel (fuse-elementwise): an
+                                 elementwise op in a chain, or a GEMM whose sum with a residual
+                                 is its epilogue */
 } Attrs;
 
 struct Op {

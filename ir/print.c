@@ -5,12 +5,15 @@
  *   %gate = linear %h, @layer.gate                         : f32[batch,seq,11008] S(2) ; rank 1 holds 3670:7339
  *
  * Values print as %name when the source named them (a suffix .1, .2 tells rebindings apart) and
- * %N otherwise; weights as @name or @group.name; scalars as numbers. After the sharding pass,
- * every value shows its layout and every split value the range `rank` holds.
+ * %N otherwise; weights as @name or @group.name; scalars and float attributes as the shortest
+ * decimal that reads back as the same double; checkpoint names as .tpl strings (\" and \\
+ * escaped). After the sharding pass, every value shows its layout and every split value the
+ * range `rank` holds.
  */
 #include "ir.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { TYPE_COLUMN = 60 };
@@ -20,27 +23,21 @@ typedef struct Printer {
     Graph *g;
     int rank;
     StrMap seen; /* name -> how many values used it so far (as a pointer-sized count) */
-    const char **names; /* by Value.id */
-    int next_id;
+    Vec(const char *) names; /* by Value.id; grows by doubling, so naming stays linear */
 } Printer;
 
 static void name_value(Printer *p, Value *v)
 {
-    v->id = p->next_id++;
-    if (v->id % 1024 == 0) {
-        const char **bigger = arena_array(p->g->arena, (size_t)v->id + 1024, sizeof *bigger);
-        if (v->id)
-            memcpy(bigger, p->names, sizeof *bigger * (size_t)v->id);
-        p->names = bigger;
-    }
+    v->id = p->names.len;
+    vec_push(p->g->arena, &p->names, NULL);
     if (!v->name) {
-        p->names[v->id] = arena_printf(p->g->arena, "%%%d", v->id);
+        p->names.items[v->id] = arena_printf(p->g->arena, "%%%d", v->id);
         return;
     }
     intptr_t n = (intptr_t)strmap_get(&p->seen, v->name);
     strmap_put(&p->seen, v->name, (void *)(n + 1));
-    p->names[v->id] = n ? arena_printf(p->g->arena, "%%%s.%" PRIdPTR, v->name, n)
-                        : arena_printf(p->g->arena, "%%%s", v->name);
+    p->names.items[v->id] = n ? arena_printf(p->g->arena, "%%%s.%" PRIdPTR, v->name, n)
+                              : arena_printf(p->g->arena, "%%%s", v->name);
 }
 
 static void name_block(Printer *p, Block *b)
@@ -55,6 +52,34 @@ static void name_block(Printer *p, Block *b)
     }
 }
 
+/* A double in the shortest of %.15g, %.16g and %.17g that reads back as the same number:
+ * "1e-05", "0.1", "1234567.5" (%g's six digits would print 1.23457e+06). */
+static const char *double_str(double x, char *buf, size_t size)
+{
+    for (int digits = 15; digits < 17; digits++) {
+        snprintf(buf, size, "%.*g", digits, x);
+        if (strtod(buf, NULL) == x)
+            return buf;
+    }
+    snprintf(buf, size, "%.17g", x);
+    return buf;
+}
+
+static int print_double(FILE *out, const char *before, double x)
+{
+    char buf[32];
+    return fprintf(out, "%s%s", before, double_str(x, buf, sizeof buf));
+}
+
+/* A checkpoint name as a .tpl string: in quotes, with '"' and '\' escaped. */
+static int print_string(FILE *out, const char *s)
+{
+    int n = fprintf(out, "\"");
+    for (; *s; s++)
+        n += fprintf(out, *s == '"' || *s == '\\' ? "\\%c" : "%c", *s);
+    return n + fprintf(out, "\"");
+}
+
 static const char *weight_ref(Printer *p, const Weight *w)
 {
     return w->group ? arena_printf(p->g->arena, "@%s.%s", w->group->name, w->name)
@@ -65,8 +90,8 @@ static const char *value_ref(Printer *p, const Value *v)
 {
     switch (v->kind) {
     case VAL_WEIGHT: return weight_ref(p, v->weight);
-    case VAL_CONST:  return arena_printf(p->g->arena, "%g", v->constant);
-    default:         return v->id >= 0 ? p->names[v->id] : "%?";
+    case VAL_CONST:  return arena_strdup(p->g->arena, double_str(v->constant, (char[32]){0}, 32));
+    default:         return v->id >= 0 && v->id < p->names.len ? p->names.items[v->id] : "%?";
     }
 }
 
@@ -110,9 +135,10 @@ static int print_attrs(Printer *p, const Op *op)
     int n = 0;
     switch (op->kind) {
     case OP_RMSNORM:
-    case OP_LAYERNORM: n += fprintf(o, ", eps=%g", a->eps); break;
+    case OP_LAYERNORM: n += print_double(o, ", eps=", a->eps); break;
     case OP_ROPE:
-        n += fprintf(o, ", heads=%" PRId64 ", theta=%g", a->heads, a->theta);
+        n += fprintf(o, ", heads=%" PRId64, a->heads);
+        n += print_double(o, ", theta=", a->theta);
         if (a->rope_style == ROPE_GPTJ)
             n += fprintf(o, ", style=gptj");
         if (a->rotary_dim)
@@ -122,7 +148,7 @@ static int print_attrs(Printer *p, const Op *op)
         n += fprintf(o, ", heads=%" PRId64 ", kv_heads=%" PRId64 ", causal=%s", a->heads,
                      a->kv_heads, a->causal ? "true" : "false");
         if (a->has_scale)
-            n += fprintf(o, ", scale=%g", a->scale);
+            n += print_double(o, ", scale=", a->scale);
         break;
     case OP_SPLIT:
         for (int i = 0; i < a->nsizes; i++)
@@ -134,6 +160,8 @@ static int print_attrs(Printer *p, const Op *op)
     }
     if (a->to_root)
         n += fprintf(o, ", root=0");
+    if (a->inlined)
+        n += fprintf(o, ", inlined");
     static const char *const hints[] = {"", " @col", " @row", " @replicated"};
     n += fprintf(o, "%s", hints[a->hint]);
     return n;
@@ -146,14 +174,14 @@ static void print_op(Printer *p, const Op *op, int depth)
     FILE *o = p->out;
     int n = fprintf(o, "%*s", 2 * depth, "");
     for (int i = 0; i < op->nresults; i++)
-        n += fprintf(o, "%s%s", i ? ", " : "", p->names[op->results[i]->id]);
+        n += fprintf(o, "%s%s", i ? ", " : "", p->names.items[op->results[i]->id]);
     if (op->nresults)
         n += fprintf(o, " = ");
     n += fprintf(o, "%s", op_info[op->kind].name);
     if (op->kind == OP_FOR) {
         n += fprintf(o, " @%s[%" PRId64 "]", op->group->name, op->group->count);
         for (int i = 0; i < op->body->nparams; i++)
-            n += fprintf(o, "%s%s = %s", i ? ", " : " iter(", p->names[op->body->params[i]->id],
+            n += fprintf(o, "%s%s = %s", i ? ", " : " iter(", p->names.items[op->body->params[i]->id],
                          value_ref(p, op->args[i]));
         n += fprintf(o, "%s {\n", op->body->nparams ? ")" : "");
         print_block(p, op->body, depth + 1);
@@ -220,7 +248,7 @@ static void print_weight(Printer *p, const Weight *w, int depth)
     if (w->nparts)
         fprintf(p->out, "fused from %d tensors", w->nparts);
     else
-        fprintf(p->out, "\"%s\"", w->checkpoint);
+        print_string(p->out, w->checkpoint);
     if (w->nsegments && !w->nparts) {
         for (int i = 0; i < w->nsegments; i++)
             fprintf(p->out, "%s%" PRId64, i ? " | " : ", pieces ", w->segments[i]);
@@ -232,7 +260,8 @@ static void print_weight(Printer *p, const Weight *w, int depth)
         n = fprintf(p->out, "%*s%s", 2 * depth + 2, "", weight_ref(p, part));
         n += fprintf(p->out, "%*s : ", n < 24 ? 24 - n : 0, "");
         n += print_shape(p, DT_F32, &part->shape);
-        fprintf(p->out, "%*s = \"%s\"", n < 48 ? 48 - n : 0, "", part->checkpoint);
+        fprintf(p->out, "%*s = ", n < 48 ? 48 - n : 0, "");
+        print_string(p->out, part->checkpoint);
         if (w->layout.kind == LAYOUT_S && w->layout.dim == w->segment_dim) {
             Layout piece = w->layout;
             print_slice(p, &part->shape, &piece, i);
@@ -281,7 +310,7 @@ void ir_print(FILE *out, Graph *g, int rank)
     print_weights(&p);
     fprintf(out, "forward(");
     for (int i = 0; i < g->inputs.len; i++) {
-        fprintf(out, "%s%s: ", i ? ", " : "", p.names[g->inputs.items[i]->id]);
+        fprintf(out, "%s%s: ", i ? ", " : "", p.names.items[g->inputs.items[i]->id]);
         print_type(&p, g->inputs.items[i]);
     }
     fprintf(out, ") -> (");

@@ -328,10 +328,13 @@ static bool rule_rope(Check *c, Shape *out, DType *dt)
                        "heads=%" PRId64,
                     d.size, a->heads);
     int64_t head_dim = d.size / a->heads;
+    if (!a->rotary_dim && head_dim % 2 != 0)
+        return fail(c, "rope needs an even head_dim, saw %" PRId64 " (%" PRId64 " / heads=%" PRId64
+                       ")",
+                    head_dim, d.size, a->heads);
     int64_t rotary = a->rotary_dim ? a->rotary_dim : head_dim;
     if (rotary < 2 || rotary > head_dim || rotary % 2 != 0)
-        return fail(c, "rotary_dim must be even and between 2 and head_dim (%" PRId64
-                       "), saw %" PRId64,
+        return fail(c, "rotary_dim must be even and from 2 to head_dim (%" PRId64 "), saw %" PRId64,
                     head_dim, rotary);
     out[0] = c->op->args[0]->shape;
     *dt = DT_F32;

@@ -1,20 +1,23 @@
 /* plan-memory: give every activation a buffer, reusing the buffers of values that are dead.
  *
- * requires layouts and collectives (the sizes each rank holds)
- * provides Value.slot for every op result and loop parameter, Op.scratch for ops that need a
- *          buffer while they run (attention's scores), Graph.slots with each slot's size as
- *          the largest of its terms (symbolic dimensions times a per-rank count)
+ * requires layouts, collectives and fuse-elementwise (what is computed where)
+ * provides Value.slot for every op result and loop parameter that is stored; Value.view_of for
+ *          split pieces read in place (columns of the split value's buffer); Op.scratch for
+ *          ops that need a buffer while they run (attention's scores); Graph.slots, each
+ *          slot's size the largest of its terms (symbolic dimensions times a per-rank count)
  * breaks   nothing
  *
- * A linear scan over the ops in order, a loop's body once (its values are reused every block).
- * A value dies after its last use; one read inside a loop but defined before it lives until the
- * loop ends. An elementwise op, a norm, rope or an in-place all-reduce writes its result over
- * an argument that dies there (x = x + y costs no buffer). A carried value's parameter shares
- * its initial value's buffer when that dies at the loop, and the loop's result shares the
- * parameter's; a body that ends with the carried value elsewhere copies it back (codegen
- * sees the slots differ). The program allocates all slots at once, when it knows the inputs'
- * shapes, and never inside a forward (ggml-alloc's approach, by liveness rather than by
- * consumer counts).
+ * A linear scan over the ops in order, a loop's body once (its buffers serve every block). A
+ * slot is free after the last position any value in it is read; one read inside a loop but
+ * made before it is read until the loop ends. Results computed inside another op's kernel
+ * (inlined) take no buffer, and what they read is read where that kernel runs. An elementwise
+ * kernel, a norm, rope or an all-reduce writes over an argument that dies there (x = x + y
+ * costs no buffer). A split's pieces are views into the split value when every reader can
+ * read strided rows (q, k and v of a fused projection are never copied out). A carried value
+ * keeps one buffer across blocks: its parameter's, shared with the initial value when that dies
+ * at the loop; a block that ends with the carried value elsewhere copies it back (codegen sees
+ * the slots differ). The program allocates all slots at once, when it knows the inputs'
+ * shapes, and never inside a forward (ggml-alloc's approach, by liveness).
  */
 #include "passes.h"
 
@@ -22,16 +25,26 @@
 
 typedef struct Planner {
     Graph *g;
-    int *last_use;      /* by value id: the position of the last op reading it */
-    bool *slot_free;    /* by slot */
-    int nfree_cap;
-    int position;
+    int *last_use;   /* by value id: the last position reading it */
+    Op **user;       /* by value id: the op reading it, when it is read once */
+    int *slot_end;   /* by slot: the last position reading what it holds */
+    int nslot_cap;
 } Planner;
 
 static bool is_activation(const Value *v)
 {
     return v->kind == VAL_RESULT || v->kind == VAL_PARAM;
 }
+
+/* The op whose kernel computes op's result: op itself, or the user it is inlined into. */
+static const Op *root(const Planner *pl, const Op *op)
+{
+    while (op->attrs.inlined)
+        op = pl->user[op->results[0]->id];
+    return op;
+}
+
+/* ---- sizes --------------------------------------------------------------------------------- */
 
 /* The value's size on each rank: its symbolic dimensions, and the product of the rest. */
 static SlotTerm size_of(const Graph *g, const Value *v)
@@ -66,6 +79,16 @@ static bool same_symbols(const SlotTerm *a, const SlotTerm *b)
     return true;
 }
 
+static bool same_size(const Graph *g, const SlotTerm *a, const SlotTerm *b)
+{
+    if (!same_symbols(a, b))
+        return false;
+    for (int r = 0; r < g->tp; r++)
+        if (a->per_rank[r] != b->per_rank[r])
+            return false;
+    return true;
+}
+
 /* Grows slot s to hold term t too. */
 static void fit(Planner *pl, int s, const SlotTerm *t)
 {
@@ -82,30 +105,34 @@ static void fit(Planner *pl, int s, const SlotTerm *t)
     vec_push(pl->g->arena, &slot->terms, *t);
 }
 
-static void set_free(Planner *pl, int s, bool is_free)
+/* Slot s holds something read until `until`. */
+static void hold(Planner *pl, int s, int until)
 {
-    if (s >= pl->nfree_cap) {
+    if (s >= pl->nslot_cap) {
         int cap = 2 * (s + 8);
-        bool *grown = arena_array(pl->g->arena, (size_t)cap, sizeof *grown);
-        memcpy(grown, pl->slot_free, sizeof *grown * (size_t)pl->nfree_cap);
-        pl->slot_free = grown;
-        pl->nfree_cap = cap;
+        int *grown = arena_array(pl->g->arena, (size_t)cap, sizeof *grown);
+        memcpy(grown, pl->slot_end, sizeof *grown * (size_t)pl->nslot_cap);
+        for (int i = pl->nslot_cap; i < cap; i++)
+            grown[i] = -1;
+        pl->slot_end = grown;
+        pl->nslot_cap = cap;
     }
-    pl->slot_free[s] = is_free;
+    if (until > pl->slot_end[s])
+        pl->slot_end[s] = until;
 }
 
-/* A free slot whose values had the same symbolic dimensions, or a new one. */
-static int take_slot(Planner *pl, const SlotTerm *t)
+/* A slot free at `position` whose values had the same symbolic dimensions, or a new one. */
+static int take_slot(Planner *pl, const SlotTerm *t, int position, int until)
 {
     Graph *g = pl->g;
     for (int s = 0; s < g->slots.len; s++) {
-        if (!pl->slot_free[s])
+        if (pl->slot_end[s] >= position)
             continue;
         const Slot *slot = &g->slots.items[s];
         for (int i = 0; i < slot->terms.len; i++) {
             if (same_symbols(&slot->terms.items[i], t)) {
-                set_free(pl, s, false);
                 fit(pl, s, t);
+                pl->slot_end[s] = until;
                 return s;
             }
         }
@@ -113,32 +140,41 @@ static int take_slot(Planner *pl, const SlotTerm *t)
     Slot fresh = {0};
     vec_push(g->arena, &g->slots, fresh);
     int s = g->slots.len - 1;
-    set_free(pl, s, false);
+    hold(pl, s, until);
     fit(pl, s, t);
     return s;
 }
 
-/* ---- liveness ------------------------------------------------------------------------------ */
+/* ---- who reads what, and until when -------------------------------------------------------- */
 
-static void number(Planner *pl, Block *b, int *positions)
+static void number_positions(Block *b, int *positions)
 {
     for (Op *op = b->first; op; op = op->next) {
         op->order = (*positions)++;
         if (op->body)
-            number(pl, op->body, positions);
+            number_positions(op->body, positions);
     }
 }
 
-/* The last position of a loop's body. */
 static int loop_end(const Op *loop)
 {
     return loop->body->last ? loop->body->last->order : loop->order;
 }
 
-static void note_use(Planner *pl, const Value *v, const Op *user)
+static void find_users(Planner *pl)
+{
+    Graph *g = pl->g;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
+        for (int i = 0; i < op->nargs; i++)
+            if (is_activation(op->args[i]))
+                pl->user[op->args[i]->id] = op->args[i]->uses == 1 ? op : NULL;
+}
+
+static void note_use(Planner *pl, const Value *v, const Op *reader)
 {
     if (!is_activation(v))
         return;
+    const Op *user = root(pl, reader);
     int at = user->order;
     const Op *loop = user->block->parent;
     /* Read inside a loop but made outside it: needed by every block. */
@@ -168,6 +204,71 @@ static void liveness(Planner *pl)
     }
 }
 
+/* ---- views: split pieces read in place ----------------------------------------------------- */
+
+/* Can `reader` (the op whose kernel reads v) read v as strided rows? */
+static bool reads_strided(const Op *reader)
+{
+    unsigned f = op_info[reader->kind].flags;
+    return (f & (OPF_ELEMENTWISE | OPF_GEMM)) || reader->kind == OP_ROPE ||
+           reader->kind == OP_ATTENTION || reader->kind == OP_RMSNORM ||
+           reader->kind == OP_LAYERNORM || reader->kind == OP_SOFTMAX ||
+           reader->kind == OP_NORMALIZE;
+}
+
+static bool writes_in_place(const Op *op);
+
+/* Every op that reads v, directly or through ops that may write over it in place (rope over
+ * q), can read strided rows; nothing keeps it past its base (a loop's carried value, an
+ * output). */
+static bool viewable(const Planner *pl, const Graph *g, const Value *v, int depth)
+{
+    if (depth > 8)
+        return false;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
+        for (int i = 0; i < op->nargs; i++) {
+            if (op->args[i] != v)
+                continue;
+            const Op *reader = root(pl, op);
+            if (!reads_strided(reader) || op->kind == OP_YIELD)
+                return false;
+            /* A GEMM reads its input whole and never writes over it; an elementwise kernel,
+             * rope or a norm may write its result over v, which then must be a view too. */
+            bool gemm_input = (op_info[op->kind].flags & OPF_GEMM) && i == 0;
+            if (!gemm_input && writes_in_place(reader) && reader->nresults == 1 &&
+                !viewable(pl, g, reader->results[0], depth + 1))
+                return false;
+        }
+    }
+    return true;
+}
+
+static void make_views(Planner *pl)
+{
+    Graph *g = pl->g;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
+        if (op->kind != OP_SPLIT || !is_activation(op->args[0]) || op->args[0]->view_of)
+            continue;
+        bool all = true;
+        for (int i = 0; i < op->nresults && all; i++)
+            all = viewable(pl, g, op->results[i], 0);
+        if (!all)
+            continue;
+        int64_t *offset = arena_array(g->arena, (size_t)g->tp, sizeof(int64_t));
+        for (int i = 0; i < op->nresults; i++) {
+            Value *piece = op->results[i];
+            piece->view_of = op->args[0];
+            piece->view_offset = arena_array(g->arena, (size_t)g->tp, sizeof(int64_t));
+            for (int r = 0; r < g->tp; r++) {
+                piece->view_offset[r] = offset[r];
+                offset[r] += piece->layout.kind == LAYOUT_S
+                                 ? layout_local_size(&piece->layout, r)
+                                 : piece->shape.dims[piece->shape.rank - 1].size;
+            }
+        }
+    }
+}
+
 /* ---- allocation ---------------------------------------------------------------------------- */
 
 static bool writes_in_place(const Op *op)
@@ -178,37 +279,51 @@ static bool writes_in_place(const Op *op)
            op->kind == OP_ALL_REDUCE;
 }
 
-/* Frees the slots of arguments that die here, but not one a result was written over. */
-static void release_dead(Planner *pl, const Op *op)
+/* The values `op`'s kernel reads element for element at the index it writes (so its result may
+ * go over one that dies there): its arguments, and the leaves of what is inlined into it, but
+ * not a GEMM's input, which a GEMM epilogue reads whole. */
+static int aligned_reads(const Planner *pl, const Op *op, const Value **out, int n)
 {
-    for (int i = 0; i < op->nargs; i++) {
+    for (int i = 0; i < op->nargs && n < 16; i++) {
         const Value *v = op->args[i];
-        bool taken = false;
-        for (int k = 0; k < op->nresults; k++)
-            taken |= op->results[k]->slot == v->slot;
-        if (is_activation(v) && v->slot >= 0 && pl->last_use[v->id] == op->order && !taken)
-            set_free(pl, v->slot, true);
+        if (!is_activation(v))
+            continue;
+        if (v->kind == VAL_RESULT && v->def->attrs.inlined) {
+            if (!(op_info[v->def->kind].flags & OPF_GEMM))
+                n = aligned_reads(pl, v->def, out, n);
+            continue;
+        }
+        out[n++] = v;
     }
+    return n;
 }
 
-/* The slot of an argument dying here with the result's size, for an op that may overwrite it. */
-static int in_place_slot(Planner *pl, const Op *op, const SlotTerm *t)
+/* The value whose buffer op's result goes over, or NULL. */
+static const Value *in_place_of(Planner *pl, const Op *op, const SlotTerm *t)
 {
     if (!writes_in_place(op))
-        return -1;
-    for (int i = 0; i < op->nargs; i++) {
-        const Value *v = op->args[i];
-        if (!is_activation(v) || v->slot < 0 || pl->last_use[v->id] != op->order ||
+        return NULL;
+    const Value *reads[16];
+    int n = aligned_reads(pl, op, reads, 0);
+    for (int i = 0; i < n; i++) {
+        const Value *v = reads[i];
+        if (v->slot < 0 || pl->last_use[v->id] != op->order ||
             !shape_equal(&v->shape, &op->results[0]->shape))
             continue;
         SlotTerm have = size_of(pl->g, v);
-        bool same = true; /* P -> R keeps the size; S -> S must split alike */
-        for (int r = 0; r < pl->g->tp; r++)
-            same &= have.per_rank[r] == t->per_rank[r];
-        if (same)
-            return v->slot;
+        if (!same_size(pl->g, &have, t))
+            continue;
+        bool read_whole = false; /* a GEMM epilogue's input may not be overwritten */
+        for (int k = 0; k < op->nargs; k++) {
+            const Value *a = op->args[k];
+            if (a->kind == VAL_RESULT && a->def->attrs.inlined &&
+                (op_info[a->def->kind].flags & OPF_GEMM) && a->def->args[0]->slot == v->slot)
+                read_whole = true;
+        }
+        if (!read_whole)
+            return v;
     }
-    return -1;
+    return NULL;
 }
 
 static void plan_block(Planner *pl, Block *b);
@@ -216,24 +331,38 @@ static void plan_block(Planner *pl, Block *b);
 static void plan_loop(Planner *pl, Op *loop)
 {
     Block *body = loop->body;
+    int end = loop_end(loop);
     for (int i = 0; i < loop->nargs; i++) {
         Value *init = loop->args[i], *param = body->params[i];
         SlotTerm t = size_of(pl->g, param);
-        bool shared = is_activation(init) && pl->last_use[init->id] == loop->order;
-        param->slot = shared ? init->slot : take_slot(pl, &t);
+        bool shared = is_activation(init) && init->slot >= 0 && !init->view_of &&
+                      pl->last_use[init->id] == loop->order;
+        param->slot = shared ? init->slot : take_slot(pl, &t, loop->order, end);
         fit(pl, param->slot, &t);
-        set_free(pl, param->slot, false);
+        hold(pl, param->slot, end); /* every block starts with the carried value here */
     }
     plan_block(pl, body);
-    /* The loop's results: the carried values in their parameters' slots, the others where
-     * the last block left them. */
     Op *yield = body->last;
     for (int i = 0; i < loop->nresults; i++) {
         Value *r = loop->results[i];
         r->slot = i < loop->nargs ? body->params[i]->slot : yield->args[i]->slot;
         if (r->slot >= 0)
-            set_free(pl, r->slot, pl->last_use[r->id] <= loop->order);
+            hold(pl, r->slot, pl->last_use[r->id]);
     }
+}
+
+static void plan_scratch(Planner *pl, Op *op)
+{
+    if (op->kind != OP_ATTENTION)
+        return;
+    /* one head's scores at a time, [seq, seq] */
+    Dim seq = op->args[0]->shape.dims[1];
+    SlotTerm t = {.per_rank = arena_array(pl->g->arena, (size_t)pl->g->tp, sizeof(int64_t))};
+    for (int k = 0; k < 2 && seq.sym >= 0; k++)
+        t.syms[t.nsyms++] = seq.sym;
+    for (int r = 0; r < pl->g->tp; r++)
+        t.per_rank[r] = seq.sym >= 0 ? 1 : seq.size * seq.size;
+    op->scratch = take_slot(pl, &t, op->order, op->order);
 }
 
 static void plan_op(Planner *pl, Op *op)
@@ -242,33 +371,29 @@ static void plan_op(Planner *pl, Op *op)
         plan_loop(pl, op);
         return;
     }
-    /* attention: one head's scores at a time, [seq, seq] */
-    if (op->kind == OP_ATTENTION) {
-        Dim seq = op->args[0]->shape.dims[1];
-        SlotTerm t = {.per_rank = arena_array(pl->g->arena, (size_t)pl->g->tp, sizeof(int64_t))};
-        for (int k = 0; k < 2 && seq.sym >= 0; k++)
-            t.syms[t.nsyms++] = seq.sym;
-        for (int r = 0; r < pl->g->tp; r++)
-            t.per_rank[r] = seq.sym >= 0 ? 1 : seq.size * seq.size;
-        op->scratch = take_slot(pl, &t);
-    }
+    if (op->attrs.inlined)
+        return; /* computed in its user's kernel */
+    plan_scratch(pl, op);
     for (int i = 0; i < op->nresults; i++) {
         Value *v = op->results[i];
+        int until = pl->last_use[v->id];
+        if (v->view_of) { /* a split's piece: the split value's buffer lives as long */
+            v->slot = v->view_of->slot;
+            hold(pl, v->slot, until);
+            continue;
+        }
         SlotTerm t = size_of(pl->g, v);
-        int s = i == 0 ? in_place_slot(pl, op, &t) : -1;
-        if (s >= 0) {
-            fit(pl, s, &t);
-            v->slot = s;
+        const Value *over = i == 0 ? in_place_of(pl, op, &t) : NULL;
+        if (over) {
+            v->slot = over->slot;
+            v->view_of = over->view_of; /* rope over a view of q is that view */
+            v->view_offset = over->view_offset;
+            fit(pl, v->slot, &t);
+            hold(pl, v->slot, until);
         } else {
-            v->slot = take_slot(pl, &t);
+            v->slot = take_slot(pl, &t, op->order, until < op->order ? op->order : until);
         }
     }
-    if (op->scratch >= 0)
-        set_free(pl, op->scratch, true);
-    release_dead(pl, op);
-    for (int i = 0; i < op->nresults; i++) /* a result nothing reads */
-        if (pl->last_use[op->results[i]->id] < 0 && op->results[i]->slot >= 0)
-            set_free(pl, op->results[i]->slot, true);
 }
 
 static void plan_block(Planner *pl, Block *b)
@@ -286,16 +411,29 @@ bool pass_plan_memory(Graph *g, const Options *opt, Diag *diag)
     for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
         for (int i = 0; op->body && i < op->body->nparams; i++)
             op->body->params[i]->id = n++;
-        for (int i = 0; i < op->nresults; i++)
+        for (int i = 0; i < op->nresults; i++) {
             op->results[i]->id = n++;
+            op->results[i]->slot = -1;
+            op->results[i]->view_of = NULL;
+        }
     }
     pl.last_use = arena_array(g->arena, (size_t)n, sizeof *pl.last_use);
+    pl.user = arena_array(g->arena, (size_t)n, sizeof *pl.user);
     for (int i = 0; i < n; i++)
         pl.last_use[i] = -1;
     int positions = 0;
-    number(&pl, g->top, &positions);
+    number_positions(g->top, &positions);
     g->slots.len = 0;
+    find_users(&pl);
+    make_views(&pl);
     liveness(&pl);
+    /* A view's readers keep its split value alive. */
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
+        for (int i = 0; i < op->nresults; i++) {
+            const Value *v = op->results[i];
+            if (v->view_of && pl.last_use[v->id] > pl.last_use[v->view_of->id])
+                pl.last_use[v->view_of->id] = pl.last_use[v->id];
+        }
     plan_block(&pl, g->top);
     ir_number_ops(g->top); /* back to positions within blocks, as the verifier expects */
     return true;

@@ -31,6 +31,7 @@ bool pass_fuse_projections(Graph *g, const Options *opt, Diag *diag); /* fuse.c 
 bool pass_shard(Graph *g, const Options *opt, Diag *diag);            /* shard.c */
 bool pass_collectives(Graph *g, const Options *opt, Diag *diag);      /* collectives.c */
 bool pass_elide(Graph *g, const Options *opt, Diag *diag);            /* elide.c */
+bool pass_fuse_elementwise(Graph *g, const Options *opt, Diag *diag); /* fuse_elementwise.c */
 bool pass_plan_memory(Graph *g, const Options *opt, Diag *diag);      /* memory.c */
 
 /* ---- cost.c: the cost model ------------------------------------------------------------------ */

@@ -13,6 +13,7 @@ const Pass pass_pipeline[] = {
     {"shard",            pass_shard,            "a layout for every value and weight"},
     {"collectives",      pass_collectives,      "the naive plan's collectives"},
     {"elide",            pass_elide,            "drop the gathers a column -> row chain skips"},
+    {"fuse-elementwise", pass_fuse_elementwise, "one kernel per elementwise chain; GEMM epilogues"},
     {"plan-memory",      pass_plan_memory,      "activation buffers, reused by liveness"},
     {NULL, NULL, NULL},
 };

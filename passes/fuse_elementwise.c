@@ -1,0 +1,67 @@
+/* fuse-elementwise: compute chains of elementwise ops in one pass over memory, and a GEMM's
+ * sum with a residual in the GEMM itself.
+ *
+ * requires layouts and collectives (what runs where is settled)
+ * provides Op.attrs.inlined on every op whose result is computed inside its one user: an
+ *          elementwise op feeding another of the same shape and layout (silu(gate) * up is one
+ *          kernel), and a linear or matmul whose only use is `r + linear(...)` (the GEMM
+ *          accumulates into r: beta = 1, the residual connection costs no pass)
+ * breaks   nothing; the IR keeps every op, so the printer and the verifier see them all
+ */
+#include "passes.h"
+
+/* The op reading v, when exactly one op does. */
+static Op *only_user(Graph *g, const Value *v)
+{
+    if (v->uses != 1)
+        return NULL;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
+        for (int i = 0; i < op->nargs; i++)
+            if (op->args[i] == v)
+                return op;
+    return NULL;
+}
+
+static bool is_elementwise(const Op *op)
+{
+    return op_info[op->kind].flags & OPF_ELEMENTWISE;
+}
+
+static bool same_form(const Graph *g, const Value *a, const Value *b)
+{
+    return shape_equal(&a->shape, &b->shape) && layout_equal(&a->layout, &b->layout, g->tp);
+}
+
+/* r + gemm: the GEMM writes over (a copy of) r with beta = 1. A partial GEMM adds a replicated
+ * residual on rank 0 alone (beta = 1 there, 0 elsewhere), which is P + R's rule. */
+static bool epilogue(Graph *g, const Op *gemm, const Op *user)
+{
+    if (user->kind != OP_ADD || user->block != gemm->block)
+        return false;
+    const Value *y = gemm->results[0], *sum = user->results[0];
+    const Value *r = user->args[0] == y ? user->args[1] : user->args[0];
+    if (r == y || r->kind == VAL_CONST || !shape_equal(&r->shape, &sum->shape) ||
+        !shape_equal(&y->shape, &sum->shape))
+        return false;
+    LayoutKind yk = y->layout.kind, rk = r->layout.kind;
+    return (yk == LAYOUT_P && (rk == LAYOUT_R || rk == LAYOUT_P)) ||
+           (yk != LAYOUT_P && layout_equal(&y->layout, &r->layout, g->tp));
+}
+
+bool pass_fuse_elementwise(Graph *g, const Options *opt, Diag *diag)
+{
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
+        if (op->nresults != 1)
+            continue;
+        Op *user = only_user(g, op->results[0]);
+        if (!user || user->block != op->block)
+            continue;
+        bool gemm = (op_info[op->kind].flags & OPF_GEMM) && op->args[1]->kind == VAL_WEIGHT;
+        if (gemm)
+            op->attrs.inlined = epilogue(g, op, user);
+        else if (is_elementwise(op) && is_elementwise(user))
+            op->attrs.inlined = same_form(g, op->results[0], user->results[0]) &&
+                                op->results[0]->layout.kind != LAYOUT_P;
+    }
+    return true;
+}

@@ -1,0 +1,125 @@
+"""End-to-end runs for the lit tests: write a checkpoint in Hugging Face's layout with tpcref,
+compile a model with tpc at several -tp, run each program under mpirun on it, and compare its
+output with tpcref's float64 reference. Prints one line per -tp, for FileCheck:
+
+    tp 3: rel L2 = 3.1e-07 <= 1e-04
+
+usage: e2e.py --tpc TPC --model FILE --family F --work DIR [--tp 1,2,3,4] [--dtype f32]
+              [--shards N | --single-file] [--batch B] [--seq T] [--pad K] [--set k=v ...]
+              [-D k=v ...] [--random-weights SEED]
+
+With --random-weights there is no checkpoint: every program makes the same weights from the
+seed (and the same inputs), and each -tp's output is compared with -tp 1's.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+MPIRUN = ["mpirun", "--oversubscribe", "--bind-to", "none"]
+
+
+def run(cmd, timeout=600):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    if p.returncode != 0:
+        sys.stdout.write(p.stdout.decode(errors="replace"))
+        print("e2e: command failed (%d): %s" % (p.returncode, " ".join(cmd)))
+        sys.exit(1)
+    return p.stdout.decode(errors="replace")
+
+
+def rel_l2(got, want):
+    got = got.astype(np.float64)
+    want = want.astype(np.float64)
+    if got.shape != want.shape:
+        return None
+    return float(np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-30))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tpc", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--family", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--tp", default="1,2,3,4")
+    ap.add_argument("--dtype", default="f32")
+    ap.add_argument("--shards", type=int, default=0)
+    ap.add_argument("--single-file", action="store_true")
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--seq", type=int, default=7)
+    ap.add_argument("--pad", type=int, default=0)
+    ap.add_argument("--set", action="append", default=[])
+    ap.add_argument("-D", dest="defines", action="append", default=[])
+    ap.add_argument("--random-weights", type=int)
+    ap.add_argument("--tol", type=float, default=1e-4)
+    args = ap.parse_args()
+
+    shutil.rmtree(args.work, ignore_errors=True)  # a scratch folder: start clean every run
+    os.makedirs(args.work)
+    tps = [int(t) for t in args.tp.split(",")]
+    defines = sum((["-D", d] for d in args.defines), [])
+    env_python = [sys.executable, "-m", "tpcref"]
+
+    inputs, weights, output, expected = [], [], None, None
+    if args.random_weights is None:
+        make = env_python + ["make", args.family, "--out", args.work, "--dtype", args.dtype,
+                             "--batch", str(args.batch), "--seq", str(args.seq),
+                             "--seed", "1"]
+        if args.shards:
+            make += ["--shards", str(args.shards)]
+        if args.single_file:
+            make += ["--single-file"]
+        if args.pad:
+            make += ["--pad", str(args.pad)]
+        for s in args.set:
+            make += ["--set", s]
+        print(run(make).strip().replace(args.work + "/", ""))
+        ckpt = os.path.join(args.work, "model.safetensors" if args.single_file else "ckpt")
+        weights = ["--weights", ckpt]
+        for name in sorted(os.listdir(args.work)):
+            if name.endswith(".npy") and not name.startswith("expected_"):
+                inputs += ["--input", "%s=%s" % (name[:-4], os.path.join(args.work, name))]
+            if name.startswith("expected_"):
+                output = name[len("expected_"):-4]
+                expected = np.load(os.path.join(args.work, name))
+    else:
+        weights = ["--random-weights", str(args.random_weights), "--random-input", "5",
+                   "--dim", "batch=%d" % args.batch, "--dim", "seq=%d" % args.seq]
+
+    failed = False
+    first = None
+    runs = os.path.join(args.work, "runs")
+    os.makedirs(runs, exist_ok=True)
+    for tp in tps:
+        out = os.path.join(runs, "tp%d" % tp)
+        run([args.tpc, args.model, "-tp", str(tp), "-o", out] + defines)
+        prog = [p for p in os.listdir(out) if os.access(os.path.join(out, p), os.X_OK)
+                and not p.endswith((".c", "Makefile"))][0]
+        if output is None:  # random weights: the program's first output
+            output = "out"
+        result = os.path.join(runs, "tp%d.npy" % tp)
+        out_arg = ["--output", result] if args.random_weights is not None else \
+                  ["--output", "%s=%s" % (output, result)]
+        run(MPIRUN + ["-np", str(tp), os.path.join(out, prog)] + weights + inputs + out_arg)
+        got = np.load(result)
+        if args.random_weights is None:
+            err = rel_l2(got, expected)
+            label = "tp %d" % tp
+        else:
+            first = got if first is None else first
+            err = rel_l2(got, first)
+            label = "tp %d vs tp %d" % (tp, tps[0])
+        if err is None or not np.isfinite(err) or err > args.tol:
+            failed = True
+            print("%s: rel L2 = %s > %.0e (shape %s)" % (label, err, args.tol, got.shape))
+        else:
+            print("%s: rel L2 = %.1e <= %.0e" % (label, err, args.tol))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
