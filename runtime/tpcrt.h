@@ -76,19 +76,22 @@ typedef struct TpcrtArgs {
     bool stats;                              /* --stats */
 } TpcrtArgs;
 
-/* ---- world.c: start-up, failure, memory ---------------------------------------------------- */
+/* ---- world.c: start-up, failure, memory ------------------------------------------------------ */
 
 /* MPI_Init, the command line (usage errors: rank 0 prints one line and usage, every rank exits
  * 2), the world-size check against prog->tp (rank 0 prints one line, every rank exits 1), BLAS
  * threads per rank. Exactly one of --weights / --random-weights is required; every input needs
- * --input or --random-input. -h/--help prints usage and exits 0. */
+ * --input or --random-input. -h/--help prints usage and exits 0. If the caller has initialised
+ * MPI already (a program embedding the model), that MPI is used, and tpcrt_finalize leaves
+ * MPI_Finalize to the caller. */
 void tpcrt_init(int *argc, char ***argv, const TpcrtProgram *prog, TpcrtArgs *args);
 void tpcrt_finalize(void);
 int tpcrt_rank(void);
 int tpcrt_world_size(void);
 int tpcrt_local_rank(void); /* rank among the ranks on this node */
 
-/* One line "tpc: rank R: <message>" on stderr, then the whole job ends (status 1). */
+/* One line "tpc: rank R: <message>" on stderr, then the whole job ends (status 1). Callable
+ * before tpcrt_init too (the rank is then 0 and only this process exits). */
 _Noreturn void tpcrt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* 64-byte aligned, zeroed; failure names `what` and the size. */
@@ -98,12 +101,13 @@ void tpcrt_free(void *p);
 /* Bound value of a symbolic dimension; fails naming it when unbound. */
 int64_t tpcrt_dim(const TpcrtDims *dims, const char *name);
 
-/* ---- io.c: the program's inputs and outputs --------------------------------------------------- */
+/* ---- io.c: the program's inputs and outputs -------------------------------------------------- */
 
 /* Reads (--input, .npy) or makes (--random-input) every input, checks dtype, rank and fixed
  * sizes against its declaration, binds symbolic dims into *dims (two inputs sharing a name must
  * agree; --dim binds them for random inputs) and returns the data in data[i] (f32 or i32; <i8
- * ids are converted, each checked to fit). Rank 0 reads the files and broadcasts. */
+ * ids are converted, each checked to fit). Rank 0 reads the files and broadcasts. data[i] comes
+ * from tpcrt_alloc: free it with tpcrt_free. A collective: every rank calls it. */
 void tpcrt_inputs_load(const TpcrtProgram *prog, const TpcrtArgs *args, TpcrtDims *dims,
                        void **data);
 
@@ -115,7 +119,7 @@ void tpcrt_output_write(const TpcrtProgram *prog, const TpcrtArgs *args, int ind
 void tpcrt_check_ids(const int32_t *ids, int64_t count, int64_t limit, const char *input,
                      const char *table);
 
-/* ---- npy.c: NumPy .npy v1.0/2.0, <f4, <i4, <i8, C order ---------------------------------------- */
+/* ---- npy.c: NumPy .npy v1.0/2.0, <f4, <i4, <i8, C order -------------------------------------- */
 
 typedef struct TpcrtArray {
     TpcrtDType dtype; /* <i8 files are read as i32 (each value checked to fit) */
@@ -129,7 +133,7 @@ bool tpcrt_npy_parse(const void *bytes, size_t size, TpcrtArray *out, char *err,
 bool tpcrt_npy_read(const char *path, TpcrtArray *out, char *err, size_t errlen);
 bool tpcrt_npy_write(const char *path, const TpcrtArray *array, char *err, size_t errlen);
 
-/* ---- weights.c: checkpoints and random weights ------------------------------------------------ */
+/* ---- weights.c: checkpoints and random weights ----------------------------------------------- */
 
 typedef struct TpcrtRange {
     int64_t start, end; /* [start, end) */
@@ -160,21 +164,26 @@ typedef struct TpcrtInit {
  * line naming the file, the tensor and both shapes). F32, F16, BF16 become f32. Element
  * (i0, i1, ...) of the slice (slice-local indices) goes to
  * dst[i0 * dst_strides[0] + i1 * dst_strides[1] + ...], so a caller can assemble fused weights
- * or transpose while reading. Only the slice's bytes are read (positioned reads). */
+ * or transpose while reading. Only the slice's bytes are read (positioned reads).
+ * slice may be NULL (the whole tensor), and so may dst_strides (the slice dense in C order);
+ * ranges outside the shape are an internal error. */
 void tpcrt_weights_read(TpcrtWeights *w, const char *name, int ndim, const int64_t *shape,
                         const TpcrtDimSlice *slice, TpcrtInit init, float *dst,
                         const int64_t *dst_strides);
 
-/* Progress: a line on rank 0 when loading takes more than a second. */
+/* Progress: a line on rank 0 when loading takes more than a second. bytes_to_load is this
+ * rank's f32 bytes (its slices' elements times 4): tpcrt_weights_read counts towards it. */
 void tpcrt_load_begin(int64_t bytes_to_load);
 void tpcrt_load_end(void);
 
-/* ---- collectives.c: over MPI_COMM_WORLD ------------------------------------------------------- */
+/* ---- collectives.c: over MPI_COMM_WORLD ------------------------------------------------------ */
 
 /* How the last dimension of a [rows, full] matrix is split: rank r holds, of every segment s in
  * order, the columns ranges[s * world_size + r] of the full matrix, side by side. Ranges may be
  * uneven and may overlap (ranks that share data). A split of an inner dimension d of
- * [A, D, I] is the split of the last dimension of [A, D * I] with its ranges times I. */
+ * [A, D, I] is the split of the last dimension of [A, D * I] with its ranges times I.
+ * Collectives read and write only the columns some rank holds; local and full never overlap.
+ * Every rank calls every collective, in the same order. */
 typedef struct TpcrtSplit {
     int nseg;
     const TpcrtRange *ranges; /* [nseg][world_size] */
@@ -188,7 +197,7 @@ int64_t tpcrt_split_local(const TpcrtSplit *split, int rank);
 void tpcrt_all_reduce_sum(float *buf, int64_t count);
 /* Every rank gets the full [rows, split->full] matrix from every rank's [rows, local] part. */
 void tpcrt_all_gather(const float *local, float *full, int64_t rows, const TpcrtSplit *split);
-/* As tpcrt_all_gather, but only rank 0 receives (outputs). */
+/* As tpcrt_all_gather, but only rank 0 receives (outputs); full may be NULL elsewhere. */
 void tpcrt_gather_to_root(const float *local, float *full, int64_t rows, const TpcrtSplit *split);
 /* The sum over ranks of [rows, full], each rank keeping its own [rows, local] columns. */
 void tpcrt_reduce_scatter(const float *full, float *local, int64_t rows, const TpcrtSplit *split);
@@ -203,8 +212,9 @@ double tpcrt_collective_seconds(void);  /* time inside collective calls so far, 
  * forward times and the collective time spent in them. */
 void tpcrt_bench_report(const double *forward_seconds, int n, int64_t tokens_per_forward,
                         double collective_seconds);
-/* With --stats, every rank prints one line: weight bytes, bytes read from the checkpoint, peak
- * resident memory. */
+/* With --stats, one line per rank: weight bytes, bytes read from the checkpoint, peak resident
+ * memory. (Changed from "every rank prints": the lines are gathered and rank 0 prints them in
+ * rank order, since mpirun interleaves ranks' output in any order; so every rank calls it.) */
 void tpcrt_stats_report(const TpcrtArgs *args, int64_t weight_bytes);
 
 #endif /* TPCRT_H */

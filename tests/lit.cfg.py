@@ -35,6 +35,7 @@ config.environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
 config.environment["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
 config.environment["OPENBLAS_NUM_THREADS"] = "1"
 config.environment["PYTHONPATH"] = os.path.join(root, "tests", "lib")
+config.environment["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
 for var in ("HOME", "TMPDIR", "PATH"):
     if var in os.environ:
         config.environment[var] = os.environ[var]

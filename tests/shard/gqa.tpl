@@ -2,9 +2,9 @@
 # query heads read. At -tp 3 every rank has 2 query heads; rank 1's (2, 3) read kv heads 0 and
 # 1. At -tp 4 the query heads go 2/2/1/1 and kv heads are shared where ranks need the same one.
 # head_dim is 128: kv head 0 is rows 0:128 of k, kv head 1 is rows 128:256.
-# RUN: %tpc %s -tp 3 --emit ir --rank 0 | FileCheck %s --check-prefix=TP3R0
-# RUN: %tpc %s -tp 3 --emit ir --rank 1 | FileCheck %s --check-prefix=TP3R1
-# RUN: %tpc %s -tp 3 --emit ir --rank 2 | FileCheck %s --check-prefix=TP3R2
+# RUN: %tpc %s -tp 3 --emit ir --stop-after elide --rank 0 | FileCheck %s --check-prefix=TP3R0
+# RUN: %tpc %s -tp 3 --emit ir --stop-after elide --rank 1 | FileCheck %s --check-prefix=TP3R1
+# RUN: %tpc %s -tp 3 --emit ir --stop-after elide --rank 2 | FileCheck %s --check-prefix=TP3R2
 # RUN: %tpc %s -tp 4 --emit plan | FileCheck %s --check-prefix=TP4
 model gqa
 config { hidden = 768  heads = 6  kv_heads = 2  head_dim = hidden / heads }

@@ -3,7 +3,7 @@
 # Megatron's): @row on `up` takes a local slice of x and gives partial sums that gelu needs
 # whole (all_reduce); @col on `down` then splits the output, gathered for the output only.
 # @replicated keeps a projection whole on every rank.
-# RUN: %tpc %s -tp 2 --emit ir | FileCheck %s
+# RUN: %tpc %s -tp 2 --emit ir --stop-after elide | FileCheck %s
 model hints
 config { hidden = 1024  intermediate = 4096 }
 weights {

@@ -1,9 +1,9 @@
 # The seed MLP is Megatron's: column-parallel up, gelu on the split, row-parallel down, one
 # all_reduce, no all_gather. The naive plan gathers after `up` and slices again before `down`;
 # at -tp 1 there are no collectives at all.
-# RUN: %tpc %s -tp 2 --emit ir | FileCheck %s --implicit-check-not=all_gather --implicit-check-not=slice
-# RUN: %tpc %s -tp 2 --emit ir --no-elide | FileCheck %s --check-prefix=NAIVE
-# RUN: %tpc %s -tp 1 --emit ir | FileCheck %s --check-prefix=ONE --implicit-check-not=all_reduce --implicit-check-not=all_gather
+# RUN: %tpc %s -tp 2 --emit ir --stop-after elide | FileCheck %s --implicit-check-not=all_gather --implicit-check-not=slice
+# RUN: %tpc %s -tp 2 --emit ir --stop-after elide --no-elide | FileCheck %s --check-prefix=NAIVE
+# RUN: %tpc %s -tp 1 --emit ir --stop-after elide | FileCheck %s --check-prefix=ONE --implicit-check-not=all_reduce --implicit-check-not=all_gather
 # RUN: %tpc %s -tp 2 --emit plan | FileCheck %s --check-prefix=PLAN
 model mlp
 config { hidden = 128  intermediate = 512 }

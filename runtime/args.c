@@ -1,0 +1,401 @@
+/* args.c — the built program's command line (spec/CLI.md, "The built program").
+ *
+ * One table holds the options; each has a parser for its value. A value is the next argument or
+ * follows '=' (--bench 5, --bench=5). Nothing here prints or exits: tpcrt_args_parse returns a
+ * status and, for a usage error, one message that names the option, what it expected and what
+ * it saw. Names stored in TpcrtArgs point at the program's declarations or into argv, both of
+ * which live as long as the program.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Parse {
+    const TpcrtProgram *prog;
+    TpcrtArgs *args;
+    bool weights_seen, random_weights_seen, random_input_seen, bench_seen, threads_seen;
+} Parse;
+
+typedef bool (*OptionFn)(Parse *p, const char *option, const char *value, char *err,
+                         size_t errlen);
+
+typedef struct Option {
+    const char *name;
+    bool takes_value;
+    OptionFn parse;
+} Option;
+
+/* ---- values ---------------------------------------------------------------------------------- */
+
+/* A decimal number without sign, in [min, max]. */
+static bool parse_number(const char *text, uint64_t min, uint64_t max, uint64_t *value)
+{
+    if (*text < '0' || *text > '9')
+        return false;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *value = v;
+    return true;
+}
+
+static bool parse_seed(const char *option, const char *text, uint64_t *seed, char *err,
+                       size_t errlen)
+{
+    if (!parse_number(text, 0, UINT64_MAX, seed))
+        return tpcrt_error(err, errlen, "%s: expected a seed (a number 0 to %llu), saw '%s'",
+                           option, (unsigned long long)UINT64_MAX, text);
+    return true;
+}
+
+static bool parse_positive(const char *option, const char *what, const char *text,
+                           uint64_t max, uint64_t *value, char *err, size_t errlen)
+{
+    if (!parse_number(text, 1, max, value))
+        return tpcrt_error(err, errlen, "%s: expected %s (1 to %llu), saw '%s'", option, what,
+                           (unsigned long long)max, text);
+    return true;
+}
+
+/* ---- names ----------------------------------------------------------------------------------- */
+
+static int find_decl(const TpcrtTensorDecl *decls, int n, const char *name, size_t len)
+{
+    for (int i = 0; i < n; i++)
+        if (strlen(decls[i].name) == len && strncmp(decls[i].name, name, len) == 0)
+            return i;
+    return -1;
+}
+
+/* The program's own spelling of a symbolic dimension named by name[0..len), or NULL. */
+static const char *find_dim_name(const TpcrtProgram *prog, const char *name, size_t len)
+{
+    for (int io = 0; io < 2; io++) {
+        const TpcrtTensorDecl *decls = io == 0 ? prog->inputs : prog->outputs;
+        int n = io == 0 ? prog->ninputs : prog->noutputs;
+        for (int i = 0; i < n; i++)
+            for (int d = 0; d < decls[i].ndim; d++) {
+                const char *dim = decls[i].dim_names[d];
+                if (dim && strlen(dim) == len && strncmp(dim, name, len) == 0)
+                    return dim;
+            }
+    }
+    return NULL;
+}
+
+/* "a, b, c": the names of decls, for messages. */
+static const char *list_names(const TpcrtTensorDecl *decls, int n, char *buf, size_t len)
+{
+    size_t used = 0;
+    snprintf(buf, len, "none");
+    for (int i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", decls[i].name);
+    return buf;
+}
+
+/* "[NAME=]FILE" of --input and --output: sets *index; NAME may be left out when n == 1. */
+static bool parse_named_file(const char *option, const char *value, const TpcrtTensorDecl *decls,
+                             int n, const char *kind, int *index, const char **file, char *err,
+                             size_t errlen)
+{
+    char names[TPCRT_ERROR_LEN / 2];
+    const char *eq = strchr(value, '=');
+    if (!eq && n == 1) {
+        *index = 0;
+        *file = value;
+    } else if (!eq) {
+        return tpcrt_error(err, errlen, "%s: expected NAME=FILE.npy (the %ss are %s), saw '%s'",
+                           option, kind, list_names(decls, n, names, sizeof names), value);
+    } else {
+        *index = find_decl(decls, n, value, (size_t)(eq - value));
+        *file = eq + 1;
+        if (*index < 0)
+            return tpcrt_error(err, errlen, "%s: expected the name of an %s (%s), saw '%.*s'",
+                               option, kind, list_names(decls, n, names, sizeof names),
+                               (int)(eq - value), value);
+    }
+    if (**file == '\0')
+        return tpcrt_error(err, errlen, "%s: expected a file name after '%s'", option, value);
+    return true;
+}
+
+/* ---- options --------------------------------------------------------------------------------- */
+
+static bool once(bool *seen, const char *option, char *err, size_t errlen)
+{
+    if (*seen)
+        return tpcrt_error(err, errlen, "%s: expected once, given twice", option);
+    *seen = true;
+    return true;
+}
+
+static bool option_weights(Parse *p, const char *option, const char *value, char *err,
+                           size_t errlen)
+{
+    p->args->weights = value;
+    return once(&p->weights_seen, option, err, errlen);
+}
+
+static bool option_random_weights(Parse *p, const char *option, const char *value, char *err,
+                                  size_t errlen)
+{
+    p->args->random_weights = true;
+    return once(&p->random_weights_seen, option, err, errlen) &&
+           parse_seed(option, value, &p->args->weights_seed, err, errlen);
+}
+
+static bool option_input(Parse *p, const char *option, const char *value, char *err,
+                         size_t errlen)
+{
+    int index;
+    const char *file;
+    if (!parse_named_file(option, value, p->prog->inputs, p->prog->ninputs, "input", &index,
+                          &file, err, errlen))
+        return false;
+    if (p->args->input_paths[index])
+        return tpcrt_error(err, errlen, "%s: expected input '%s' once, given twice", option,
+                           p->prog->inputs[index].name);
+    p->args->input_paths[index] = file;
+    return true;
+}
+
+static bool option_random_input(Parse *p, const char *option, const char *value, char *err,
+                                size_t errlen)
+{
+    p->args->random_input = true;
+    return once(&p->random_input_seen, option, err, errlen) &&
+           parse_seed(option, value, &p->args->input_seed, err, errlen);
+}
+
+static bool option_dim(Parse *p, const char *option, const char *value, char *err,
+                       size_t errlen)
+{
+    const char *eq = strchr(value, '=');
+    if (!eq)
+        return tpcrt_error(err, errlen, "%s: expected NAME=N, saw '%s'", option, value);
+    const char *name = find_dim_name(p->prog, value, (size_t)(eq - value));
+    if (!name)
+        return tpcrt_error(err, errlen, "%s: expected a symbolic dimension of an input or "
+                           "output, saw '%.*s'", option, (int)(eq - value), value);
+    TpcrtDims *dims = &p->args->dims;
+    for (int i = 0; i < dims->n; i++)
+        if (dims->names[i] == name)
+            return tpcrt_error(err, errlen, "%s: expected '%s' once, given twice", option, name);
+    uint64_t size;
+    if (!parse_positive(option, "a size", eq + 1, INT64_MAX, &size, err, errlen))
+        return false;
+    if (dims->n == TPCRT_MAX_IO)
+        return tpcrt_error(err, errlen, "%s: too many dimensions (limit is %d)", option,
+                           TPCRT_MAX_IO);
+    dims->names[dims->n] = name;
+    dims->values[dims->n++] = (int64_t)size;
+    return true;
+}
+
+static bool option_output(Parse *p, const char *option, const char *value, char *err,
+                          size_t errlen)
+{
+    int index;
+    const char *file;
+    if (!parse_named_file(option, value, p->prog->outputs, p->prog->noutputs, "output", &index,
+                          &file, err, errlen))
+        return false;
+    if (p->args->output_paths[index])
+        return tpcrt_error(err, errlen, "%s: expected output '%s' once, given twice", option,
+                           p->prog->outputs[index].name);
+    p->args->output_paths[index] = file;
+    return true;
+}
+
+static bool option_bench(Parse *p, const char *option, const char *value, char *err,
+                         size_t errlen)
+{
+    uint64_t n;
+    if (!once(&p->bench_seen, option, err, errlen) ||
+        !parse_positive(option, "a number of forwards", value, 1000000000, &n, err, errlen))
+        return false;
+    p->args->bench = (int)n;
+    return true;
+}
+
+static bool option_threads(Parse *p, const char *option, const char *value, char *err,
+                           size_t errlen)
+{
+    uint64_t n;
+    if (!once(&p->threads_seen, option, err, errlen) ||
+        !parse_positive(option, "a number of threads", value, 1024, &n, err, errlen))
+        return false;
+    p->args->threads = (int)n;
+    return true;
+}
+
+static bool option_stats(Parse *p, const char *option, const char *value, char *err,
+                         size_t errlen)
+{
+    p->args->stats = true;
+    return true;
+}
+
+static const Option options[] = {
+    {"--weights",        true,  option_weights},
+    {"--random-weights", true,  option_random_weights},
+    {"--input",          true,  option_input},
+    {"--random-input",   true,  option_random_input},
+    {"--dim",            true,  option_dim},
+    {"--output",         true,  option_output},
+    {"--bench",          true,  option_bench},
+    {"--threads",        true,  option_threads},
+    {"--stats",          false, option_stats},
+};
+
+/* The option `arg` names, with its value split off after '=' when it has one there. */
+static const Option *find_option(const char *arg, const char **inline_value)
+{
+    *inline_value = NULL;
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+        size_t len = strlen(options[i].name);
+        if (strncmp(arg, options[i].name, len) != 0)
+            continue;
+        if (arg[len] == '\0')
+            return &options[i];
+        if (arg[len] == '=') {
+            *inline_value = arg + len + 1;
+            return &options[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- after every option: what must have been given ------------------------------------------- */
+
+static bool check_weights(const Parse *p, char *err, size_t errlen)
+{
+    if (p->weights_seen && p->random_weights_seen)
+        return tpcrt_error(err, errlen, "expected one of --weights and --random-weights, "
+                           "saw both");
+    if (!p->weights_seen && !p->random_weights_seen)
+        return tpcrt_error(err, errlen, "expected --weights PATH or --random-weights SEED");
+    return true;
+}
+
+/* True when `dim` is bound by --dim or by the shape of an input read from a file. */
+static bool dim_bound(const Parse *p, const char *dim)
+{
+    for (int i = 0; i < p->args->dims.n; i++)
+        if (strcmp(p->args->dims.names[i], dim) == 0)
+            return true;
+    for (int i = 0; i < p->prog->ninputs; i++) {
+        const TpcrtTensorDecl *in = &p->prog->inputs[i];
+        for (int d = 0; p->args->input_paths[i] && d < in->ndim; d++)
+            if (in->dim_names[d] && strcmp(in->dim_names[d], dim) == 0)
+                return true;
+    }
+    return false;
+}
+
+static bool check_inputs(const Parse *p, char *err, size_t errlen)
+{
+    for (int i = 0; i < p->prog->ninputs; i++) {
+        const TpcrtTensorDecl *in = &p->prog->inputs[i];
+        if (p->args->input_paths[i])
+            continue;
+        if (!p->random_input_seen)
+            return tpcrt_error(err, errlen, "input '%s': expected --input %s=FILE.npy or "
+                               "--random-input SEED", in->name, in->name);
+        for (int d = 0; d < in->ndim; d++)
+            if (in->dim_names[d] && !dim_bound(p, in->dim_names[d]))
+                return tpcrt_error(err, errlen, "--random-input: input '%s' needs "
+                                   "--dim %s=N", in->name, in->dim_names[d]);
+    }
+    return true;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    return false;
+}
+
+/* argv[*i] and its value, which may be the next argument (then *i moves on to it). */
+static bool parse_option(Parse *p, int argc, char **argv, int *i, char *err, size_t errlen)
+{
+    const char *arg = argv[*i], *value;
+    const Option *opt = find_option(arg, &value);
+    if (!opt)
+        return tpcrt_error(err, errlen, "%s '%s'", arg[0] == '-' ? "unknown option" :
+                           "expected an option, saw", arg);
+    if (!opt->takes_value && value)
+        return tpcrt_error(err, errlen, "%s: expected no value, saw '%s'", opt->name, arg);
+    if (opt->takes_value && !value && *i + 1 == argc)
+        return tpcrt_error(err, errlen, "%s: expected a value after it", opt->name);
+    if (opt->takes_value && !value)
+        value = argv[++*i];
+    return opt->parse(p, opt->name, value, err, errlen);
+}
+
+TpcrtArgsStatus tpcrt_args_parse(int argc, char **argv, const TpcrtProgram *prog,
+                                 TpcrtArgs *args, char *err, size_t errlen)
+{
+    *args = (TpcrtArgs){.threads = 1};
+    if (prog->ninputs > TPCRT_MAX_IO || prog->noutputs > TPCRT_MAX_IO) {
+        snprintf(err, errlen, "internal error: %s declares more than %d inputs or outputs",
+                 prog->name, TPCRT_MAX_IO);
+        return TPCRT_ARGS_USAGE;
+    }
+    if (wants_help(argc, argv))
+        return TPCRT_ARGS_HELP;
+    Parse p = {.prog = prog, .args = args};
+    for (int i = 1; i < argc; i++)
+        if (!parse_option(&p, argc, argv, &i, err, errlen))
+            return TPCRT_ARGS_USAGE;
+    if (!check_weights(&p, err, errlen) || !check_inputs(&p, err, errlen))
+        return TPCRT_ARGS_USAGE;
+    return TPCRT_ARGS_OK;
+}
+
+/* ---- usage ----------------------------------------------------------------------------------- */
+
+static void print_decls(FILE *out, const char *title, const TpcrtTensorDecl *decls, int n)
+{
+    fprintf(out, "%s", title);
+    for (int i = 0; i < n; i++) {
+        fprintf(out, "%s%s %s[", i ? ", " : " ", decls[i].name,
+                decls[i].dtype == TPCRT_I32 ? "i32" : "f32");
+        for (int d = 0; d < decls[i].ndim; d++) {
+            if (decls[i].dim_names[d])
+                fprintf(out, "%s%s", d ? ", " : "", decls[i].dim_names[d]);
+            else
+                fprintf(out, "%s%lld", d ? ", " : "", (long long)decls[i].dim_sizes[d]);
+        }
+        fprintf(out, "]");
+    }
+    fprintf(out, "%s\n", n ? "" : " none");
+}
+
+void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog)
+{
+    fprintf(out,
+            "usage: mpirun -np %d %s (--weights PATH | --random-weights SEED)\n"
+            "           (--input NAME=FILE.npy ... | --random-input SEED --dim NAME=N ...)\n"
+            "           [--output NAME=FILE.npy ...] [--bench N] [--threads T] [--stats]\n",
+            prog->tp, prog->name);
+    print_decls(out, "inputs: ", prog->inputs, prog->ninputs);
+    print_decls(out, "outputs:", prog->outputs, prog->noutputs);
+    fprintf(out,
+            "  --weights PATH          a .safetensors file, or a folder with model.safetensors\n"
+            "                          or model.safetensors.index.json and its shards\n"
+            "  --random-weights SEED   random weights, the same model at every -tp\n"
+            "  --input NAME=FILE.npy   an input (NAME= may be left out when there is one)\n"
+            "  --random-input SEED     random inputs; --dim NAME=N sets their dimensions\n"
+            "  --output NAME=FILE.npy  write an output (rank 0 writes it)\n"
+            "  --bench N               time N forwards after a warm-up\n"
+            "  --threads T             BLAS threads per rank (default 1)\n"
+            "  --stats                 per rank: weight bytes, bytes read, peak memory\n"
+            "  -h, --help              this text\n");
+}

@@ -1,0 +1,209 @@
+/* internal.h — what libtpcrt's files share with each other and with the runtime's own tests and
+ * fuzzers. Generated programs include tpcrt.h only.
+ *
+ * npy.c, safetensors.c and slice.c use nothing but libc and jansson, so the fuzzers can build
+ * them alone: they never end the job, but return false with a message in the caller's buffer
+ * (err, errlen). The rest of the runtime turns such a message into tpcrt_fail's one line, with
+ * the rank, the file and the tensor in front of it.
+ */
+#ifndef TPCRT_INTERNAL_H
+#define TPCRT_INTERNAL_H
+
+#include "tpcrt.h"
+
+#include <stdio.h>
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "libtpcrt reads and writes little-endian files with memcpy: it needs a little-endian host"
+#endif
+
+/* Writes a message into err and is false: `return tpcrt_error(err, errlen, "...", ...)`. */
+#define tpcrt_error(err, errlen, ...) (snprintf((err), (errlen), __VA_ARGS__), false)
+
+/* Checked size arithmetic on element counts and byte sizes (Lua's luaM_testsize). */
+static inline bool tpcrt_mul_overflows(int64_t a, int64_t b, int64_t *product)
+{
+    return __builtin_mul_overflow(a, b, product);
+}
+
+/* Formats shape[0..ndim) as "[2, 3]" into buf; returns buf. */
+static inline const char *tpcrt_shape_string(char *buf, size_t len, int ndim, const int64_t *shape)
+{
+    size_t used = (size_t)snprintf(buf, len, "[");
+    for (int d = 0; d < ndim && used < len; d++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%lld", d ? ", " : "",
+                                 (long long)shape[d]);
+    if (used < len)
+        snprintf(buf + used, len - used, "]");
+    return buf;
+}
+
+enum {
+    TPCRT_ERROR_LEN = 512, /* the size of every message buffer */
+    TPCRT_SHAPE_LEN = 200, /* the size of a tpcrt_shape_string buffer */
+};
+
+/* ---- world.c --------------------------------------------------------------------------------- */
+
+/* Every MPI call goes through mpi_check: a failure ends the job naming the call and where. */
+#define mpi_check(call) tpcrt_mpi_check((call), #call, __FILE__, __LINE__)
+void tpcrt_mpi_check(int status, const char *call, const char *file, int line);
+
+/* ---- args.c: the built program's command line ------------------------------------------------ */
+
+typedef enum { TPCRT_ARGS_OK, TPCRT_ARGS_HELP, TPCRT_ARGS_USAGE } TpcrtArgsStatus;
+
+/* Parses argv[1..argc) into *args; on TPCRT_ARGS_USAGE, err says what was expected. */
+TpcrtArgsStatus tpcrt_args_parse(int argc, char **argv, const TpcrtProgram *prog,
+                                 TpcrtArgs *args, char *err, size_t errlen);
+void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog);
+
+/* ---- random.c: values that are a function of (seed, name, index) ----------------------------- */
+
+/* A stream of random values is named by its key; element k of the stream is independent of how
+ * many elements anyone else drew. */
+uint64_t tpcrt_random_key(uint64_t seed, const char *name);
+uint64_t tpcrt_random_bits(uint64_t key, uint64_t k);
+float tpcrt_random_uniform(uint64_t key, uint64_t k); /* in [-1, 1), a multiple of 2^-23 */
+float tpcrt_random_normal(uint64_t key, uint64_t k);  /* standard normal (Box-Muller) */
+int32_t tpcrt_random_id(uint64_t key, uint64_t k, int64_t limit); /* in [0, limit) */
+
+/* ---- safetensors.c: the header, parsed and validated ----------------------------------------- */
+
+enum {
+    TPCRT_HEADER_LIMIT = 100 * 1000 * 1000, /* bytes of JSON header: larger is not a checkpoint */
+};
+
+/* Every dtype of the safetensors format that has a whole number of bytes per element. Only the
+ * first three can be read (as f32); the others are validated and may sit in a checkpoint. */
+typedef enum {
+    TPCRT_STORED_F32,
+    TPCRT_STORED_F16,
+    TPCRT_STORED_BF16,
+    TPCRT_STORED_F64,
+    TPCRT_STORED_I64,
+    TPCRT_STORED_U64,
+    TPCRT_STORED_I32,
+    TPCRT_STORED_U32,
+    TPCRT_STORED_I16,
+    TPCRT_STORED_U16,
+    TPCRT_STORED_I8,
+    TPCRT_STORED_U8,
+    TPCRT_STORED_BOOL,
+    TPCRT_STORED_F8_E4M3,
+    TPCRT_STORED_F8_E5M2,
+    TPCRT_STORED_F8_E8M0,
+    TPCRT_STORED_COUNT
+} TpcrtStoredType;
+
+const char *tpcrt_stored_type_name(TpcrtStoredType type);
+int tpcrt_stored_type_size(TpcrtStoredType type);
+bool tpcrt_stored_type_readable(TpcrtStoredType type);
+
+/* One tensor of a checkpoint file, as its header describes it (already validated). */
+typedef struct TpcrtTensorInfo {
+    const char *name;
+    TpcrtStoredType dtype;
+    int ndim;                      /* as stored: may exceed TPCRT_MAX_DIMS */
+    int64_t shape[TPCRT_MAX_DIMS]; /* the first min(ndim, TPCRT_MAX_DIMS) dimensions */
+    uint64_t offset;               /* of the tensor's first byte, from the start of the file */
+    uint64_t nbytes;
+} TpcrtTensorInfo;
+
+/* A parsed header: every tensor lies inside the file, none overlaps another. */
+typedef struct TpcrtSafetensors {
+    uint64_t file_size, data_start; /* the data section is [data_start, file_size) */
+    int ntensors;
+    TpcrtTensorInfo *tensors; /* sorted by name */
+    void *json;               /* the parsed header (a json_t *), which owns the names */
+} TpcrtSafetensors;
+
+/* The header length in the first 8 bytes of a file of file_size bytes (prefix holds them when
+ * file_size >= 8); false unless the header fits in the file and under TPCRT_HEADER_LIMIT. */
+bool tpcrt_safetensors_header_length(const unsigned char *prefix, uint64_t file_size,
+                                     uint64_t *header_len, char *err, size_t errlen);
+/* Parses and validates the JSON header (header_len bytes, read from just after the length). */
+bool tpcrt_safetensors_parse(const char *header, uint64_t header_len, uint64_t file_size,
+                             TpcrtSafetensors *st, char *err, size_t errlen);
+const TpcrtTensorInfo *tpcrt_safetensors_find(const TpcrtSafetensors *st, const char *name);
+void tpcrt_safetensors_free(TpcrtSafetensors *st);
+/* What a message says was seen: the JSON text of value (a json_t *), cut short to fit in buf;
+ * "none" when value is NULL. */
+const char *tpcrt_json_text(const void *value, char *buf, size_t len);
+
+/* ---- slice.c: reading a rank's slice of a tensor --------------------------------------------- */
+
+/* Checks slice[0..ndim) against shape (NULL: the whole tensor) and sets local[d], the slice's
+ * extent in each dimension; false names the dimension and the range that does not fit. */
+bool tpcrt_slice_check(int ndim, const int64_t *shape, const TpcrtDimSlice *slice,
+                       int64_t *local, char *err, size_t errlen);
+
+/* A block: elements [first, first + rows * cols) of the full tensor, consecutive there, which
+ * land in dst as `rows` rows of `cols` elements, each row's elements dst_stride apart. The rows
+ * are numbered by the nouter dimensions extent[], whose dst strides are stride[]; walk them in
+ * order with tpcrt_block_rows_start and _next. */
+typedef struct TpcrtBlock {
+    int64_t first, rows, cols, dst_stride;
+    int64_t dst_base;    /* where row 0 starts in dst */
+    bool dst_contiguous; /* the whole block is consecutive in dst too */
+    int nouter;
+    int64_t extent[TPCRT_MAX_DIMS], stride[TPCRT_MAX_DIMS];
+} TpcrtBlock;
+
+typedef struct TpcrtRowWalk {
+    int64_t index[TPCRT_MAX_DIMS];
+    int64_t offset; /* where the current row starts in dst */
+} TpcrtRowWalk;
+
+void tpcrt_block_rows_start(const TpcrtBlock *block, TpcrtRowWalk *walk);
+void tpcrt_block_rows_next(const TpcrtBlock *block, TpcrtRowWalk *walk);
+
+/* Calls visit on every non-empty block of the slice (NULL: the whole tensor), in slice order;
+ * stops and returns false when visit does. dst_strides as in tpcrt_weights_read, never NULL. A
+ * scalar (ndim 0) is one block of one element. */
+typedef bool (*TpcrtBlockVisit)(void *ctx, const TpcrtBlock *block);
+bool tpcrt_slice_blocks(int ndim, const int64_t *shape, const TpcrtDimSlice *slice,
+                        const int64_t *dst_strides, TpcrtBlockVisit visit, void *ctx);
+
+/* Reads bytes [offset, offset + n) of a tensor's file into buf; false with a message. */
+typedef bool (*TpcrtReadFn)(void *ctx, uint64_t offset, void *buf, size_t n, char *err,
+                            size_t errlen);
+
+typedef struct TpcrtReader {
+    TpcrtReadFn read;
+    void *ctx;
+    unsigned char *staging; /* for conversion and scattering, allocated on first use */
+    size_t staging_bytes;
+} TpcrtReader;
+
+enum { TPCRT_STAGING_BYTES = 4 << 20 };
+
+/* Reads `slice` of tensor t into dst (strides dst_strides, in elements) as f32. Contiguous
+ * ranges are one read each; F32 data whose destination is contiguous is read in place. */
+bool tpcrt_slice_read(TpcrtReader *reader, const TpcrtTensorInfo *t, const TpcrtDimSlice *slice,
+                      float *dst, const int64_t *dst_strides, char *err, size_t errlen);
+void tpcrt_reader_free(TpcrtReader *reader);
+
+float tpcrt_f16_to_f32(uint16_t bits);
+float tpcrt_bf16_to_f32(uint16_t bits);
+
+/* ---- weights.c ------------------------------------------------------------------------------- */
+
+int64_t tpcrt_checkpoint_bytes_read(void); /* bytes read from checkpoint files so far */
+
+/* ---- collectives.c --------------------------------------------------------------------------- */
+
+void tpcrt_collectives_init(int world_size);
+void tpcrt_collectives_free(void);
+/* Test hooks: the largest element count one MPI call carries (INT_MAX by default), and the
+ * bytes of repack buffer held (which must not grow once a program's shapes have been seen). */
+void tpcrt_collectives_set_max_count(int64_t count);
+size_t tpcrt_collectives_buffer_bytes(void);
+/* Rank 0's bytes to every rank; not counted as collective time (inputs, shapes). */
+void tpcrt_broadcast_bytes(void *buf, int64_t bytes);
+
+/* ---- timing.c -------------------------------------------------------------------------------- */
+
+void tpcrt_collective_time_add(double seconds);
+
+#endif /* TPCRT_INTERNAL_H */

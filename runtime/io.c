@@ -1,0 +1,191 @@
+/* io.c — the program's inputs and outputs.
+ *
+ * Inputs come from .npy files (--input) or are made (--random-input). Rank 0 reads the files and
+ * checks each against its declaration — dtype, rank, fixed sizes — and binds the symbolic
+ * dimensions, so a mistake is reported once; then it broadcasts the shapes and the data. Random
+ * inputs are a function of (seed, input name, index), so every rank makes the same ones itself.
+ * Outputs are written by rank 0.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Where each bound dimension's value came from, for messages: "--dim" or an input's name. */
+typedef struct Bindings {
+    TpcrtDims *dims;
+    const char *source[TPCRT_MAX_IO];
+} Bindings;
+
+static const char *dtype_name(TpcrtDType dtype)
+{
+    return dtype == TPCRT_I32 ? "i32" : "f32";
+}
+
+/* "[batch, seq, 4]" from a declaration. */
+static const char *decl_shape(const TpcrtTensorDecl *decl, char *buf, size_t len)
+{
+    size_t used = (size_t)snprintf(buf, len, "[");
+    for (int d = 0; d < decl->ndim && used < len; d++) {
+        if (decl->dim_names[d])
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", d ? ", " : "",
+                                     decl->dim_names[d]);
+        else
+            used += (size_t)snprintf(buf + used, len - used, "%s%lld", d ? ", " : "",
+                                     (long long)decl->dim_sizes[d]);
+    }
+    if (used < len)
+        snprintf(buf + used, len - used, "]");
+    return buf;
+}
+
+/* Binds every symbolic dimension of input `decl` to its size in shape; on rank 0, before the
+ * shapes are broadcast, a size that disagrees with an earlier binding ends the job. */
+static void bind_dims(Bindings *b, const TpcrtTensorDecl *decl, const int64_t *shape)
+{
+    TpcrtDims *dims = b->dims;
+    for (int d = 0; d < decl->ndim; d++) {
+        const char *name = decl->dim_names[d];
+        if (!name)
+            continue;
+        int i = 0;
+        while (i < dims->n && strcmp(dims->names[i], name) != 0)
+            i++;
+        if (i < dims->n && dims->values[i] != shape[d] && b->source[i])
+            tpcrt_fail("input '%s': dimension '%s': expected %lld (from input '%s'), saw %lld",
+                       decl->name, name, (long long)dims->values[i], b->source[i],
+                       (long long)shape[d]);
+        if (i < dims->n && dims->values[i] != shape[d])
+            tpcrt_fail("input '%s': dimension '%s': expected %lld (from --dim %s=%lld), saw %lld",
+                       decl->name, name, (long long)dims->values[i], name,
+                       (long long)dims->values[i], (long long)shape[d]);
+        if (i == dims->n) {
+            if (dims->n == TPCRT_MAX_IO)
+                tpcrt_fail("input '%s': too many symbolic dimensions (limit is %d)", decl->name,
+                           TPCRT_MAX_IO);
+            dims->names[i] = name;
+            dims->values[i] = shape[d];
+            b->source[i] = decl->name;
+            dims->n++;
+        }
+    }
+}
+
+/* Rank 0: reads input i's file and checks it against its declaration. */
+static void read_input(const TpcrtTensorDecl *decl, const char *path, TpcrtArray *array)
+{
+    char err[TPCRT_ERROR_LEN], want[TPCRT_SHAPE_LEN], saw[TPCRT_SHAPE_LEN];
+    if (!tpcrt_npy_read(path, array, err, sizeof err))
+        tpcrt_fail("input '%s': %s", decl->name, err);
+    if (array->dtype != decl->dtype)
+        tpcrt_fail("input '%s': %s: expected dtype %s, saw %s", decl->name, path,
+                   decl->dtype == TPCRT_I32 ? "i32 ('<i4' or '<i8')" : "f32 ('<f4')",
+                   dtype_name(array->dtype));
+    bool ok = array->ndim == decl->ndim;
+    for (int d = 0; ok && d < decl->ndim; d++)
+        ok = decl->dim_names[d] || decl->dim_sizes[d] == array->shape[d];
+    if (!ok)
+        tpcrt_fail("input '%s': %s: expected shape %s, saw %s", decl->name, path,
+                   decl_shape(decl, want, sizeof want),
+                   tpcrt_shape_string(saw, sizeof saw, array->ndim, array->shape));
+}
+
+static int64_t element_count(int ndim, const int64_t *shape, const char *input)
+{
+    int64_t count = 1;
+    for (int d = 0; d < ndim; d++)
+        if (tpcrt_mul_overflows(count, shape[d], &count) || count > INT64_MAX / 4)
+            tpcrt_fail("input '%s': too many elements", input);
+    return count;
+}
+
+static void make_random(const TpcrtTensorDecl *decl, uint64_t seed, int64_t count, void *data)
+{
+    uint64_t key = tpcrt_random_key(seed, decl->name);
+    bool ids = decl->random == TPCRT_RANDOM_IDS;
+    if (ids != (decl->dtype == TPCRT_I32) || (ids && decl->id_limit <= 0))
+        tpcrt_fail("input '%s': internal error: random kind %d does not fit dtype %s", decl->name,
+                   (int)decl->random, dtype_name(decl->dtype));
+    for (int64_t k = 0; k < count; k++) {
+        if (ids)
+            ((int32_t *)data)[k] = tpcrt_random_id(key, (uint64_t)k, decl->id_limit);
+        else if (decl->random == TPCRT_RANDOM_ONES)
+            ((float *)data)[k] = 1.0f;
+        else
+            ((float *)data)[k] = tpcrt_random_normal(key, (uint64_t)k);
+    }
+}
+
+/* Rank 0: reads the inputs given as files, checks them, binds their dimensions; then every
+ * rank has their shapes, and binds the same dimensions. */
+static void read_files(const TpcrtProgram *prog, const TpcrtArgs *args, Bindings *b,
+                       TpcrtArray *arrays, int64_t (*shapes)[TPCRT_MAX_DIMS])
+{
+    bool root = tpcrt_rank() == 0;
+    for (int i = 0; root && i < prog->ninputs; i++) {
+        if (!args->input_paths[i])
+            continue;
+        read_input(&prog->inputs[i], args->input_paths[i], &arrays[i]);
+        memcpy(shapes[i], arrays[i].shape, sizeof shapes[i]);
+        bind_dims(b, &prog->inputs[i], shapes[i]);
+    }
+    tpcrt_broadcast_bytes(shapes, (int64_t)(TPCRT_MAX_IO * sizeof shapes[0]));
+    for (int i = 0; !root && i < prog->ninputs; i++)
+        if (args->input_paths[i])
+            bind_dims(b, &prog->inputs[i], shapes[i]);
+}
+
+/* Input i's data on every rank: rank 0's file, broadcast, or made from the seed. */
+static void *input_data(const TpcrtTensorDecl *decl, const TpcrtArgs *args, const char *path,
+                        const TpcrtDims *dims, TpcrtArray *array, int64_t *shape)
+{
+    for (int d = 0; !path && d < decl->ndim; d++)
+        shape[d] = decl->dim_names[d] ? tpcrt_dim(dims, decl->dim_names[d]) : decl->dim_sizes[d];
+    int64_t count = element_count(decl->ndim, shape, decl->name);
+    void *data = tpcrt_alloc((size_t)count * 4, decl->name);
+    if (!path) {
+        make_random(decl, args->input_seed, count, data);
+        return data;
+    }
+    if (array->data)
+        memcpy(data, array->data, (size_t)count * 4);
+    tpcrt_broadcast_bytes(data, count * 4);
+    free(array->data);
+    return data;
+}
+
+void tpcrt_inputs_load(const TpcrtProgram *prog, const TpcrtArgs *args, TpcrtDims *dims,
+                       void **data)
+{
+    TpcrtArray arrays[TPCRT_MAX_IO] = {0};
+    int64_t shapes[TPCRT_MAX_IO][TPCRT_MAX_DIMS] = {{0}};
+    Bindings b = {.dims = dims};
+    *dims = args->dims;
+    read_files(prog, args, &b, arrays, shapes);
+    for (int i = 0; i < prog->ninputs; i++)
+        data[i] = input_data(&prog->inputs[i], args, args->input_paths[i], dims, &arrays[i],
+                             shapes[i]);
+}
+
+void tpcrt_output_write(const TpcrtProgram *prog, const TpcrtArgs *args, int index,
+                        const float *data, int ndim, const int64_t *shape)
+{
+    if (tpcrt_rank() != 0 || index < 0 || index >= prog->noutputs || !args->output_paths[index])
+        return;
+    TpcrtArray array = {.dtype = TPCRT_F32, .ndim = ndim, .data = (void *)data};
+    char err[TPCRT_ERROR_LEN];
+    if (ndim < 0 || ndim > TPCRT_MAX_DIMS)
+        tpcrt_fail("output '%s': internal error: %d dimensions", prog->outputs[index].name, ndim);
+    memcpy(array.shape, shape, (size_t)ndim * sizeof *shape);
+    if (!tpcrt_npy_write(args->output_paths[index], &array, err, sizeof err))
+        tpcrt_fail("output '%s': %s", prog->outputs[index].name, err);
+}
+
+void tpcrt_check_ids(const int32_t *ids, int64_t count, int64_t limit, const char *input,
+                     const char *table)
+{
+    for (int64_t i = 0; i < count; i++)
+        if (ids[i] < 0 || ids[i] >= limit)
+            tpcrt_fail("input '%s': index %lld: expected an id in [0, %lld) for '%s', saw %d",
+                       input, (long long)i, (long long)limit, table, ids[i]);
+}
