@@ -983,7 +983,7 @@ static void emit_weights_struct(Emitter *e, FILE *out)
         }
         fprintf(out, "};\n\n");
     }
-    fprintf(out, "typedef struct Weights {\n");
+    fprintf(out, "typedef struct Weights {\n    float *block; /* the one allocation the others point into */\n");
     for (int i = 0; i < g->weights.len; i++) {
         const Weight *w = g->weights.items[i];
         if (w->used && !w->group) {
@@ -1050,6 +1050,7 @@ static void emit_loader(Emitter *e, FILE *out)
         fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n    (void)rs;\n");
     fprintf(out, "    int64_t elements = %s;\n", total);
     fprintf(out, "    float *next = tpcrt_alloc(sizeof(float) * (size_t)elements, \"weights\");\n");
+    fprintf(out, "    w->block = next;\n");
     fprintf(out, "    char name[512];\n    (void)name;\n");
     fprintf(out, "    tpcrt_load_begin((int64_t)sizeof(float) * elements);\n");
     fputs(text, out);
@@ -1313,7 +1314,11 @@ static void emit_main(Emitter *e, FILE *out)
         fprintf(out, "});\n");
     }
     fprintf(out, "    tpcrt_stats_report(&args, weight_bytes);\n"
-                 "    tpcrt_free(block);\n"
+                 "    for (int k = 0; k < %d; k++)\n"
+                 "        tpcrt_free(in[k]);\n"
+                 "    tpcrt_free(w.block);\n"
+                 "    tpcrt_free(block);\n", g->inputs.len);
+    fprintf(out, 
                  "    tpcrt_finalize();\n"
                  "    return 0;\n}\n");
 }

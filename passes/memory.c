@@ -111,7 +111,8 @@ static void hold(Planner *pl, int s, int until)
     if (s >= pl->nslot_cap) {
         int cap = 2 * (s + 8);
         int *grown = arena_array(pl->g->arena, (size_t)cap, sizeof *grown);
-        memcpy(grown, pl->slot_end, sizeof *grown * (size_t)pl->nslot_cap);
+        if (pl->nslot_cap)
+            memcpy(grown, pl->slot_end, sizeof *grown * (size_t)pl->nslot_cap);
         for (int i = pl->nslot_cap; i < cap; i++)
             grown[i] = -1;
         pl->slot_end = grown;
