@@ -1,7 +1,7 @@
 /* plan.c — the sharding plan as JSON (--emit plan; spec/CLI.md, "The plan"): for each rank the
  * checkpoint tensors it reads and the slice of each, its weight bytes; the collectives of one
- * forward with their shapes and the bytes each rank sends per token; and the cost model's
- * estimate. Group weights are listed once with "blocks": N ("{i}" in the name); a fused weight
+ * forward with their shapes and the bytes each rank sends per token; the bytes of the memory
+ * plan's buffers for the estimate's workload; and the cost model's estimate. Group weights are listed once with "blocks": N ("{i}" in the name); a fused weight
  * is listed as the checkpoint tensors it is made of.
  */
 #include "codegen.h"
@@ -215,6 +215,28 @@ static int64_t emit_rank_weights(FILE *out, const Graph *g, int r)
     return total;
 }
 
+/* Bytes of the memory plan's buffers on rank r for the estimate's workload (every symbolic
+ * dimension named `batch` is its batch, any other its seq). */
+static int64_t activation_bytes(const Graph *g, int r)
+{
+    int64_t total = 0;
+    for (int s = 0; s < g->slots.len; s++) {
+        int64_t largest = 0;
+        const Slot *slot = &g->slots.items[s];
+        for (int t = 0; t < slot->terms.len; t++) {
+            const SlotTerm *term = &slot->terms.items[t];
+            int64_t n = term->per_rank[r];
+            for (int k = 0; k < term->nsyms; k++)
+                n *= strcmp(g->symbols.items[term->syms[k]], "batch") ? g->estimate.seq
+                                                                      : g->estimate.batch;
+            if (n > largest)
+                largest = n;
+        }
+        total += 4 * ((largest + 15) / 16 * 16);
+    }
+    return total;
+}
+
 void emit_plan(FILE *out, Graph *g, const Options *opt)
 {
     const Estimate *e = &g->estimate;
@@ -238,7 +260,8 @@ void emit_plan(FILE *out, Graph *g, const Options *opt)
     for (int r = 0; r < g->tp; r++) {
         fprintf(out, "%s\n    {\"rank\": %d, \"weights\": [", r ? "," : "", r);
         int64_t bytes = emit_rank_weights(out, g, r);
-        fprintf(out, "\n      ], \"weight_bytes\": %" PRId64 "}", bytes);
+        fprintf(out, "\n      ], \"weight_bytes\": %" PRId64 ", \"activation_bytes\": %" PRId64 "}",
+                bytes, activation_bytes(g, r));
     }
     fprintf(out, "\n  ]\n}\n");
 }

@@ -9,6 +9,7 @@
 #include "internal.h"
 
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 /* Where each bound dimension's value came from, for messages: "--dim" or an input's name. */
@@ -167,11 +168,37 @@ void tpcrt_inputs_load(const TpcrtProgram *prog, const TpcrtArgs *args, TpcrtDim
                              shapes[i]);
 }
 
+/* Without --output, rank 0 shows what came out: shape, mean, spread and the first values. */
+static void print_summary(const char *name, const float *data, int ndim, const int64_t *shape)
+{
+    int64_t n = 1;
+    printf("%s: f32[", name);
+    for (int d = 0; d < ndim; d++) {
+        printf("%s%lld", d ? ", " : "", (long long)shape[d]);
+        n *= shape[d];
+    }
+    double sum = 0, sum2 = 0;
+    for (int64_t i = 0; i < n; i++) {
+        sum += data[i];
+        sum2 += (double)data[i] * data[i];
+    }
+    double mean = n ? sum / (double)n : 0, var = n ? sum2 / (double)n - mean * mean : 0;
+    printf("], mean %.6g, std %.6g, first [", mean, var > 0 ? sqrt(var) : 0.0);
+    for (int64_t i = 0; i < n && i < 5; i++)
+        printf("%s%.6g", i ? ", " : "", data[i]);
+    printf("%s]\n", n > 5 ? ", ..." : "");
+    fflush(stdout);
+}
+
 void tpcrt_output_write(const TpcrtProgram *prog, const TpcrtArgs *args, int index,
                         const float *data, int ndim, const int64_t *shape)
 {
-    if (tpcrt_rank() != 0 || index < 0 || index >= prog->noutputs || !args->output_paths[index])
+    if (tpcrt_rank() != 0 || index < 0 || index >= prog->noutputs)
         return;
+    if (!args->output_paths[index]) {
+        print_summary(prog->outputs[index].name, data, ndim, shape);
+        return;
+    }
     TpcrtArray array = {.dtype = TPCRT_F32, .ndim = ndim, .data = (void *)data};
     char err[TPCRT_ERROR_LEN];
     if (ndim < 0 || ndim > TPCRT_MAX_DIMS)

@@ -111,7 +111,8 @@ int64_t tpcrt_dim(const TpcrtDims *dims, const char *name);
 void tpcrt_inputs_load(const TpcrtProgram *prog, const TpcrtArgs *args, TpcrtDims *dims,
                        void **data);
 
-/* Rank 0 writes output `index` to its --output file, if one was given. */
+/* Rank 0 writes output `index` to its --output file; without one, it prints a line with the
+ * output's shape, mean, standard deviation and first values. */
 void tpcrt_output_write(const TpcrtProgram *prog, const TpcrtArgs *args, int index,
                         const float *data, int ndim, const int64_t *shape);
 

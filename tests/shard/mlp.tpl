@@ -40,4 +40,4 @@ forward(x: f32[batch, seq, hidden]) -> (y) {
 # PLAN: {"rank": 1, "weights": [
 # PLAN-NEXT: {"checkpoint": "up_proj.weight", "shape": [512, 128], "slice": {{\[\[\[}}256, 512]], {{\[\[}}0, 128]]], "bytes": 131072},
 # PLAN-NEXT: {"checkpoint": "down_proj.weight", "shape": [128, 512], "slice": {{\[\[\[}}0, 128]], {{\[\[}}256, 512]]], "bytes": 131072}
-# PLAN-NEXT: ], "weight_bytes": 262144}
+# PLAN-NEXT: ], "weight_bytes": 262144, "activation_bytes": {{[0-9]+}}}
