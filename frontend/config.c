@@ -4,7 +4,9 @@
  * overflow, and `/` on two integers is exact division: a remainder is an error, since
  * `head_dim = hidden / heads` must not silently truncate. A float anywhere makes the result a
  * float. `-D NAME=VALUE` replaces the value of NAME; the names after it are computed from the
- * new value (that is why the section is evaluated here, after the options are known).
+ * new value (that is why the section is evaluated here, after the options are known). A -D
+ * keeps the value's type: the model's own config is evaluated first, silently, to learn it; an
+ * integer given for a float is promoted, a float given for an integer is an error.
  */
 #include "frontend.h"
 
@@ -19,6 +21,21 @@ enum { MAX_EXPR_DEPTH = 1000 };
 double number_as_double(Number n)
 {
     return n.is_int ? (double)n.i : n.f;
+}
+
+const char *number_str(Number n, char *buf, size_t size)
+{
+    if (n.is_int) {
+        snprintf(buf, size, "%" PRId64, n.i);
+        return buf;
+    }
+    int digits = 15;
+    do /* the shortest of %.15g, %.16g, %.17g that reads back as the same double */
+        snprintf(buf, size, "%.*g", digits, n.f);
+    while (strtod(buf, NULL) != n.f && ++digits <= 17);
+    if (isfinite(n.f) && !strpbrk(buf, ".e"))
+        snprintf(buf + strlen(buf), size - strlen(buf), ".0");
+    return buf;
 }
 
 static Number integer(int64_t i)
@@ -95,8 +112,13 @@ static Number eval(const Config *config, const Expr *e, Diag *diag, int depth)
     case EXPR_NAME: {
         ConfigValue *v = strmap_get(&config->values, e->name.name);
         if (!v) {
-            diag_error(diag, e->loc, "unknown name '%s' (expected a number or a config value "
-                       "defined above)", e->name.name);
+            Arena *a = config->values.arena;
+            Suggestion sg;
+            ast_suggest_init(&sg, e->name.name);
+            for (int i = 0; i < config->order.len; i++)
+                ast_suggest(&sg, config->order.items[i]->name);
+            diag_error(diag, e->loc, "unknown name '%s'%s (expected a number or a config value "
+                       "defined above)", ast_clip(a, e->name.name), ast_suggestion(a, &sg));
             return BAD;
         }
         if (v->bad)
@@ -135,11 +157,14 @@ Number config_eval_expr(const Config *config, const Expr *e, Diag *diag)
     return eval(config, e, diag, 0);
 }
 
-/* -D NAME=VALUE: VALUE is an integer or a float literal, optionally negative. */
+/* -D NAME=VALUE: VALUE is an integer or a float literal, optionally negative, with no spaces
+ * (strtoll and strtod would skip leading ones only). */
 static bool parse_define_value(const char *text, ConfigValue *v)
 {
     char *end;
     errno = 0;
+    if (strpbrk(text, " \t\n\v\f\r"))
+        return false;
     if (strpbrk(text, ".eE") == NULL) {
         long long i = strtoll(text, &end, 10);
         if (*text && !*end && errno == 0) {
@@ -173,24 +198,52 @@ static Loc define_value_loc(const struct Define *d)
     return (Loc){d->src, start, (uint32_t)d->src->size};
 }
 
-static void check_defines(const Module *m, const Options *opt, Diag *diag)
+static void check_defines(Arena *a, const Module *m, const Options *opt, Diag *diag)
 {
     for (int i = 0; i < opt->ndefines; i++) {
         const struct Define *d = &opt->defines[i];
         bool known = false;
-        for (int j = 0; j < m->config.len && !known; j++)
-            known = !strcmp(((ConfigItem *)m->config.items[j])->name.name, d->name);
+        Suggestion sg;
+        ast_suggest_init(&sg, d->name);
+        for (int j = 0; j < m->config.len && !known; j++) {
+            const char *name = ((ConfigItem *)m->config.items[j])->name.name;
+            known = !strcmp(name, d->name);
+            ast_suggest(&sg, name);
+        }
         if (!known)
             diag_error(diag, (Loc){d->src, 0, (uint32_t)strlen(d->name)},
-                       "-D %s: model '%s' has no config value '%s'", d->name,
-                       m->name.name ? m->name.name : "?", d->name);
+                       "-D %s: model '%s' has no config value '%s'%s", ast_clip(a, d->name),
+                       m->name.name ? ast_clip(a, m->name.name) : "?", ast_clip(a, d->name),
+                       strpbrk(d->name, " \t") ? " (no spaces around '=')"
+                                                : ast_suggestion(a, &sg));
     }
 }
 
-void config_evaluate(Arena *a, const Module *m, const Options *opt, Config *config, Diag *diag)
+/* The value of a -D, of the type the model gives NAME (`natural`, when it is known). */
+static void define_value(Arena *a, const struct Define *d, const ConfigValue *natural,
+                         ConfigValue *v, Diag *diag)
+{
+    const char *text = ast_clip(a, d->value), *name = ast_clip(a, d->name);
+    if (!parse_define_value(d->value, v)) {
+        diag_error(diag, define_value_loc(d), "-D %s=%s: expected an integer or a float%s",
+                   name, text, strpbrk(d->value, " \t\n\v\f\r") ? " (without spaces)" : "");
+        v->bad = true;
+    } else if (natural && !natural->bad && natural->is_int && !v->is_int) {
+        diag_error(diag, define_value_loc(d), "-D %s=%s: '%s' is an integer in the model", name,
+                   text, name);
+        v->bad = true;
+    } else if (natural && !natural->bad && !natural->is_int && v->is_int) {
+        v->is_int = false; /* -D eps=0 for eps = 1e-5: 0.0 */
+        v->f = (double)v->i;
+    }
+}
+
+/* Evaluates the section in order; with `opt`, its -D values replace the model's, checked
+ * against the types in `natural` (the model's own values). */
+static void evaluate(Arena *a, const Module *m, const Options *opt, const Config *natural,
+                     Config *config, Diag *diag)
 {
     strmap_init(&config->values, a);
-    check_defines(m, opt, diag);
     for (int i = 0; i < m->config.len; i++) {
         const ConfigItem *item = m->config.items[i];
         ConfigValue *prev = strmap_get(&config->values, item->name.name);
@@ -198,19 +251,15 @@ void config_evaluate(Arena *a, const Module *m, const Options *opt, Config *conf
             int line, col;
             loc_line_col(prev->loc, &line, &col);
             diag_error(diag, item->name.loc, "config value '%s' is defined twice (first at line "
-                       "%d)", item->name.name, line);
+                       "%d)", ast_clip(a, item->name.name), line);
             continue;
         }
         ConfigValue *v = arena_alloc(a, sizeof *v);
         v->name = item->name.name;
         v->loc = item->name.loc;
-        const struct Define *d = find_define(opt, v->name);
+        const struct Define *d = opt ? find_define(opt, v->name) : NULL;
         if (d) {
-            if (!parse_define_value(d->value, v)) {
-                diag_error(diag, define_value_loc(d), "-D %s=%s: expected an integer or a float",
-                           d->name, d->value);
-                v->bad = true;
-            }
+            define_value(a, d, strmap_get(&natural->values, v->name), v, diag);
         } else {
             Number n = config_eval_expr(config, item->value, diag);
             v->bad = !n.ok;
@@ -221,4 +270,16 @@ void config_evaluate(Arena *a, const Module *m, const Options *opt, Config *conf
         strmap_put(&config->values, v->name, v);
         vec_push(a, &config->order, v);
     }
+}
+
+void config_evaluate(Arena *a, const Module *m, const Options *opt, Config *config, Diag *diag)
+{
+    check_defines(a, m, opt, diag);
+    Config natural = {0};
+    if (opt->ndefines) {
+        Diag quiet; /* its errors are reported again, or made moot, by the real evaluation */
+        diag_init(&quiet, NULL);
+        evaluate(a, m, NULL, NULL, &natural, &quiet);
+    }
+    evaluate(a, m, opt, &natural, config, diag);
 }

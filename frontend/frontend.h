@@ -112,6 +112,22 @@ Stmt *ast_stmt(Arena *a, StmtKind kind, Loc loc);
 List *ast_list(Arena *a);
 List *ast_list_append(Arena *a, List *list, void *item);
 
+/* How messages quote what the user wrote: a name, a token or a -D value is shown with at most
+ * TPC_MAX_QUOTED characters, then "..." (a 16 MB name is not echoed). */
+enum { TPC_MAX_QUOTED = 64 };
+const char *ast_clip(Arena *a, const char *text);
+/* "Did you mean": offer candidates one at a time; the closest within an edit distance of 2
+ * (a typo, not another name) is kept, ties going to the first in alphabetical order. */
+typedef struct Suggestion {
+    const char *name;   /* what the user wrote */
+    const char *best;   /* NULL: nothing close */
+    int distance;
+} Suggestion;
+void ast_suggest_init(Suggestion *sg, const char *name);
+void ast_suggest(Suggestion *sg, const char *candidate);
+/* " (did you mean 'wq'?)", or "" when nothing was close. */
+const char *ast_suggestion(Arena *a, const Suggestion *sg);
+
 /* ---- parse.c: source text to AST ------------------------------------------------------------ */
 /* Reads `path` (at most TPC_MAX_SOURCE bytes), or reports why not. */
 enum { TPC_MAX_SOURCE = 16 << 20, TPC_MAX_NESTING = 256 };
@@ -147,6 +163,9 @@ void config_evaluate(Arena *a, const Module *m, const Options *opt, Config *conf
  * reported; the result has ok == false. `what` names the context ("a dimension"). */
 Number config_eval_expr(const Config *config, const Expr *e, Diag *diag);
 double number_as_double(Number n);
+/* A number as messages show it: an integer as it is; a float with a decimal point or an exponent
+ * ("16.0", "0.5", "1e-05") and the digits it takes to read back the same double. */
+const char *number_str(Number n, char *buf, size_t size);
 /* a OP b for OP in + - * / %, with config's rules (exact integer division, overflow checks). */
 Number number_fold(char op, Number a, Number b, Loc loc, Diag *diag);
 

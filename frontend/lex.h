@@ -18,6 +18,7 @@ typedef struct LexState {
 } LexState;
 
 int lex_string(LexState *ls, const char *text, size_t len, Loc loc, const char **out);
+unsigned lex_code_point(const char *text, size_t len);
 bool lex_open(LexState *ls, char c, Loc loc);
 void lex_close(LexState *ls, char c);
 void lex_forget_open(LexState *ls);

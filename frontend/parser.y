@@ -288,37 +288,55 @@ arg:
 
 %%
 
-/* A token as the user wrote it: its name from the grammar, or for names and numbers, the text. */
-static void describe_token(char *buf, size_t size, yysymbol_kind_t kind, Loc loc)
+/* A token kind the parser expected, described generically: "a name", "a number", "')'". */
+static const char *describe_expected(yysymbol_kind_t kind)
 {
+    if (kind == YYSYMBOL_INTEGER || kind == YYSYMBOL_FLOAT)
+        return "a number";
+    const char *name = yysymbol_name(kind);
+    if (name[0] == '"') /* "a name" -> a name */
+        return kind == YYSYMBOL_IDENT ? "a name" : kind == YYSYMBOL_STRING ? "a string" : name;
+    return name;
+}
+
+/* The token the parser saw, as the user wrote it: "name 'x'", "number '12'", "string "gptj"",
+ * "'forward'", "end of file". Names, numbers and strings are clipped to TPC_MAX_QUOTED. */
+static void describe_seen(char *buf, size_t size, yysymbol_kind_t kind, Loc loc)
+{
+    const char *text = loc.src->text + loc.start;
+    int n = (int)(loc.end - loc.start);
+    int shown = n < TPC_MAX_QUOTED ? n : TPC_MAX_QUOTED;
+    const char *more = n > TPC_MAX_QUOTED ? "..." : "";
     if (kind == YYSYMBOL_YYEOF) {
         snprintf(buf, size, "end of file");
-        return;
+    } else if (kind == YYSYMBOL_IDENT || kind == YYSYMBOL_INTEGER || kind == YYSYMBOL_FLOAT) {
+        snprintf(buf, size, "%s '%.*s%s'", kind == YYSYMBOL_IDENT ? "name" : "number", shown,
+                 text, more);
+    } else if (kind == YYSYMBOL_STRING) {
+        /* the text between the quotes (an unterminated string has no closing one) */
+        int body = n - 1 - (n >= 2 && text[n - 1] == '"');
+        shown = body < TPC_MAX_QUOTED ? body : TPC_MAX_QUOTED;
+        snprintf(buf, size, "string \"%.*s%s\"", shown, text + 1,
+                 body > TPC_MAX_QUOTED ? "..." : "");
+    } else {
+        snprintf(buf, size, "%s", yysymbol_name(kind));
     }
-    if (kind == YYSYMBOL_IDENT || kind == YYSYMBOL_INTEGER || kind == YYSYMBOL_FLOAT) {
-        size_t n = loc.end - loc.start;
-        if (n > 40)
-            n = 40;
-        snprintf(buf, size, "%s '%.*s'", kind == YYSYMBOL_IDENT ? "name" : "number", (int)n,
-                 loc.src->text + loc.start);
-        return;
-    }
-    const char *name = yysymbol_name(kind);
-    size_t n = strlen(name);
-    if (name[0] == '"' && n >= 2)   /* "a name" -> a name */
-        snprintf(buf, size, "%.*s", (int)(n - 2), name + 1);
-    else
-        snprintf(buf, size, "%s", name);
+}
+
+static bool is_keyword(yysymbol_kind_t kind)
+{
+    return kind >= YYSYMBOL_MODEL && kind <= YYSYMBOL_FALSE;
 }
 
 /* The closer of the innermost open parenthesis or square bracket: "')'". Braces hold
- * statement lists, where a closing brace is always possible and rarely what is missing. */
-static const char *innermost_closer(const LexState *ls)
+ * statement lists, where a closing brace is always possible and rarely what is missing; at the
+ * end of the file, though, an open brace is exactly what is wrong. */
+static const char *innermost_closer(const LexState *ls, bool at_end)
 {
     if (ls->depth == 0)
         return NULL;
     char open = ls->open[ls->depth - 1];
-    return open == '(' ? "')'" : open == '[' ? "']'" : NULL;
+    return open == '(' ? "')'" : open == '[' ? "']'" : at_end ? "'}'" : NULL;
 }
 
 /* "expected ')' (to close '(' at line 12), saw name 'x'". When many tokens could come next
@@ -332,43 +350,58 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, LexS
     Loc loc = *yypcontext_location(ctx);
     if (ls->stopped)      /* the scanner said why the input ended */
         return 0;
-    char saw[96], msg[512] = "";
+    yysymbol_kind_t token = yypcontext_token(ctx);
+    bool at_end = token == YYSYMBOL_YYEOF;
+    char saw[128], msg[512] = "";
     size_t len = 0;
-    describe_token(saw, sizeof saw, yypcontext_token(ctx), loc);
-    const char *closer = innermost_closer(ls);
-    bool closes = false, comma = false;
+    describe_seen(saw, sizeof saw, token, loc);
+    const char *closer = innermost_closer(ls, at_end);
+    bool closes = false, comma = false, name = false;
     for (int i = 0; i < n; i++) {
         closes |= closer && !strcmp(yysymbol_name(expected[i]), closer);
         comma |= !strcmp(yysymbol_name(expected[i]), "','");
+        name |= expected[i] == YYSYMBOL_IDENT;
     }
+    int line, col;
+    if (ls->depth > 0)
+        loc_line_col(ls->open_loc[ls->depth - 1], &line, &col);
     if (n > MAX_LISTED && closes) {
         len += (size_t)snprintf(msg, sizeof msg, "%s%s", comma ? "',' or " : "", closer);
     } else if (n > 0 && n <= MAX_LISTED) {
-        for (int i = 0; i < n; i++) {
-            char name[96];
-            describe_token(name, sizeof name, expected[i], loc);
-            len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s",
-                                    i == 0 ? "" : i == n - 1 ? " or " : ", ", name);
+        const char *listed[MAX_LISTED];
+        int nlisted = 0;
+        for (int i = 0; i < n; i++) {  /* an integer and a float are both "a number" */
+            const char *what = describe_expected(expected[i]);
+            bool repeated = false;
+            for (int j = 0; j < nlisted; j++)
+                repeated |= !strcmp(listed[j], what);
+            if (!repeated)
+                listed[nlisted++] = what;
         }
+        for (int i = 0; i < nlisted; i++)
+            len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s",
+                                    i == 0 ? "" : i == nlisted - 1 ? " or " : ", ", listed[i]);
+    } else if (at_end && ls->depth > 0) {
+        diag_error(ls->diag, loc, "unexpected end of file ('%c' at line %d is not closed)",
+                   ls->open[ls->depth - 1], line);
+        return 0;
     } else if (lex_starts_line(ls, ls->previous) && ls->previous.start < loc.start) {
         /* `y = x +` then `z = ...`: the name that starts the next line was read as the end of
          * the unfinished statement, and the '=' after it is where the parse fails. */
-        int line, col;
-        loc_line_col(ls->previous, &line, &col);
+        int previous_line;
+        loc_line_col(ls->previous, &previous_line, &col);
         diag_error(ls->diag, loc, "unexpected %s (is the statement before line %d "
-                   "unfinished?)", saw, line);
+                   "unfinished?)", saw, previous_line);
         return 0;
     } else {
         diag_error(ls->diag, loc, "unexpected %s", saw);
         return 0;
     }
-    if (closes) {
-        int line, col;
-        loc_line_col(ls->open_loc[ls->depth - 1], &line, &col);
+    if (closes)
         snprintf(msg + len, sizeof msg - len, " (to close '%c' at line %d)",
                  ls->open[ls->depth - 1], line);
-    }
-    diag_error(ls->diag, loc, "expected %s, saw %s", msg, saw);
+    diag_error(ls->diag, loc, "expected %s, saw %s%s", msg, saw,
+               name && is_keyword(token) ? " (a keyword)" : "");
     return 0;
 }
 

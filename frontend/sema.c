@@ -9,15 +9,26 @@
  * Value, or a poison that stands for something already reported, so one mistake gives one
  * message. Names follow Python: rebinding makes a new value; a name rebound in a loop body is
  * carried into the next block and past the loop; a name first bound in the body is visible
- * after it with its last value. Built-in functions live apart from names.
+ * after it with its last value. Built-in functions live apart from names. A name whose
+ * declaration or binding failed is bound to a poison (a Binding with no value, a Declared marked
+ * bad), so its later uses say nothing more.
+ *
+ * Limits (each an error, never a silent truncation): MAX_OPS ops in the graph, MAX_ARGS
+ * outputs, MAX_CARRIED names bound in a loop body, INT32_MAX blocks in a group, MAX_ELEMENTS
+ * elements in a weight (over all of a group's blocks), in all weights together
+ * (MAX_TOTAL_ELEMENTS), and in a value (its numeric dimensions), so that byte counts computed
+ * from them never overflow an int64_t.
  */
 #include "frontend.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
-enum { MAX_DEPTH = 1000, MAX_ARGS = 64 };
+enum { MAX_DEPTH = 1000, MAX_ARGS = 64, MAX_CARRIED = 4 * MAX_ARGS, MAX_OPS = 100000 };
+#define MAX_ELEMENTS       ((int64_t)1 << 40)
+#define MAX_TOTAL_ELEMENTS ((int64_t)1 << 44)
 
 typedef enum { OPND_POISON, OPND_NUMBER, OPND_TENSOR } OperandKind;
 
@@ -50,20 +61,38 @@ typedef struct Sema {
     const Module *m;
     Config config;
     Graph *g;
-    StrMap weights; /* top-level weight or group name -> WeightItem-like entry */
+    StrMap weights;     /* top-level weight or group name -> WeightItem-like entry */
+    StrMap bad_groups;  /* a group whose name clashed -> its Declared: loops over it are silent */
+    int64_t weight_elements; /* of every weight so far (MAX_TOTAL_ELEMENTS) */
     Scope *scope;
-    Block *block;   /* where ops go */
-    Op *loop;       /* the FOR being lowered, or NULL */
+    Block *block;       /* where ops go */
+    Op *loop;           /* the FOR being lowered, or NULL */
     int depth;
+    int nops;           /* ops in the graph (MAX_OPS) */
+    bool too_many_ops;  /* reported: lowering stops */
+    Loc stmt_loc;       /* the statement being lowered */
 } Sema;
 
 typedef struct Declared { /* an entry of Sema.weights */
     bool bad;             /* its declaration had an error: uses say nothing more */
+    Loc loc;              /* its name where it is declared */
     Weight *weight;       /* a top-level weight... */
     Value *value;
     Group *group;         /* ...or a group */
     StrMap members;       /* group: name -> Declared * */
 } Declared;
+
+static const char *clip(const Sema *s, const char *name)
+{
+    return ast_clip(s->a, name);
+}
+
+static int line_of(Loc loc)
+{
+    int line, col;
+    loc_line_col(loc, &line, &col);
+    return line;
+}
 
 /* ---- names --------------------------------------------------------------------------------- */
 
@@ -92,6 +121,16 @@ static void push_scope(Sema *s)
     strmap_init(&sc->names, s->a);
     sc->outer = s->scope;
     s->scope = sc;
+}
+
+/* After a failed binding or declaration of `name`: its later uses are silent. An input stays
+ * an input (so rebinding it is still refused); the loop variable is left as it is. */
+static void bind_poison(Sema *s, const Ident *name)
+{
+    Binding *b = lookup(s, name->name);
+    if (b && b->kind == NAME_LOOP_VAR)
+        return;
+    bind(s, name->name, b && b->kind == NAME_INPUT ? NAME_INPUT : NAME_VALUE, NULL, name->loc);
 }
 
 /* What else a name already is, for "may not rebind" messages; NULL when it is free. */
@@ -128,10 +167,70 @@ static Value *as_value(Sema *s, Operand o)
     return o.kind == OPND_TENSOR ? o.v : ir_const(s->g, number_as_double(o.num));
 }
 
+/* Counts an op against MAX_OPS; past it, says so once, at the statement that crosses it. */
+static bool count_op(Sema *s)
+{
+    if (s->nops < MAX_OPS) {
+        s->nops++;
+        return true;
+    }
+    if (!s->too_many_ops)
+        diag_error(s->diag, s->stmt_loc, "too many operations in forward (limit is %d)", MAX_OPS);
+    s->too_many_ops = true;
+    return false;
+}
+
+/* The elements of a shape's numeric dimensions (a symbol counts as 1), or -1 on overflow. */
+static int64_t numeric_elements(const Shape *shape)
+{
+    int64_t n = 1;
+    for (int i = 0; i < shape->rank; i++)
+        if (shape->dims[i].sym < 0 && __builtin_mul_overflow(n, shape->dims[i].size, &n))
+            return -1;
+    return n;
+}
+
+/* "1099511627776", or "more than 2^63" for a count that overflowed (-1). */
+static const char *count_str(int64_t n, char *buf, size_t size)
+{
+    if (n < 0)
+        snprintf(buf, size, "more than 2^63");
+    else
+        snprintf(buf, size, "%" PRId64, n);
+    return buf;
+}
+
+/* A value's numeric dimensions hold at most MAX_ELEMENTS elements (and attention's scores,
+ * [seq, seq] per head, too), so sizes in bytes fit an int64_t wherever they are computed. */
+static bool check_size(Sema *s, const Op *op, const Shape *shape, Loc loc)
+{
+    char dims[256], count[32];
+    int64_t n = numeric_elements(shape);
+    if (n < 0 || n > MAX_ELEMENTS) {
+        diag_error(s->diag, loc, "the result of '%s', %s, would have %s elements; the limit is "
+                   "2^40", op_info[op->kind].name, shape_str(s->g, shape, dims, sizeof dims),
+                   count_str(n, count, sizeof count));
+        return false;
+    }
+    if (op->kind != OP_ATTENTION || shape->dims[1].sym >= 0) /* attention's is [b, s, H*d] */
+        return true;
+    int64_t seq = shape->dims[1].size, scores;
+    bool overflow = __builtin_mul_overflow(seq, seq, &scores);
+    if (overflow || scores > MAX_ELEMENTS) {
+        diag_error(s->diag, loc, "attention's scores for a sequence of %" PRId64 ", [%" PRId64
+                   ", %" PRId64 "], would have %s elements; the limit is 2^40", seq, seq, seq,
+                   count_str(overflow ? -1 : scores, count, sizeof count));
+        return false;
+    }
+    return true;
+}
+
 /* Records an op with these arguments if its shape rule holds; else reports why at `loc`. */
 static Op *emit_op(Sema *s, OpKind kind, Loc loc, Value **args, int nargs, const Attrs *attrs,
                    int nresults)
 {
+    if (!count_op(s))
+        return NULL;
     Op *op = ir_op_new(s->g, kind, loc, args, nargs, nresults);
     if (attrs)
         op->attrs = *attrs;
@@ -145,6 +244,11 @@ static Op *emit_op(Sema *s, OpKind kind, Loc loc, Value **args, int nargs, const
         return NULL;
     }
     for (int i = 0; i < nresults; i++) {
+        if (!check_size(s, op, &shapes[i], loc)) {
+            for (int j = 0; j < nargs; j++)
+                ir_op_set_arg(op, j, NULL);
+            return NULL;
+        }
         op->results[i]->shape = shapes[i];
         op->results[i]->dtype = dtype;
     }
@@ -162,13 +266,33 @@ static Operand emit(Sema *s, OpKind kind, Loc loc, Value **args, int nargs, cons
 
 static Operand lower_expr(Sema *s, const Expr *e);
 
+/* Offers every key of a map to a suggestion. */
+static void suggest_keys(Suggestion *sg, const StrMap *map)
+{
+    for (size_t i = 0; i < map->cap; i++)
+        if (map->entries[i].key)
+            ast_suggest(sg, map->entries[i].key);
+}
+
+/* " (did you mean 'hidden'?)" among the names a plain name could mean here. */
+static const char *suggest_name(const Sema *s, const char *name)
+{
+    Suggestion sg;
+    ast_suggest_init(&sg, name);
+    for (const Scope *sc = s->scope; sc; sc = sc->outer)
+        suggest_keys(&sg, &sc->names);
+    suggest_keys(&sg, &s->config.values);
+    suggest_keys(&sg, &s->weights);
+    return ast_suggestion(s->a, &sg);
+}
+
 static Operand lower_name(Sema *s, const Expr *e)
 {
     const char *name = e->name.name;
     Binding *b = lookup(s, name);
     if (b && b->kind == NAME_LOOP_VAR) {
         diag_error(s->diag, e->loc, "'%s' is a block of group '%s'; use one of its weights, "
-                   "'%s.NAME'", name, b->group->name, name);
+                   "'%s.NAME'", clip(s, name), clip(s, b->group->name), clip(s, name));
         return POISON;
     }
     if (b)
@@ -186,25 +310,25 @@ static Operand lower_name(Sema *s, const Expr *e)
     }
     if (d) {
         diag_error(s->diag, e->loc, "'%s' is a weights group; its weights are used inside "
-                   "'for l in %s { ... }' as 'l.NAME'", name, name);
+                   "'for l in %s { ... }' as 'l.NAME'", clip(s, name), clip(s, name));
         return POISON;
     }
-    diag_error(s->diag, e->loc, "unknown name '%s'", name);
+    diag_error(s->diag, e->loc, "unknown name '%s'%s", clip(s, name), suggest_name(s, name));
     return POISON;
 }
 
 static Operand lower_member(Sema *s, const Expr *e)
 {
+    const char *base = clip(s, e->name.name), *member = clip(s, e->member.name);
     Binding *b = lookup(s, e->name.name);
     if (!b || b->kind != NAME_LOOP_VAR) {
         Declared *d = strmap_get(&s->weights, e->name.name);
         if (d && d->group)
-            diag_error(s->diag, e->loc, "'%s.%s' is used outside a loop over '%s'",
-                       e->name.name, e->member.name, e->name.name);
-        else
+            diag_error(s->diag, e->loc, "'%s.%s' is used outside a loop over '%s'", base, member,
+                       base);
+        else if (!(b && !b->value)) /* a poisoned name says nothing more */
             diag_error(s->diag, e->name.loc, "'%s' is not a loop variable ('%s.%s' needs 'for "
-                       "%s in GROUP')", e->name.name, e->name.name, e->member.name,
-                       e->name.name);
+                       "%s in GROUP')", base, base, member, base);
         return POISON;
     }
     Declared *group = strmap_get(&s->weights, b->group->name);
@@ -212,8 +336,11 @@ static Operand lower_member(Sema *s, const Expr *e)
     if (w && w->bad)
         return POISON;
     if (!w) {
-        diag_error(s->diag, e->member.loc, "group '%s' has no weight '%s'", b->group->name,
-                   e->member.name);
+        Suggestion sg;
+        ast_suggest_init(&sg, e->member.name);
+        suggest_keys(&sg, &group->members);
+        diag_error(s->diag, e->member.loc, "group '%s' has no weight '%s'%s",
+                   clip(s, b->group->name), member, ast_suggestion(s->a, &sg));
         return POISON;
     }
     w->weight->used = true;
@@ -243,7 +370,8 @@ static Operand lower_call(Sema *s, const Expr *e);
 static Operand lower_expr(Sema *s, const Expr *e)
 {
     if (++s->depth > MAX_DEPTH) {
-        diag_error(s->diag, e->loc, "expression too long or too deeply nested (limit is %d levels)", MAX_DEPTH);
+        diag_error(s->diag, e->loc, "expression too long or too deeply nested (limit is %d "
+                   "levels)", MAX_DEPTH);
         s->depth--;
         return POISON;
     }
@@ -406,7 +534,7 @@ static bool bind_args(Sema *s, const Expr *call, const Builtin *fn, Bound *out)
             char names[256];
             list_keywords(out, names, sizeof names);
             diag_error(s->diag, arg->keyword.loc, "'%s' has no parameter '%s' (its parameters: "
-                       "%s)", fn->name, arg->keyword.name, names);
+                       "%s)", fn->name, clip(s, arg->keyword.name), names);
             ok = false;
         } else if (out->arg[j]) {
             diag_error(s->diag, arg->keyword.loc, "'%s' is given twice in '%s'",
@@ -416,15 +544,21 @@ static bool bind_args(Sema *s, const Expr *call, const Builtin *fn, Bound *out)
             out->arg[j] = arg->value;
         }
     }
-    for (int j = 0; ok && j < out->n; j++) {
-        if (out->spec[j]->required && !out->arg[j]) {
+    return ok;
+}
+
+/* Called once the given arguments are known to be right: a wrong one (`layernorm(x, w, 1e-5)`
+ * gives 'b' a number) explains a missing one better than "needs its argument 'eps'" would. */
+static bool check_required(Sema *s, const Expr *call, const Builtin *fn, const Bound *b)
+{
+    for (int j = 0; j < b->n; j++) {
+        if (b->spec[j]->required && !b->arg[j]) {
             diag_error(s->diag, call->loc, "'%s' needs its argument '%s'%s", fn->name,
-                       out->spec[j]->name,
-                       out->spec[j]->keyword_only ? " (a keyword argument)" : "");
-            ok = false;
+                       b->spec[j]->name, b->spec[j]->keyword_only ? " (a keyword argument)" : "");
+            return false;
         }
     }
-    return ok;
+    return true;
 }
 
 /* A compile-time argument: a number from literals and config values. */
@@ -440,8 +574,9 @@ static bool const_arg(Sema *s, const Builtin *fn, const char *param, const Expr 
         return false;
     }
     if (want_int && !o.num.is_int) {
-        diag_error(s->diag, e->loc, "'%s' of '%s' must be an integer, saw %g", param, fn->name,
-                   o.num.f);
+        char num[40];
+        diag_error(s->diag, e->loc, "'%s' of '%s' must be an integer, saw %s", param, fn->name,
+                   number_str(o.num, num, sizeof num));
         return false;
     }
     *out = o.num;
@@ -465,7 +600,10 @@ static bool tensor_arg(Sema *s, const Builtin *fn, const char *param, const Expr
 static bool bool_arg(Sema *s, const char *param, const Expr *e, bool *out)
 {
     if (e->kind != EXPR_BOOL) {
-        diag_error(s->diag, e->loc, "'%s' must be true or false", param);
+        bool cased = e->kind == EXPR_NAME &&
+                     (!strcasecmp(e->name.name, "true") || !strcasecmp(e->name.name, "false"));
+        diag_error(s->diag, e->loc, "'%s' must be true or false%s", param,
+                   cased ? " (true and false are lowercase)" : "");
         return false;
     }
     *out = e->bval;
@@ -486,8 +624,18 @@ static bool call_attrs(Sema *s, const Builtin *fn, const Bound *b, Attrs *at)
     at->kv_heads = at->heads;
     if ((e = bound_arg(b, "kv_heads")))
         ok &= const_arg(s, fn, "kv_heads", e, true, &n) && ((at->kv_heads = n.i), true);
-    if ((e = bound_arg(b, "theta")))
-        ok &= const_arg(s, fn, "theta", e, false, &n) && ((at->theta = number_as_double(n)), true);
+    if ((e = bound_arg(b, "theta"))) {
+        char num[40];
+        if (!const_arg(s, fn, "theta", e, false, &n)) {
+            ok = false;
+        } else if (!(number_as_double(n) > 0) || !isfinite(number_as_double(n))) {
+            diag_error(s->diag, e->loc, "'theta' of 'rope' must be a number greater than 0, saw "
+                       "%s", number_str(n, num, sizeof num));
+            ok = false;
+        } else {
+            at->theta = number_as_double(n);
+        }
+    }
     if ((e = bound_arg(b, "rotary_dim")))
         ok &= const_arg(s, fn, "rotary_dim", e, true, &n) && ((at->rotary_dim = n.i), true);
     if ((e = bound_arg(b, "scale"))) {
@@ -533,7 +681,9 @@ static Operand fold_math(Sema *s, const Builtin *fn, Number n, Loc loc)
         return POISON;
     }
     if (!isfinite(r)) {
-        diag_error(s->diag, loc, "'%s(%g)' is not a finite number", fn->name, x);
+        char num[40];
+        diag_error(s->diag, loc, "'%s(%s)' is not a finite number", fn->name,
+                   number_str(n, num, sizeof num));
         return POISON;
     }
     return number((Number){.ok = true, .f = r});
@@ -560,11 +710,16 @@ static Operand lower_variadic_concat(Sema *s, const Expr *call, const Builtin *f
     return ok ? emit(s, OP_CONCAT, call->loc, args, n, NULL) : POISON;
 }
 
+static bool parse_hint(Sema *s, const Builtin *fn, const Ident *name, Hint *out);
+
 /* split(x, n0, n1, ...): its results are bound by `a, b, ... = split(...)`. */
 static Op *lower_split(Sema *s, const Expr *call, int ntargets)
 {
     const Builtin *fn = find_builtin("split");
     int nsizes = call->args.len - 1;
+    Hint hint = HINT_NONE; /* split takes none: parse_hint says so, as for any other call */
+    if (call->hint.name && !parse_hint(s, fn, &call->hint, &hint))
+        return NULL;
     if (call->args.len < 3 || nsizes > MAX_ARGS) {
         diag_error(s->diag, call->loc, "'split' takes a tensor and at least two sizes (at most "
                    "%d)", MAX_ARGS);
@@ -606,7 +761,7 @@ static bool parse_hint(Sema *s, const Builtin *fn, const Ident *name, Hint *out)
             *out = (Hint)h;
     if (*out == HINT_NONE) {
         diag_error(s->diag, name->loc, "unknown hint '@%s' (expected @col, @row or @replicated)",
-                   name->name);
+                   clip(s, name->name));
         return false;
     }
     if (!fn->hintable) {
@@ -617,11 +772,42 @@ static bool parse_hint(Sema *s, const Builtin *fn, const Ident *name, Hint *out)
     return true;
 }
 
+/* rope's head_dim and rotary_dim, checked here where an explicit rotary_dim=0 can still be
+ * told from none (the op's attribute 0 means "the whole head"). When the input's shape does
+ * not give a head_dim, the shape rule explains why. */
+static bool check_rope(Sema *s, const Expr *call, const Bound *b, const Value *x,
+                       const Attrs *at)
+{
+    const Shape *shape = &x->shape;
+    if (x->dtype != DT_F32 || shape->rank != 3 || shape->dims[2].sym >= 0 || at->heads < 1 ||
+        shape->dims[2].size % at->heads != 0)
+        return true;
+    int64_t head_dim = shape->dims[2].size / at->heads;
+    const Expr *rotary = bound_arg(b, "rotary_dim");
+    int64_t r = at->rotary_dim;
+    if (rotary && (r < 2 || r % 2 != 0 || r > head_dim)) {
+        diag_error(s->diag, rotary->loc, "rotary_dim must be even and from 2 to head_dim (%" PRId64
+                   "), saw %" PRId64, head_dim, r);
+        return false;
+    }
+    if (!rotary && head_dim % 2 != 0) {
+        diag_error(s->diag, call->loc, "rope needs an even head_dim, saw %" PRId64 " (%" PRId64
+                   " / heads=%" PRId64 ")", head_dim, shape->dims[2].size, at->heads);
+        return false;
+    }
+    return true;
+}
+
 static Operand lower_call(Sema *s, const Expr *e)
 {
     const Builtin *fn = find_builtin(e->name.name);
     if (!fn) {
-        diag_error(s->diag, e->name.loc, "unknown function '%s'", e->name.name);
+        Suggestion sg;
+        ast_suggest_init(&sg, e->name.name);
+        for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+            ast_suggest(&sg, builtins[i].name);
+        diag_error(s->diag, e->name.loc, "unknown function '%s'%s", clip(s, e->name.name),
+                   ast_suggestion(s->a, &sg));
         return POISON;
     }
     Hint hint = HINT_NONE;
@@ -639,6 +825,8 @@ static Operand lower_call(Sema *s, const Expr *e)
     if (!bind_args(s, e, fn, &b))
         return POISON;
     if (fn->form == CALL_MATH) {
+        if (!check_required(s, e, fn, &b))
+            return POISON;
         Operand x = lower_expr(s, b.arg[0]);
         if (x.kind == OPND_NUMBER)
             return fold_math(s, fn, x.num, e->loc);
@@ -652,7 +840,9 @@ static Operand lower_call(Sema *s, const Expr *e)
             ok &= tensor_arg(s, fn, b.spec[i]->name, b.arg[i], &args[nargs++]);
     Attrs at = {.hint = hint};
     ok &= call_attrs(s, fn, &b, &at);
-    if (!ok)
+    if (!ok || !check_required(s, e, fn, &b))
+        return POISON;
+    if (fn->op == OP_ROPE && !check_rope(s, e, &b, args[0], &at))
         return POISON;
     if (fn->op == OP_MEAN || fn->op == OP_SUM) {
         int rank = args[0]->shape.rank;
@@ -676,17 +866,23 @@ static bool check_target(Sema *s, const Ident *t)
     const char *what = reserved_as(s, t->name);
     if (what) {
         diag_error(s->diag, t->loc, "'%s' is %s and cannot be rebound (choose another name)",
-                   t->name, what);
+                   clip(s, t->name), what);
         return false;
     }
     return true;
 }
 
+/* Binds a statement's target (check_target has reported a name that may not be bound; it is
+ * poisoned instead). */
 static void assign(Sema *s, const Ident *t, Operand o)
 {
+    if (reserved_as(s, t->name)) {
+        bind_poison(s, t);
+        return;
+    }
     if (o.kind == OPND_NUMBER) {
         diag_error(s->diag, t->loc, "'%s' would be a number; names in forward hold tensors "
-                   "(put numbers in config)", t->name);
+                   "(put numbers in config)", clip(s, t->name));
         o = POISON;
     }
     Value *v = o.kind == OPND_TENSOR ? o.v : NULL;
@@ -697,25 +893,21 @@ static void assign(Sema *s, const Ident *t, Operand o)
 
 static void lower_assign(Sema *s, const Stmt *st)
 {
-    bool ok = true;
     for (int i = 0; i < st->targets.len; i++)
-        ok &= check_target(s, st->targets.items[i]);
+        check_target(s, st->targets.items[i]);
     if (st->targets.len == 1) {
-        Operand o = lower_expr(s, st->value);
-        if (ok)
-            assign(s, st->targets.items[0], o);
+        assign(s, st->targets.items[0], lower_expr(s, st->value));
         return;
     }
     const Expr *e = st->value;
-    if (e->kind != EXPR_CALL || strcmp(e->name.name, "split")) {
+    Op *op = NULL;
+    if (e->kind != EXPR_CALL || strcmp(e->name.name, "split"))
         diag_error(s->diag, e->loc, "only 'split' gives several values; %d names are bound here",
                    st->targets.len);
-        ok = false;
-    }
-    Op *op = ok ? lower_split(s, e, st->targets.len) : NULL;
+    else
+        op = lower_split(s, e, st->targets.len);
     for (int i = 0; i < st->targets.len; i++)
-        if (ok)
-            assign(s, st->targets.items[i], op ? tensor(op->results[i]) : POISON);
+        assign(s, st->targets.items[i], op ? tensor(op->results[i]) : POISON);
 }
 
 /* Names a loop body assigns, in order of first assignment (nested statements included). */
@@ -747,35 +939,60 @@ static void set_results(Sema *s, Op *loop, Value **yielded, int n)
     }
 }
 
+/* A loop that is not lowered: the names its body binds are poisoned, so their uses after it
+ * say nothing more. */
+static void skip_loop(Sema *s, const List *names)
+{
+    for (int i = 0; i < names->len; i++)
+        bind_poison(s, names->items[i]);
+}
+
 /* for VAR in GROUP { BODY }: one FOR op; carried names become the body's parameters. */
 static void lower_for(Sema *s, const Stmt *st)
 {
     Declared *d = strmap_get(&s->weights, st->group.name);
-    if (s->loop) {
-        diag_error(s->diag, st->loc, "loops do not nest (this one is inside the loop over '%s')",
-                   s->loop->group->name);
-        return;
-    }
-    if (!d || !d->group) {
-        diag_error(s->diag, st->group.loc, "'%s' is not a weights group", st->group.name);
-        return;
-    }
-    if (!check_target(s, &st->var))
-        return;
-
     StrMap seen;
     List names = {0};
     strmap_init(&seen, s->a);
     assigned_names(s, &st->body, &seen, &names);
+    if (s->loop) {
+        diag_error(s->diag, st->loc, "loops do not nest (this one is inside the loop over '%s')",
+                   clip(s, s->loop->group->name));
+        skip_loop(s, &names);
+        return;
+    }
+    if (!d || !d->group) {
+        if (!strmap_get(&s->bad_groups, st->group.name)) {
+            Suggestion sg;
+            ast_suggest_init(&sg, st->group.name);
+            for (int i = 0; i < s->g->groups.len; i++)
+                ast_suggest(&sg, s->g->groups.items[i]->name);
+            diag_error(s->diag, st->group.loc, "'%s' is not a weights group%s",
+                       clip(s, st->group.name), ast_suggestion(s->a, &sg));
+        }
+        skip_loop(s, &names);
+        return;
+    }
+    if (names.len > MAX_CARRIED) {
+        const Ident *t = names.items[MAX_CARRIED];
+        diag_error(s->diag, t->loc, "too many names bound in a loop body (limit is %d)",
+                   MAX_CARRIED);
+        skip_loop(s, &names);
+        return;
+    }
+    if (!check_target(s, &st->var) || !count_op(s) || !count_op(s)) { /* the FOR and its YIELD */
+        skip_loop(s, &names);
+        return;
+    }
 
     /* Carried: names bound before the loop that the body rebinds. */
-    Value *init[MAX_ARGS * 4];
-    const Ident *carried[MAX_ARGS * 4];
+    Value *init[MAX_CARRIED];
+    const Ident *carried[MAX_CARRIED];
     int ncarried = 0;
     for (int i = 0; i < names.len; i++) {
         const Ident *t = names.items[i];
         Binding *b = lookup(s, t->name);
-        if (b && b->kind == NAME_VALUE && b->value && ncarried < MAX_ARGS * 4) {
+        if (b && b->kind == NAME_VALUE && b->value) {
             init[ncarried] = b->value;
             carried[ncarried++] = t;
         }
@@ -807,8 +1024,8 @@ static void lower_for(Sema *s, const Stmt *st)
     lower_stmts(s, &st->body, false);
 
     /* Yield every carried name, then every name first bound in the body. */
-    Value *yielded[MAX_ARGS * 4];
-    const Ident *escaping[MAX_ARGS * 4];
+    Value *yielded[MAX_CARRIED];
+    const Ident *escaping[MAX_CARRIED];
     int n = 0;
     bool ok = true;
     for (int i = 0; i < ncarried; i++) {
@@ -821,7 +1038,7 @@ static void lower_for(Sema *s, const Stmt *st)
         if (!shape_equal(&v->shape, &init[i]->shape) || v->dtype != init[i]->dtype) {
             char a[256], c[256];
             diag_error(s->diag, b->loc, "'%s' changes shape in the loop body: %s%s when the loop "
-                       "starts, %s%s at the end of a block", carried[i]->name,
+                       "starts, %s%s at the end of a block", clip(s, carried[i]->name),
                        dtype_name(init[i]->dtype), shape_str(s->g, &init[i]->shape, a, sizeof a),
                        dtype_name(v->dtype), shape_str(s->g, &v->shape, c, sizeof c));
             ok = false;
@@ -835,7 +1052,7 @@ static void lower_for(Sema *s, const Stmt *st)
         bool is_carried = false;
         for (int j = 0; j < ncarried; j++)
             is_carried |= carried[j] == t;
-        if (!is_carried && b && b->value && n < MAX_ARGS * 4) {
+        if (!is_carried && b && b->value) {
             escaping[nescaping++] = t;
             yielded[n++] = b->value;
         }
@@ -844,8 +1061,7 @@ static void lower_for(Sema *s, const Stmt *st)
     s->scope = outer_scope;
     s->loop = NULL;
     if (!ok) {
-        for (int i = 0; i < names.len; i++)
-            bind(s, ((Ident *)names.items[i])->name, NAME_VALUE, NULL, st->loc);
+        skip_loop(s, &names);
         return;
     }
     Op *yield = ir_op_new(s->g, OP_YIELD, st->loc, yielded, n, 0);
@@ -855,6 +1071,13 @@ static void lower_for(Sema *s, const Stmt *st)
         bind(s, carried[i]->name, NAME_VALUE, loop->results[i], carried[i]->loc);
     for (int i = 0; i < nescaping; i++)
         bind(s, escaping[i]->name, NAME_VALUE, loop->results[ncarried + i], escaping[i]->loc);
+    /* A name the body bound to a poison (its statement had an error) stays one after it. */
+    for (int i = 0; i < names.len; i++) {
+        const Ident *t = names.items[i];
+        Binding *b = lookup(s, t->name);
+        if (!b || (b->kind == NAME_VALUE && (!b->value || b->value->def != loop)))
+            bind_poison(s, t);
+    }
 }
 
 static void lower_return(Sema *s, const Stmt *st, bool top)
@@ -870,14 +1093,16 @@ static void lower_return(Sema *s, const Stmt *st, bool top)
                    m->outputs.len, m->outputs.len == 1 ? "" : "s");
         return;
     }
+    if (m->outputs.len > MAX_ARGS)
+        return; /* declare_outputs has said so */
     Value *outs[MAX_ARGS];
-    bool ok = st->values.len <= MAX_ARGS;
+    bool ok = true;
     for (int i = 0; i < st->values.len && ok; i++) {
         const Expr *e = st->values.items[i];
         const Ident *want = m->outputs.items[i];
         if (e->kind == EXPR_NAME && strcmp(e->name.name, want->name)) {
             diag_error(s->diag, e->loc, "return's value %d is '%s', but '-> (...)' names output "
-                       "%d '%s'", i + 1, e->name.name, i + 1, want->name);
+                       "%d '%s'", i + 1, clip(s, e->name.name), i + 1, clip(s, want->name));
             ok = false;
             continue;
         }
@@ -889,7 +1114,8 @@ static void lower_return(Sema *s, const Stmt *st, bool top)
             continue;
         }
         if (o.v->dtype != DT_F32) {
-            diag_error(s->diag, e->loc, "output '%s' is i32; outputs are f32 tensors", want->name);
+            diag_error(s->diag, e->loc, "output '%s' is i32; outputs are f32 tensors",
+                       clip(s, want->name));
             ok = false;
         }
         outs[i] = o.v;
@@ -900,12 +1126,13 @@ static void lower_return(Sema *s, const Stmt *st, bool top)
 
 static void lower_stmts(Sema *s, const List *stmts, bool top)
 {
-    for (int i = 0; i < stmts->len && !diag_full(s->diag); i++) {
+    for (int i = 0; i < stmts->len && !diag_full(s->diag) && !s->too_many_ops; i++) {
         const Stmt *st = stmts->items[i];
         if (s->block->last && s->block->last->kind == OP_RETURN) {
             diag_error(s->diag, st->loc, "statement after return");
             return;
         }
+        s->stmt_loc = st->loc;
         switch (st->kind) {
         case STMT_ASSIGN: lower_assign(s, st); break;
         case STMT_FOR: lower_for(s, st); break;
@@ -923,10 +1150,12 @@ static bool positive_int(Sema *s, const Expr *e, const char *what, int64_t *out)
     if (!n.ok)
         return false;
     if (!n.is_int || n.i < 1) {
+        char num[40];
         if (n.is_int)
             diag_error(s->diag, e->loc, "%s must be at least 1, saw %" PRId64, what, n.i);
         else
-            diag_error(s->diag, e->loc, "%s must be an integer, saw %g", what, n.f);
+            diag_error(s->diag, e->loc, "%s must be an integer, saw %s", what,
+                       number_str(n, num, sizeof num));
         return false;
     }
     *out = n.i;
@@ -956,7 +1185,37 @@ static bool checkpoint_name_ok(Sema *s, const WeightDecl *wd, bool in_group)
     }
     if (!in_group && has_index) {
         diag_error(s->diag, wd->checkpoint_loc, "'{i}' is the block index of a group; '%s' is "
-                   "not in one", wd->name.name);
+                   "not in one", clip(s, wd->name.name));
+        return false;
+    }
+    return true;
+}
+
+/* A weight holds at most MAX_ELEMENTS elements (a group's weight, over all its blocks), and
+ * all weights together at most MAX_TOTAL_ELEMENTS. */
+static bool check_weight_size(Sema *s, const Weight *w, const Ident *name)
+{
+    char count[32];
+    int64_t n = numeric_elements(&w->shape), total = n;
+    int64_t blocks = w->group ? w->group->count : 1;
+    if (n >= 0 && __builtin_mul_overflow(n, blocks, &total))
+        total = -1;
+    if (total < 0 || total > MAX_ELEMENTS) {
+        if (w->group && n >= 0 && n <= MAX_ELEMENTS)
+            diag_error(s->diag, name->loc, "weight '%s.%s' has %s elements in its %" PRId64
+                       " blocks; the limit is 2^40", clip(s, w->group->name), clip(s, w->name),
+                       count_str(total, count, sizeof count), blocks);
+        else
+            diag_error(s->diag, name->loc, "weight '%s' has %s elements; the limit is 2^40",
+                       clip(s, w->name), count_str(n, count, sizeof count));
+        return false;
+    }
+    /* a 16 MiB file declares fewer than 2^21 weights of at most 2^40 elements: no overflow */
+    bool under = s->weight_elements <= MAX_TOTAL_ELEMENTS;
+    s->weight_elements += total;
+    if (under && s->weight_elements > MAX_TOTAL_ELEMENTS) {
+        diag_error(s->diag, name->loc, "weight '%s' brings the model's weights past 2^44 "
+                   "elements in all; the limit is 2^44", clip(s, w->name));
         return false;
     }
     return true;
@@ -969,10 +1228,14 @@ static Declared *declare_weight(Sema *s, const WeightDecl *wd, Group *group)
     w->checkpoint = wd->checkpoint;
     w->group = group;
     w->loc = wd->name.loc;
+    Declared *d = arena_alloc(s->a, sizeof *d);
+    d->weight = w;
+    d->loc = wd->name.loc;
+    d->bad = true;
     bool ok = checkpoint_name_ok(s, wd, group != NULL);
     if (wd->dims.len > MAX_DIMS) {
         diag_error(s->diag, wd->name.loc, "too many dimensions (limit is %d)", MAX_DIMS);
-        return NULL;
+        return d;
     }
     w->shape.rank = wd->dims.len;
     for (int i = 0; i < wd->dims.len; i++) {
@@ -980,49 +1243,74 @@ static Declared *declare_weight(Sema *s, const WeightDecl *wd, Group *group)
         ok &= positive_int(s, wd->dims.items[i], "a weight's dimension", &size);
         w->shape.dims[i] = (Dim){size, -1};
     }
-    Declared *d = arena_alloc(s->a, sizeof *d);
-    d->bad = !ok;
-    d->weight = w;
-    if (ok) {
+    if (ok && check_weight_size(s, w, &wd->name)) {
+        d->bad = false;
         vec_push(s->a, &s->g->weights, w);
         d->value = ir_weight_value(s->g, w);
     }
     return d;
 }
 
-static bool name_is_free(Sema *s, const Ident *id, StrMap *scope, const char *what)
+static const char *declared_as(const Declared *d)
 {
-    if (strmap_get(scope, id->name) || strmap_get(&s->config.values, id->name)) {
-        diag_error(s->diag, id->loc, "%s '%s' is declared twice (or is also a config value)",
-                   what, id->name);
+    return d->group ? "a group" : "a weight";
+}
+
+/* A weight's or group's name is new in its namespace: `scope`, and at the top level the config
+ * values too. */
+static bool name_is_free(Sema *s, const Ident *id, StrMap *scope, const char *what, bool top)
+{
+    const Declared *d = strmap_get(scope, id->name);
+    const ConfigValue *c = top ? strmap_get(&s->config.values, id->name) : NULL;
+    if (d) {
+        bool same_kind = !strcmp(what, "group") == (d->group != NULL);
+        diag_error(s->diag, id->loc, "%s '%s' is declared twice (first at line %d%s%s)", what,
+                   clip(s, id->name), line_of(d->loc), same_kind ? "" : ", as ",
+                   same_kind ? "" : declared_as(d));
+        return false;
+    }
+    if (c) {
+        diag_error(s->diag, id->loc, "%s '%s' is also a config value (defined at line %d)", what,
+                   clip(s, id->name), line_of(c->loc));
         return false;
     }
     return true;
 }
 
+/* GROUP[COUNT] { ... }. A group whose name is taken is still read (its weights are checked),
+ * and remembered in bad_groups, so that a loop over it says nothing more. */
 static void declare_group(Sema *s, const GroupDecl *gd)
 {
-    if (!name_is_free(s, &gd->name, &s->weights, "group"))
-        return;
+    bool named = name_is_free(s, &gd->name, &s->weights, "group", true);
     Group *grp = arena_alloc(s->a, sizeof *grp);
     grp->name = gd->name.name;
     grp->loc = gd->name.loc;
     grp->count = 1;
     bool ok = positive_int(s, gd->count, "a group's count", &grp->count);
+    if (ok && grp->count > INT32_MAX) { /* generated code counts blocks in an int */
+        diag_error(s->diag, gd->count->loc, "a group's count must be at most %d, saw %" PRId64,
+                   INT32_MAX, grp->count);
+        grp->count = 1;
+        ok = false;
+    }
     Declared *d = arena_alloc(s->a, sizeof *d);
     d->group = grp;
+    d->loc = gd->name.loc;
     strmap_init(&d->members, s->a);
     for (int i = 0; i < gd->weights.len; i++) {
         const WeightDecl *wd = gd->weights.items[i];
-        if (!name_is_free(s, &wd->name, &d->members, "weight"))
+        if (!name_is_free(s, &wd->name, &d->members, "weight", false))
             continue;
         Declared *w = declare_weight(s, wd, grp);
-        if (w)
-            strmap_put(&d->members, w->weight->name, w);
-        if (w && !w->bad)
+        strmap_put(&d->members, w->weight->name, w);
+        if (!w->bad)
             vec_push(s->a, &grp->weights, w->weight);
     }
-    d->bad = !ok;
+    d->bad = !ok || !named;
+    if (!named) {
+        strmap_put(&s->bad_groups, grp->name, d);
+        return;
+    }
     if (ok)
         vec_push(s->a, &s->g->groups, grp);
     strmap_put(&s->weights, grp->name, d);
@@ -1034,48 +1322,68 @@ static void declare_weights(Sema *s)
         const WeightItem *item = s->m->weights.items[i];
         if (item->group) {
             declare_group(s, item->group);
-        } else if (name_is_free(s, &item->weight->name, &s->weights, "weight")) {
+        } else if (name_is_free(s, &item->weight->name, &s->weights, "weight", true)) {
             Declared *d = declare_weight(s, item->weight, NULL);
-            if (d)
-                strmap_put(&s->weights, d->weight->name, d);
+            strmap_put(&s->weights, d->weight->name, d);
         }
     }
 }
 
-/* forward(tokens: i32[batch, seq], ...): a dimension is a config value, a number, or a new
- * symbol bound at run time. */
-static void declare_input(Sema *s, const Param *p)
+/* An input's shape: a dimension is a config value, a number, or a new symbol bound at run
+ * time; the numeric ones hold at most MAX_ELEMENTS elements. */
+static bool input_shape(Sema *s, const Param *p, Shape *shape)
 {
-    DType dtype = DT_F32;
-    if (!strcmp(p->type.name, "i32"))
-        dtype = DT_I32;
-    else if (strcmp(p->type.name, "f32")) {
-        diag_error(s->diag, p->type.loc, "unknown type '%s' (expected f32 or i32)", p->type.name);
-        return;
-    }
-    const char *what = reserved_as(s, p->name.name);
-    if (what) {
-        diag_error(s->diag, p->name.loc, "input '%s' is already %s", p->name.name, what);
-        return;
-    }
     if (p->dims.len > MAX_DIMS) {
         diag_error(s->diag, p->name.loc, "too many dimensions (limit is %d)", MAX_DIMS);
-        return;
+        return false;
     }
-    Shape shape = {.rank = p->dims.len};
+    *shape = (Shape){.rank = p->dims.len};
     bool ok = true;
     for (int i = 0; i < p->dims.len; i++) {
         const Expr *e = p->dims.items[i];
         if (e->kind == EXPR_NAME && !strmap_get(&s->config.values, e->name.name)) {
-            shape.dims[i] = (Dim){0, ir_symbol(s->g, e->name.name)};
+            shape->dims[i] = (Dim){0, ir_symbol(s->g, e->name.name)};
             continue;
         }
         int64_t size = 1;
         ok &= positive_int(s, e, "an input's dimension", &size);
-        shape.dims[i] = (Dim){size, -1};
+        shape->dims[i] = (Dim){size, -1};
     }
-    if (!ok)
+    int64_t n = numeric_elements(shape);
+    if (ok && (n < 0 || n > MAX_ELEMENTS)) {
+        char count[32];
+        diag_error(s->diag, p->name.loc, "input '%s' would have %s elements (not counting its "
+                   "symbolic dimensions); the limit is 2^40", clip(s, p->name.name),
+                   count_str(n, count, sizeof count));
+        ok = false;
+    }
+    return ok;
+}
+
+/* forward(tokens: i32[batch, seq], ...). An input that cannot be declared is poisoned: it is
+ * still an input, and its uses say nothing more. */
+static void declare_input(Sema *s, const Param *p)
+{
+    DType dtype = DT_F32;
+    bool ok = true;
+    if (!strcmp(p->type.name, "i32")) {
+        dtype = DT_I32;
+    } else if (strcmp(p->type.name, "f32")) {
+        diag_error(s->diag, p->type.loc, "unknown type '%s' (expected f32 or i32)",
+                   clip(s, p->type.name));
+        ok = false;
+    }
+    const char *what = reserved_as(s, p->name.name);
+    if (what) {
+        diag_error(s->diag, p->name.loc, "input '%s' is already %s", clip(s, p->name.name), what);
+        ok = false;
+    }
+    Shape shape;
+    ok &= input_shape(s, p, &shape);
+    if (!ok) {
+        bind(s, p->name.name, NAME_INPUT, NULL, p->name.loc);
         return;
+    }
     Value *v = ir_value_new(s->g, VAL_INPUT, dtype, shape);
     v->name = p->name.name;
     v->loc = p->name.loc;
@@ -1089,8 +1397,10 @@ static void declare_outputs(Sema *s)
     strmap_init(&seen, s->a);
     for (int i = 0; i < s->m->outputs.len; i++) {
         const Ident *o = s->m->outputs.items[i];
+        if (i == MAX_ARGS)
+            diag_error(s->diag, o->loc, "too many outputs (limit is %d)", MAX_ARGS);
         if (strmap_get(&seen, o->name))
-            diag_error(s->diag, o->loc, "output '%s' is named twice", o->name);
+            diag_error(s->diag, o->loc, "output '%s' is named twice", clip(s, o->name));
         strmap_put(&seen, o->name, (void *)o);
         vec_push(s->a, &s->g->output_names, o->name);
     }
@@ -1133,6 +1443,7 @@ Graph *sema_lower(Arena *a, const Module *m, const Options *opt, Diag *diag)
     s.g = ir_graph_new(a, m->name.name);
     s.g->src = src;
     strmap_init(&s.weights, a);
+    strmap_init(&s.bad_groups, a);
     push_scope(&s);
     s.block = s.g->top;
     config_evaluate(a, m, opt, &s.config, diag);
@@ -1146,7 +1457,8 @@ Graph *sema_lower(Arena *a, const Module *m, const Options *opt, Diag *diag)
     if (diag->errors == 0 && (!s.g->top->last || s.g->top->last->kind != OP_RETURN)) {
         const Ident *first = m->outputs.len ? m->outputs.items[0] : NULL;
         diag_error(diag, m->forward_loc, "forward never returns (expected 'return %s%s' at its "
-                   "end)", first ? first->name : "...", m->outputs.len > 1 ? ", ..." : "");
+                   "end)", first ? ast_clip(a, first->name) : "...",
+                   m->outputs.len > 1 ? ", ..." : "");
     }
     if (diag->errors)
         return NULL;

@@ -181,8 +181,8 @@ static void print_op(Printer *p, const Op *op, int depth)
     if (op->kind == OP_FOR) {
         n += fprintf(o, " @%s[%" PRId64 "]", op->group->name, op->group->count);
         for (int i = 0; i < op->body->nparams; i++)
-            n += fprintf(o, "%s%s = %s", i ? ", " : " iter(", p->names.items[op->body->params[i]->id],
-                         value_ref(p, op->args[i]));
+            n += fprintf(o, "%s%s = %s", i ? ", " : " iter(",
+                         p->names.items[op->body->params[i]->id], value_ref(p, op->args[i]));
         n += fprintf(o, "%s {\n", op->body->nparams ? ")" : "");
         print_block(p, op->body, depth + 1);
         n = fprintf(o, "%*s}", 2 * depth, "");

@@ -6,7 +6,7 @@ config { hidden = 8  layers = 2  half = 0.5 }
 weights {
   w : [hidden, hidden] = "w"
   w : [hidden] = "w2"
-# CHECK: [[@LINE-1]]:3: error: weight 'w' is declared twice (or is also a config value)
+# CHECK: [[@LINE-1]]:3: error: weight 'w' is declared twice (first at line [[#@LINE-2]])
   zero : [hidden, 0] = "zero"
 # CHECK: [[@LINE-1]]:19: error: a weight's dimension must be at least 1, saw 0
   frac : [half] = "frac"
@@ -22,7 +22,7 @@ weights {
 # CHECK: [[@LINE-1]]:20: error: a group's checkpoint name needs '{i}', the block index: every block has its own tensor
     b : [hidden] = "layers.{i}.b"
     b : [hidden] = "layers.{i}.b2"
-# CHECK: [[@LINE-1]]:5: error: weight 'b' is declared twice (or is also a config value)
+# CHECK: [[@LINE-1]]:5: error: weight 'b' is declared twice (first at line [[#@LINE-2]])
   }
   none[0] { c : [hidden] = "c.{i}" }
 # CHECK: [[@LINE-1]]:8: error: a group's count must be at least 1, saw 0

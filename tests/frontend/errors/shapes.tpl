@@ -30,7 +30,7 @@ forward(x: f32[batch, seq, hidden], other: f32[batch, len, hidden], ids: i32[bat
   a8 = rope(linear(x, up), heads=5)
 # CHECK: [[@LINE-1]]:8: error: the last dimension 12 of 'rope' input is not a multiple of heads=5
   a9 = rope(x, heads=2, rotary_dim=3)
-# CHECK: [[@LINE-1]]:8: error: rotary_dim must be even and between 2 and head_dim (4), saw 3
+# CHECK: [[@LINE-1]]:36: error: rotary_dim must be even and from 2 to head_dim (4), saw 3
   b1 = attention(x, x, x, heads=3, causal=true)
 # CHECK: [[@LINE-1]]:8: error: q's last dimension 8 is not a multiple of heads=3
   b2 = attention(linear(x, up), x, x, heads=heads, kv_heads=kv_heads, causal=true)
