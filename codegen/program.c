@@ -42,6 +42,8 @@ typedef struct Emitter {
     Vec(KernelText) kernels;
     Vec(const char *) tables; /* static tables, printed before forward */
     StrMap used_names;
+    StrMap next_suffix;    /* stem -> the next number unique_name tries */
+    StrMap size_names;     /* per-rank sizes ("12,12,11") -> their RankSize */
     const char **slot_names;
     bool attention_used;
 } Emitter;
@@ -80,12 +82,17 @@ static char *c_name(Arena *a, const char *name)
     return s;
 }
 
-/* A name not used yet in the file's scope of names. */
+/* A name not used yet in the file's scope of names: base, base_2, base_3, ... (the next number
+ * to try for each base is remembered, so a thousand rebindings of x cost a thousand steps). */
 static const char *unique_name(Emitter *e, const char *base)
 {
-    const char *name = c_name(e->a, base);
-    for (int n = 2; strmap_get(&e->used_names, name); n++)
-        name = arena_printf(e->a, "%s_%d", c_name(e->a, base), n);
+    const char *stem = c_name(e->a, base), *name = stem;
+    intptr_t n = (intptr_t)strmap_get(&e->next_suffix, stem);
+    if (!n)
+        n = 2;
+    while (strmap_get(&e->used_names, name))
+        name = arena_printf(e->a, "%s_%" PRIdPTR, stem, n++);
+    strmap_put(&e->next_suffix, stem, (void *)n);
     strmap_put(&e->used_names, name, (void *)name);
     return name;
 }
@@ -148,13 +155,18 @@ static const char *rank_size(Emitter *e, const char *name, const int64_t *per_ra
         same &= per_rank[r] == per_rank[0];
     if (same)
         return arena_printf(e->a, "%" PRId64, per_rank[0]);
-    for (int i = 0; i < e->sizes.len; i++)
-        if (!memcmp(e->sizes.items[i].per_rank, per_rank, sizeof(int64_t) * (size_t)e->tp))
-            return arena_printf(e->a, "rs->%s", e->sizes.items[i].name);
+    char *key = arena_strdup(e->a, "");
+    for (int r = 0; r < e->tp; r++)
+        key = arena_printf(e->a, "%s%" PRId64 ",", key, per_rank[r]);
+    const char *known = strmap_get(&e->size_names, key);
+    if (known)
+        return known;
     RankSize s = {unique_name(e, name), arena_array(e->a, (size_t)e->tp, sizeof(int64_t))};
     memcpy(s.per_rank, per_rank, sizeof(int64_t) * (size_t)e->tp);
     vec_push(e->a, &e->sizes, s);
-    return arena_printf(e->a, "rs->%s", s.name);
+    const char *ref = arena_printf(e->a, "rs->%s", s.name);
+    strmap_put(&e->size_names, key, (void *)ref);
+    return ref;
 }
 
 /* The C expression of dimension d of v as this rank holds it (a weight as it was loaded). */
@@ -863,20 +875,27 @@ static const char *init_of(Emitter *e, const Weight *w)
     return norm ? "(TpcrtInit){1.0f, 0.1f}" : "(TpcrtInit){0.0f, 0.1f}";
 }
 
-/* A printf format for a checkpoint name: "{i}" becomes "%d", "%" becomes "%%". */
+/* A printf format for a checkpoint name, in a C string: "{i}" becomes "%d", '%' becomes "%%",
+ * quotes and backslashes are escaped, other bytes outside printable ASCII are octal escapes. */
 static const char *name_format(Emitter *e, const char *name)
 {
-    const char *s = "";
+    char *s = arena_alloc(e->a, 4 * strlen(name) + 1), *out = s;
     for (const char *p = name; *p; p++) {
+        unsigned char c = (unsigned char)*p;
         if (!strncmp(p, "{i}", 3)) {
-            s = arena_printf(e->a, "%s%%d", s);
+            out += sprintf(out, "%%d");
             p += 2;
-        } else if (*p == '%' || *p == '"' || *p == '\\') {
-            s = arena_printf(e->a, "%s%s", s, *p == '%' ? "%%" : *p == '"' ? "\\\"" : "\\\\");
+        } else if (c == '%') {
+            out += sprintf(out, "%%%%");
+        } else if (c == '"' || c == '\\') {
+            out += sprintf(out, "\\%c", c);
+        } else if (c < 32 || c > 126) {
+            out += sprintf(out, "\\%03o", c);
         } else {
-            s = arena_printf(e->a, "%s%c", s, *p);
+            *out++ = (char)c;
         }
     }
+    *out = 0;
     return s;
 }
 
@@ -1370,6 +1389,8 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
 {
     Emitter e = {.g = g, .a = g->arena, .opt = opt, .tp = g->tp};
     strmap_init(&e.used_names, g->arena);
+    strmap_init(&e.next_suffix, g->arena);
+    strmap_init(&e.size_names, g->arena);
     name_slots(&e);
     char *forward_text = NULL;
     emit_forward(&e, &forward_text);

@@ -279,3 +279,29 @@ void ir_weight_insert_after(Graph *g, Weight *after, Weight *w)
     }
     g->weights.items[at] = w;
 }
+
+Users ir_users(Graph *g)
+{
+    Users u = {0};
+    int n = 0;
+    for (int i = 0; i < g->inputs.len; i++)
+        g->inputs.items[i]->id = n++;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
+        for (int i = 0; op->body && i < op->body->nparams; i++)
+            op->body->params[i]->id = n++;
+        for (int i = 0; i < op->nresults; i++)
+            op->results[i]->id = n++;
+    }
+    u.nvalues = n;
+    u.of = arena_array(g->arena, (size_t)n, sizeof *u.of);
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
+        for (int i = 0; i < op->nargs; i++) {
+            Value *v = op->args[i];
+            if (!v || v->kind == VAL_WEIGHT || v->kind == VAL_CONST)
+                continue;
+            Use use = {op, i};
+            vec_push(g->arena, &u.of[v->id], use);
+        }
+    }
+    return u;
+}

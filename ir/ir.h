@@ -363,6 +363,22 @@ bool ir_visible(const Value *v, const Op *use);
 int ir_symbol(Graph *g, const char *name);                /* interned */
 /* Removes ops whose results nothing reads, and loop results nothing reads after the loop. */
 void ir_remove_dead(Graph *g);
+/* Who reads what: every value's readers, by Value.id, which ir_users numbers (inputs, then each
+ * op's results and each loop's parameters in walk order). Weights and scalars are not listed.
+ * The table is valid until the graph changes. */
+typedef struct Use {
+    Op *op;
+    int arg;
+} Use;
+typedef struct Users {
+    int nvalues;
+    struct UseList {
+        Use *items;
+        int len, cap;
+    } *of; /* [nvalues] */
+} Users;
+Users ir_users(Graph *g);
+
 /* Sets Weight.used from the ops that read each weight. */
 void ir_mark_used_weights(Graph *g);
 /* Puts w into g->weights right after `after` (so groups stay together when printed). */

@@ -19,22 +19,26 @@ static bool is_conversion(const Op *op)
     return (op_info[op->kind].flags & OPF_COLLECTIVE) || op->kind == OP_SLICE;
 }
 
-static void strip_block(Graph *g, Block *b)
+/* What a conversion converted, through conversions of conversions (a gather, then a slice). */
+static Value *unconverted(Value *v)
 {
-    for (Op *op = b->first, *next; op; op = next) {
-        next = op->next;
-        if (op->body)
-            strip_block(g, op->body);
-        if (!is_conversion(op))
-            continue;
-        ir_replace_uses(g->top, op->results[0], op->args[0]);
-        ir_op_remove(op);
-    }
+    while (v->kind == VAL_RESULT && is_conversion(v->def))
+        v = v->def->args[0];
+    return v;
 }
 
 void collectives_strip(Graph *g)
 {
-    strip_block(g, g->top);
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
+        for (int i = 0; i < op->nargs; i++)
+            if (op->args[i] && !is_conversion(op) && op->args[i] != unconverted(op->args[i]))
+                ir_op_set_arg(op, i, unconverted(op->args[i]));
+    Vec(Op *) dead = {0};
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
+        if (is_conversion(op))
+            vec_push(g->arena, &dead, op);
+    for (int i = dead.len - 1; i >= 0; i--)
+        ir_op_remove(dead.items[i]);
     /* Second copies of weights go too; their ops read the weight itself again. */
     for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
         for (int i = 0; i < op->nargs; i++)
@@ -126,7 +130,7 @@ static void slice_weights(Graph *g, Propagation *p)
 
 void collectives_insert(Graph *g, Propagation *p)
 {
-    Value **gathered = arena_array(g->arena, (size_t)p->nvalues, sizeof *gathered);
+    Value **gathered = arena_array(g->arena, (size_t)p->users.nvalues, sizeof *gathered);
     /* The naive plan's gathers first: every other user of the value reads the gathered one. */
     for (int i = 0; i < p->conversions.len; i++) {
         Conversion *c = &p->conversions.items[i];
@@ -135,11 +139,9 @@ void collectives_insert(Graph *g, Propagation *p)
         Value *v = c->value;
         v->layout = c->from;
         c->result = convert(g, v, OP_ALL_GATHER, c->to, false);
-        Op *gather = c->result->def;
-        for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
-            for (int k = 0; op != gather && k < op->nargs; k++)
-                if (op->args[k] == v)
-                    ir_op_set_arg(op, k, c->result);
+        const struct UseList *readers = &p->users.of[v->id];
+        for (int k = 0; k < readers->len; k++)
+            ir_op_set_arg(readers->items[k].op, readers->items[k].arg, c->result);
         gathered[v->id] = c->result;
     }
     for (int i = 0; i < p->conversions.len; i++) {
@@ -168,7 +170,7 @@ bool pass_collectives(Graph *g, const Options *opt, Diag *diag)
 {
     Propagation p;
     collectives_strip(g);
-    layout_propagate(g, g->tp, &p);
+    layout_propagate(g, g->tp, false, &p);
     collectives_insert(g, &p);
     set_estimate(g, &p);
     return true;

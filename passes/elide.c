@@ -12,9 +12,11 @@
  */
 #include "passes.h"
 
+static const int64_t ELIDE_BUDGET = 20000000; /* op visits */
+
 static double plan_cost(Graph *g, Propagation *p)
 {
-    layout_propagate(g, g->tp, p);
+    layout_propagate(g, g->tp, false, p);
     return p->compute_seconds + p->collective_seconds;
 }
 
@@ -25,9 +27,21 @@ bool pass_elide(Graph *g, const Options *opt, Diag *diag)
     collectives_strip(g);
     Propagation p;
     double best = plan_cost(g, &p);
+    int64_t ops = 1, gathers = 0;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
+        ops++;
+        gathers += op->attrs.gather_output;
+    }
+    /* Each gather is weighed with a propagation of the whole plan; for a huge model every
+     * gather goes at once (what the shard pass costed). */
+    bool one_by_one = gathers * ops <= ELIDE_BUDGET;
     for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
         if (!op->attrs.gather_output)
             continue;
+        if (!one_by_one) {
+            op->attrs.gather_output = false;
+            continue;
+        }
         op->attrs.gather_output = false;
         double cost = plan_cost(g, &p);
         if (cost <= best * (1 + 1e-3)) /* no worse: uneven splits may add a few bytes */

@@ -66,8 +66,17 @@ static Weight *fuse_weights(Graph *g, Weight **parts, int n, int dim)
     return w;
 }
 
+/* Every reader of `from` reads `to` instead (the table was made before any change). */
+static void replace_uses(const Users *users, Value *from, Value *to)
+{
+    const struct UseList *u = &users->of[from->id];
+    for (int k = 0; k < u->len; k++)
+        if (u->items[k].op->args[u->items[k].arg] == from)
+            ir_op_set_arg(u->items[k].op, u->items[k].arg, to);
+}
+
 /* Replaces the projections ops[0..n) with one fused projection and a split. */
-static void fuse(Graph *g, Op **ops, int n)
+static void fuse(Graph *g, const Users *users, Op **ops, int n)
 {
     Op *first = ops[0];
     int dim = out_dim(first);
@@ -97,7 +106,7 @@ static void fuse(Graph *g, Op **ops, int n)
         piece->shape = old->shape;
         piece->dtype = DT_F32;
         piece->name = old->name;
-        ir_replace_uses(g->top, old, piece);
+        replace_uses(users, old, piece);
         ir_op_remove(ops[i]);
     }
 }
@@ -111,58 +120,73 @@ static bool same_projection(const Op *a, const Op *b)
     return same;
 }
 
-static void fuse_block(Graph *g, Block *b)
+typedef Vec(Op *) OpList;
+
+/* The projections of one block that read one value, in order: what may fuse. */
+static void fuse_readers(Graph *g, const Users *users, OpList *readers)
 {
-    for (Op *op = b->first; op; op = op->next) {
-        if (op->body)
-            fuse_block(g, op->body);
-        if (!is_projection(op))
+    for (int i = 0; i < readers->len; i++) {
+        Op *op = readers->items[i];
+        if (!op || !is_projection(op))
             continue;
         Op *group[MAX_FUSED] = {op};
         int n = 1;
-        for (Op *other = op->next, *next; other && n < MAX_FUSED; other = next) {
-            next = other->next;
+        for (int j = i + 1; j < readers->len && n < MAX_FUSED; j++) {
+            Op *other = readers->items[j];
+            if (!other)
+                continue;
             Op *same = NULL;
             for (int k = 0; k < n && !same; k++)
                 same = same_projection(group[k], other) ? group[k] : NULL;
             if (same) {
-                ir_replace_uses(g->top, other->results[0], same->results[0]);
+                replace_uses(users, other->results[0], same->results[0]);
                 ir_op_remove(other);
+                readers->items[j] = NULL;
             } else if (fusable(op, other)) {
                 group[n++] = other;
+                readers->items[j] = NULL;
             }
         }
-        if (n > 1) {
-            fuse(g, group, n);
-            op = b->first; /* the list changed; start again (fused ops do not fuse again) */
-        }
+        if (n > 1)
+            fuse(g, users, group, n);
     }
 }
 
-/* The one op reading v, or NULL. */
-static Op *sole_user(Graph *g, const Value *v)
+/* Projections of a block grouped by the value they read (each group in program order). */
+static void fuse_block(Graph *g, const Users *users, Block *b)
 {
-    if (v->uses != 1)
-        return NULL;
-    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
-        for (int i = 0; i < op->nargs; i++)
-            if (op->args[i] == v)
-                return op;
-    return NULL;
+    OpList *by_input = arena_array(g->arena, (size_t)users->nvalues + 1, sizeof *by_input);
+    OpList inputs = {0}; /* the values read, in order of first reader */
+    for (Op *op = b->first; op; op = op->next) {
+        if (op->body)
+            fuse_block(g, users, op->body);
+        if (!is_projection(op) || op->args[0]->kind == VAL_CONST ||
+            op->args[0]->kind == VAL_WEIGHT)
+            continue;
+        OpList *list = &by_input[op->args[0]->id];
+        if (!list->len)
+            vec_push(g->arena, &inputs, op);
+        vec_push(g->arena, list, op);
+    }
+    for (int i = 0; i < inputs.len; i++)
+        fuse_readers(g, users, &by_input[inputs.items[i]->args[0]->id]);
 }
 
 /* `split(matmul(a, c_attn) [+ bias], q, k, v)`: the weight (and bias) get the split's pieces. */
 static void mark_split_weights(Graph *g)
 {
+    Users users = ir_users(g);
     for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
         if (!is_projection(op) || op->args[1]->weight->nsegments)
             continue;
-        Op *user = sole_user(g, op->results[0]);
+        const struct UseList *u = &users.of[op->results[0]->id];
+        Op *user = u->len == 1 ? u->items[0].op : NULL;
         Weight *bias = op->nargs == 3 ? op->args[2]->weight : NULL;
         if (user && user->kind == OP_ADD && user->args[1]->kind == VAL_WEIGHT &&
             user->args[1]->shape.rank == 1) {
             bias = user->args[1]->weight;
-            user = sole_user(g, user->results[0]);
+            u = &users.of[user->results[0]->id];
+            user = u->len == 1 ? u->items[0].op : NULL;
         }
         if (!user || user->kind != OP_SPLIT)
             continue;
@@ -179,7 +203,8 @@ static void mark_split_weights(Graph *g)
 
 bool pass_fuse_projections(Graph *g, const Options *opt, Diag *diag)
 {
-    fuse_block(g, g->top);
+    Users users = ir_users(g);
+    fuse_block(g, &users, g->top);
     mark_split_weights(g);
     ir_mark_used_weights(g);
     return true;

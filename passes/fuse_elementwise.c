@@ -11,15 +11,10 @@
 #include "passes.h"
 
 /* The op reading v, when exactly one op does. */
-static Op *only_user(Graph *g, const Value *v)
+static Op *only_user(const Users *users, const Value *v)
 {
-    if (v->uses != 1)
-        return NULL;
-    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
-        for (int i = 0; i < op->nargs; i++)
-            if (op->args[i] == v)
-                return op;
-    return NULL;
+    const struct UseList *u = &users->of[v->id];
+    return u->len == 1 ? u->items[0].op : NULL;
 }
 
 static bool is_elementwise(const Op *op)
@@ -48,19 +43,34 @@ static bool epilogue(Graph *g, const Op *gemm, const Op *user)
            (yk != LAYOUT_P && layout_equal(&y->layout, &r->layout, g->tp));
 }
 
+/* How many elementwise ops one kernel may hold: real chains are a few ops long, and a longer
+ * one (a thousand `y = y + x`) is cut into kernels of this many, with at most this many + 1
+ * inputs. */
+enum { MAX_CHAIN = 12 };
+
 bool pass_fuse_elementwise(Graph *g, const Options *opt, Diag *diag)
 {
+    Users users = ir_users(g);
+    int *chain = arena_array(g->arena, (size_t)users.nvalues + 1, sizeof *chain); /* by id */
     for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
         if (op->nresults != 1)
             continue;
-        Op *user = only_user(g, op->results[0]);
+        int length = 1; /* the ops op's kernel holds: itself and what is inlined into it */
+        for (int i = 0; i < op->nargs; i++) {
+            const Value *a = op->args[i];
+            if (a->kind == VAL_RESULT && a->def->attrs.inlined)
+                length += chain[a->id];
+        }
+        chain[op->results[0]->id] = length;
+        Op *user = only_user(&users, op->results[0]);
         if (!user || user->block != op->block)
             continue;
         bool gemm = (op_info[op->kind].flags & OPF_GEMM) && op->args[1]->kind == VAL_WEIGHT;
         if (gemm)
             op->attrs.inlined = epilogue(g, op, user);
         else if (is_elementwise(op) && is_elementwise(user))
-            op->attrs.inlined = same_form(g, op->results[0], user->results[0]) &&
+            op->attrs.inlined = length < MAX_CHAIN &&
+                                same_form(g, op->results[0], user->results[0]) &&
                                 op->results[0]->layout.kind != LAYOUT_P;
     }
     return true;

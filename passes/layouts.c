@@ -15,12 +15,6 @@
 
 #include <string.h>
 
-typedef struct Users {
-    Op **ops;
-    int *args;
-    int len, cap;
-} Users;
-
 /* ---- layouts ------------------------------------------------------------------------------- */
 
 static Layout split_layout(Arena *a, int tp, int dim, int64_t unit, int nseg)
@@ -63,47 +57,6 @@ static Layout aligned(const Layout *l, const Shape *res, const Shape *arg)
     return at_dim(*l, d);
 }
 
-/* ---- users of values ------------------------------------------------------------------------- */
-
-static void number_values(Propagation *p)
-{
-    int n = 0;
-    Graph *g = p->g;
-    for (int i = 0; i < g->inputs.len; i++)
-        g->inputs.items[i]->id = n++;
-    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
-        if (op->body)
-            for (int i = 0; i < op->body->nparams; i++)
-                op->body->params[i]->id = n++;
-        for (int i = 0; i < op->nresults; i++)
-            op->results[i]->id = n++;
-    }
-    p->nvalues = n;
-    p->users = arena_array(g->arena, (size_t)n, sizeof *p->users);
-    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
-        for (int i = 0; i < op->nargs; i++) {
-            Value *v = op->args[i];
-            if (v->kind == VAL_WEIGHT || v->kind == VAL_CONST)
-                continue;
-            Users *u = &p->users[v->id];
-            if (u->len == u->cap) {
-                int cap = u->cap ? 2 * u->cap : 4;
-                Op **ops = arena_array(g->arena, (size_t)cap, sizeof *ops);
-                int *args = arena_array(g->arena, (size_t)cap, sizeof *args);
-                if (u->len) {
-                    memcpy(ops, u->ops, sizeof *ops * (size_t)u->len);
-                    memcpy(args, u->args, sizeof *args * (size_t)u->len);
-                }
-                u->ops = ops;
-                u->args = args;
-                u->cap = cap;
-            }
-            u->ops[u->len] = op;
-            u->args[u->len++] = i;
-        }
-    }
-}
-
 /* ---- what each piece of a projection's output feeds: heads, and which heads -----------------
  * A column-parallel projection splits its output in whole heads when the output feeds rope or
  * attention, and a piece that feeds attention as k or v gets exactly the kv heads the rank's
@@ -121,9 +74,10 @@ static void demand_of(const Propagation *p, const Value *v, Demand *d, int depth
 {
     if (v->kind == VAL_WEIGHT || v->kind == VAL_CONST || depth > 16)
         return;
-    const Users *u = &p->users[v->id];
+    const struct UseList *u = &p->users.of[v->id];
     for (int k = 0; k < u->len; k++) {
-        const Op *op = u->ops[k];
+        const Op *op = u->items[k].op;
+        int arg = u->items[k].arg;
         int64_t last = v->shape.dims[v->shape.rank - 1].size;
         switch (op->kind) {
         case OP_ROPE:
@@ -131,12 +85,12 @@ static void demand_of(const Propagation *p, const Value *v, Demand *d, int depth
             demand_of(p, op->results[0], d, depth + 1);
             break;
         case OP_ATTENTION:
-            if (u->args[k] > 2)
+            if (arg > 2)
                 break;
-            d->role = u->args[k] == 0 ? ROLE_QUERY : ROLE_KV;
+            d->role = arg == 0 ? ROLE_QUERY : ROLE_KV;
             d->heads = op->attrs.heads;
             d->kv_heads = op->attrs.kv_heads;
-            int64_t head_dim = last / (u->args[k] == 0 ? op->attrs.heads : op->attrs.kv_heads);
+            int64_t head_dim = last / (arg == 0 ? op->attrs.heads : op->attrs.kv_heads);
             d->unit = d->unit * head_dim / gcd(d->unit, head_dim);
             break;
         default:
@@ -152,10 +106,10 @@ static void demand_of(const Propagation *p, const Value *v, Demand *d, int depth
 static const Op *pieces_of(const Propagation *p, const Value *out)
 {
     for (int hop = 0; hop < 2; hop++) {
-        const Users *u = &p->users[out->id];
+        const struct UseList *u = &p->users.of[out->id];
         if (u->len != 1)
             return NULL;
-        const Op *user = u->ops[0];
+        const Op *user = u->items[0].op;
         if (user->kind == OP_SPLIT)
             return user;
         if (user->kind != OP_ADD)
@@ -286,12 +240,19 @@ static double conversion_cost(const Propagation *p, const Value *v, const Layout
 
 static int find_conversion(const Propagation *p, const Value *v, const Layout *to)
 {
-    for (int i = p->conversions.len - 1; i >= 0; i--) {
-        const Conversion *c = &p->conversions.items[i];
-        if (c->value == v && layout_equal(&c->to, to, p->tp))
+    if (v->kind == VAL_WEIGHT || v->kind == VAL_CONST)
+        return -1;
+    for (int i = p->conversion_of[v->id]; i >= 0; i = p->conversions.items[i].next)
+        if (layout_equal(&p->conversions.items[i].to, to, p->tp))
             return i;
-    }
     return -1;
+}
+
+static void add_conversion(Propagation *p, Conversion c)
+{
+    c.next = p->conversion_of[c.value->id];
+    vec_push(p->g->arena, &p->conversions, c);
+    p->conversion_of[c.value->id] = p->conversions.len - 1;
 }
 
 static bool is_weight(const Value *v)
@@ -331,9 +292,8 @@ static void need(Propagation *p, Op *op, int arg, Layout to, bool to_root)
     int c = find_conversion(p, v, &to);
     if (c < 0) {
         Conversion conv = {.value = v, .to = to, .to_root = to_root};
-        double cost = conversion_cost(p, v, &to, to_root);
-        p->collective_seconds += cost;
-        vec_push(p->g->arena, &p->conversions, conv);
+        p->collective_seconds += conversion_cost(p, v, &to, to_root);
+        add_conversion(p, conv);
         c = p->conversions.len - 1;
     }
     Redirect r = {op, arg, c};
@@ -370,6 +330,27 @@ static void set_result(Op *op, Layout l)
  *   ROW         x S, w split on its input dim to match, y P; a bias is added on one rank
  *               (RowParallelLinear);
  *   REPLICATED  x R, w R, y R. */
+/* The greedy choice, made as propagation reaches the op: row-parallel on an input split along its
+ * last dimension (the second half of a column -> row pair), column-parallel on anything else;
+ * whichever of them leaves no rank without a unit, else replicated. */
+static Parallel greedy_choice(Propagation *p, const Op *op)
+{
+    const Value *x = op->args[0], *y = op->results[0];
+    const Weight *w = op->args[1]->weight;
+    int out_dim = op->kind == OP_MATMUL ? 1 : 0;
+    bool split_input = x->layout.kind == LAYOUT_S && x->layout.dim == x->shape.rank - 1;
+    if (split_input && w->shape.dims[1 - out_dim].size >= p->tp)
+        return PAR_ROW;
+    Layout l = column_split(p, op, y->shape.rank - 1);
+    bool every_rank = true;
+    for (int s = 0; s < l.nseg; s++)
+        for (int r = 0; r < p->tp; r++)
+            every_rank &= l.seg[s].ranks[r].end > l.seg[s].ranks[r].start;
+    if (every_rank)
+        return PAR_COLUMN;
+    return w->shape.dims[1 - out_dim].size >= p->tp ? PAR_ROW : PAR_REPLICATED;
+}
+
 static void rule_projection(Propagation *p, Op *op)
 {
     Value *x = op->args[0], *y = op->results[0];
@@ -377,6 +358,8 @@ static void rule_projection(Propagation *p, Op *op)
     int out_dim = op->kind == OP_MATMUL ? 1 : 0, in_dim = 1 - out_dim, last = y->shape.rank - 1;
     int64_t in = w->shape.dims[in_dim].size, out = w->shape.dims[out_dim].size, rows;
     rows = cost_elements(p->g, &x->shape) / in;
+    if (p->greedy && !op->attrs.hint && p->tp > 1)
+        op->attrs.parallel = greedy_choice(p, op);
     switch (op->attrs.parallel) {
     case PAR_REPLICATED:
         need(p, op, 0, layout_replicated(), false);
@@ -397,7 +380,7 @@ static void rule_projection(Propagation *p, Op *op)
             Layout whole = layout_replicated();
             Conversion c = {.value = y, .to = whole, .forced = true, .from = l};
             p->collective_seconds += conversion_cost(p, y, &whole, false);
-            vec_push(p->g->arena, &p->conversions, c);
+            add_conversion(p, c);
             y->layout = whole;
         }
         break;
@@ -479,7 +462,7 @@ static bool adds_to_gemm(const Propagation *p, const Op *op)
     for (int i = 0; i < 2; i++) {
         const Value *v = op->args[i];
         if (v->kind == VAL_RESULT && (op_info[v->def->kind].flags & OPF_GEMM) &&
-            p->users[v->id].len == 1 && shape_equal(&v->shape, &op->results[0]->shape))
+            p->users.of[v->id].len == 1 && shape_equal(&v->shape, &op->results[0]->shape))
             return true;
     }
     return false;
@@ -726,10 +709,13 @@ bool layout_is_projection(const Op *op)
            op->args[1]->kind == VAL_WEIGHT;
 }
 
-void layout_propagate(Graph *g, int tp, Propagation *p)
+void layout_propagate(Graph *g, int tp, bool greedy, Propagation *p)
 {
-    *p = (Propagation){.g = g, .tp = tp, .repeat = 1};
-    number_values(p);
+    *p = (Propagation){.g = g, .tp = tp, .repeat = 1, .greedy = greedy};
+    p->users = ir_users(g);
+    p->conversion_of = arena_array(g->arena, (size_t)p->users.nvalues + 1, sizeof(int));
+    for (int i = 0; i < p->users.nvalues; i++)
+        p->conversion_of[i] = -1;
     for (int i = 0; i < g->weights.len; i++) {
         Weight *w = g->weights.items[i];
         w->layout = layout_replicated();

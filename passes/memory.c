@@ -25,6 +25,7 @@
 
 typedef struct Planner {
     Graph *g;
+    Users users;     /* every value's readers, by Value.id */
     int *last_use;   /* by value id: the last position reading it */
     Op **user;       /* by value id: the op reading it, when it is read once */
     int *slot_end;   /* by slot: the last position reading what it holds */
@@ -164,11 +165,8 @@ static int loop_end(const Op *loop)
 
 static void find_users(Planner *pl)
 {
-    Graph *g = pl->g;
-    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
-        for (int i = 0; i < op->nargs; i++)
-            if (is_activation(op->args[i]))
-                pl->user[op->args[i]->id] = op->args[i]->uses == 1 ? op : NULL;
+    for (int v = 0; v < pl->users.nvalues; v++)
+        pl->user[v] = pl->users.of[v].len == 1 ? pl->users.of[v].items[0].op : NULL;
 }
 
 static void note_use(Planner *pl, const Value *v, const Op *reader)
@@ -226,20 +224,17 @@ static bool viewable(const Planner *pl, const Graph *g, const Value *v, int dept
 {
     if (depth > 8)
         return false;
-    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
-        for (int i = 0; i < op->nargs; i++) {
-            if (op->args[i] != v)
-                continue;
-            const Op *reader = root(pl, op);
-            if (!reads_strided(reader) || op->kind == OP_YIELD)
-                return false;
-            /* A GEMM reads its input whole and never writes over it; an elementwise kernel,
-             * rope or a norm may write its result over v, which then must be a view too. */
-            bool gemm_input = (op_info[op->kind].flags & OPF_GEMM) && i == 0;
-            if (!gemm_input && writes_in_place(reader) && reader->nresults == 1 &&
-                !viewable(pl, g, reader->results[0], depth + 1))
-                return false;
-        }
+    const struct UseList *readers = &pl->users.of[v->id];
+    for (int k = 0; k < readers->len; k++) {
+        const Op *op = readers->items[k].op, *reader = root(pl, op);
+        if (!reads_strided(reader) || op->kind == OP_YIELD)
+            return false;
+        /* A GEMM reads its input whole and never writes over it; an elementwise kernel, rope
+         * or a norm may write its result over v, which then must be a view too. */
+        bool gemm_input = (op_info[op->kind].flags & OPF_GEMM) && readers->items[k].arg == 0;
+        if (!gemm_input && writes_in_place(reader) && reader->nresults == 1 &&
+            !viewable(pl, g, reader->results[0], depth + 1))
+            return false;
     }
     return true;
 }
@@ -405,19 +400,13 @@ static void plan_block(Planner *pl, Block *b)
 
 bool pass_plan_memory(Graph *g, const Options *opt, Diag *diag)
 {
-    Planner pl = {.g = g};
-    int n = 0;
-    for (int i = 0; i < g->inputs.len; i++)
-        g->inputs.items[i]->id = n++;
-    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
-        for (int i = 0; op->body && i < op->body->nparams; i++)
-            op->body->params[i]->id = n++;
+    Planner pl = {.g = g, .users = ir_users(g)};
+    int n = pl.users.nvalues;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
         for (int i = 0; i < op->nresults; i++) {
-            op->results[i]->id = n++;
             op->results[i]->slot = -1;
             op->results[i]->view_of = NULL;
         }
-    }
     pl.last_use = arena_array(g->arena, (size_t)n, sizeof *pl.last_use);
     pl.user = arena_array(g->arena, (size_t)n, sizeof *pl.user);
     for (int i = 0; i < n; i++)

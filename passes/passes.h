@@ -58,6 +58,7 @@ typedef struct Conversion {
                        user reads the gathered value; `from` is the value's own layout */
     Layout from;
     Value *result;  /* once inserted */
+    int next;       /* the value's previous conversion, or -1 */
 } Conversion;
 
 typedef struct Redirect { /* argument `arg` of `op` reads conversion `conversion`'s result */
@@ -81,11 +82,14 @@ typedef struct Propagation {
     double compute_seconds, collective_seconds;
     /* private to layouts.c */
     int64_t repeat;         /* how often the op being looked at runs per forward */
-    struct Users *users;    /* by Value.id: the ops that read each value */
-    int nvalues;
+    bool greedy;
+    Users users;            /* by Value.id: the ops that read each value */
+    int *conversion_of;     /* by Value.id: its latest conversion (a chain through `next`) */
 } Propagation;
 
-void layout_propagate(Graph *g, int tp, Propagation *p);
+/* With `greedy`, projections without a hint are decided as propagation reaches them (see
+ * greedy_choice): the starting point of shard's search, in one pass. */
+void layout_propagate(Graph *g, int tp, bool greedy, Propagation *p);
 bool layout_is_projection(const Op *op); /* linear or matmul with a weight, or embedding */
 /* The largest -tp the model can take, and the op that limits it (for the message). */
 int layout_max_tp(Graph *g, const Op **limiting, const char **what, int64_t *units);

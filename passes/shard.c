@@ -21,6 +21,7 @@
 #include <inttypes.h>
 
 enum { MAX_ROUNDS = 8 };
+static const int64_t SEARCH_BUDGET = 20000000; /* op visits: about a second */
 
 /* Tables below this size are replicated: they cost little memory, and no collective. */
 static const int64_t SMALL_TABLE_BYTES = 16 << 20;
@@ -91,15 +92,23 @@ static bool every_rank_has_work(const Propagation *p)
 /* The cost model's estimate, with a plan that leaves ranks idle priced out of the search. */
 static double estimate(Graph *g, int tp, Propagation *p)
 {
-    layout_propagate(g, tp, p);
+    layout_propagate(g, tp, false, p);
     return p->compute_seconds + p->collective_seconds + 1e6 * idle_ranks(p);
 }
 
 /* Coordinate descent: try each other decision of each site; keep what lowers the estimate. */
+/* Coordinate descent from the greedy plan: try each other decision of each site; keep what
+ * lowers the estimate. A plan costs a propagation, linear in the ops; the search stops after
+ * SEARCH_BUDGET op visits, so a huge model keeps the greedy plan rather than taking hours. */
 static void search(Graph *g, int tp, Site *sites, int n)
 {
     Propagation p;
-    double best = estimate(g, tp, &p);
+    layout_propagate(g, tp, true, &p);
+    double best = p.compute_seconds + p.collective_seconds + 1e6 * idle_ranks(&p);
+    int64_t ops = 1;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
+        ops++;
+    int64_t evaluations = SEARCH_BUDGET / ops;
     for (int round = 0; round < MAX_ROUNDS; round++) {
         bool changed = false;
         for (int i = 0; i < n; i++) {
@@ -108,6 +117,10 @@ static void search(Graph *g, int tp, Site *sites, int n)
             for (int k = 0; k < sites[i].noptions; k++) {
                 if (sites[i].options[k] == current)
                     continue;
+                if (evaluations-- <= 0) {
+                    op->attrs.parallel = current;
+                    return;
+                }
                 op->attrs.parallel = sites[i].options[k];
                 double cost = estimate(g, tp, &p);
                 if (cost < best * (1 - 1e-9)) {
