@@ -15,7 +15,8 @@ extern char **environ;
 
 const char *build_cflags(void)
 {
-    return "-std=c17 -O3 -march=native -fopenmp-simd -Wall -Wno-unused-function "
+    return "-std=c17 -O3 -march=native -fopenmp-simd -fno-trapping-math -fno-math-errno "
+           "-Wall -Wno-unused-function "
            "-I" TPC_RUNTIME_INCLUDE " -I" TPC_CBLAS_INCLUDE " " TPC_MPI_INCLUDES " "
            TPC_PROGRAM_CFLAGS;
 }

@@ -46,6 +46,7 @@ struct Kernel *kernel_layernorm(Arena *a);
 struct Kernel *kernel_softmax(Arena *a);
 struct Kernel *kernel_normalize(Arena *a);
 struct Kernel *kernel_rope(Arena *a, RopeStyle style);
+struct Kernel *kernel_rope_table(Arena *a);
 struct Kernel *kernel_attention_softmax(Arena *a);
 struct Kernel *kernel_embedding(Arena *a);
 struct Kernel *kernel_positions(Arena *a);

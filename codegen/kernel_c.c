@@ -29,7 +29,7 @@ static void print_expr(FILE *out, const Kernel *k, const KExpr *e)
     static const char *const f32_calls[KF_COUNT] = {
         [KF_EXP] = "tpc_expf", [KF_TANH] = "tpc_tanhf", [KF_ERF] = "tpc_erff",
         [KF_SQRT] = "sqrtf", [KF_RSQRT] = "tpc_rsqrtf", [KF_SIN] = "sinf", [KF_COS] = "cosf",
-        [KF_POW] = "powf", [KF_MAX] = "fmaxf", [KF_MIN] = "fminf", [KF_ABS] = "fabsf"};
+        [KF_POW] = "powf", [KF_MAX] = "tpc_maxf", [KF_MIN] = "tpc_minf", [KF_ABS] = "fabsf"};
     static const char *const f64_calls[KF_COUNT] = {
         [KF_EXP] = "exp", [KF_TANH] = "tanh", [KF_ERF] = "erf", [KF_SQRT] = "sqrt",
         [KF_RSQRT] = "1.0 / sqrt", [KF_SIN] = "sin", [KF_COS] = "cos", [KF_POW] = "pow",
@@ -178,12 +178,21 @@ void kernel_print_c(FILE *out, const Kernel *k)
 
 void kernel_print_c_prelude(FILE *out)
 {
-    fputs("/* Math that vectorises: expf by range reduction (x = n ln2 + r) and Cephes' degree-6\n"
-          " * polynomial for e^r, scaled by 2^n through the exponent bits (relative error below\n"
-          " * 2e-7); tanh and erf built on it; rsqrt as 1/sqrt. */\n"
+    fputs("/* Math that vectorises (with -fno-trapping-math, which the Makefile gives: no libm call,\n"
+          " * no fminf, whose NaN rules gcc will not turn into vector code): expf by range reduction\n"
+          " * (x = n ln2 + r) and Cephes' degree-6 polynomial for e^r, scaled by 2^n through the\n"
+          " * exponent bits (relative error below 2e-7); tanh and erf built on it; rsqrt as 1/sqrt. */\n"
+          "static inline float tpc_maxf(float a, float b)\n"
+          "{\n"
+          "    return a > b ? a : b;\n"
+          "}\n\n"
+          "static inline float tpc_minf(float a, float b)\n"
+          "{\n"
+          "    return a < b ? a : b;\n"
+          "}\n\n"
           "static inline float tpc_expf(float x)\n"
           "{\n"
-          "    x = fminf(fmaxf(x, -87.3f), 88.7f);\n"
+          "    x = x < -87.3f ? -87.3f : x > 88.7f ? 88.7f : x;\n"
           "    float n = floorf(x * 1.44269504f + 0.5f);\n"
           "    float r = x - n * 0.693359375f + n * 2.12194440e-4f;\n"
           "    float p = 1.9875691500e-4f;\n"

@@ -259,9 +259,36 @@ Kernel *kernel_normalize(Arena *a)
 
 /* ---- rope ----------------------------------------------------------------------------------- */
 
+/* cos and sin of position p times theta^(-2j / rotary_dim), for p < seq and j < rotary_dim / 2,
+ * computed in double: table[p * rotary_dim + 2j] = cos, [.. + 2j + 1] = sin. Once a forward. */
+Kernel *kernel_rope_table(Arena *a)
+{
+    Kernel *k = kernel_new(a, "rope_table", "RoPE's cos and sin for every position and pair");
+    int table = kernel_buffer(k, "table", KT_F32, true);
+    int seq = kernel_scalar(k, "seq", KT_INT), rotary = kernel_scalar(k, "rotary_dim", KT_INT);
+    int theta = kernel_scalar(k, "theta", KT_F64);
+    int p = kernel_var(k, "p", KT_INT), j = kernel_var(k, "j", KT_INT);
+    int angle = kernel_var(k, "angle", KT_F64);
+    ks_for(k, p, kx_int(k, 0), kx_param(k, seq));
+    ks_for(k, j, kx_int(k, 0), kx_div(k, kx_param(k, rotary), kx_int(k, 2)));
+    KExpr *exponent = kx_div(k, kx_cast(k, KT_F64, kx_mul(k, kx_int(k, -2), kx_var(k, j))),
+                             kx_cast(k, KT_F64, kx_param(k, rotary)));
+    KExpr *freq = kx_call2(k, KF_POW, kx_param(k, theta), exponent);
+    freq->type = KT_F64;
+    ks_let(k, angle, kx_mul(k, kx_cast(k, KT_F64, kx_var(k, p)), freq));
+    KExpr *cosv = kx_call(k, KF_COS, kx_var(k, angle)), *sinv = kx_call(k, KF_SIN, kx_var(k, angle));
+    cosv->type = sinv->type = KT_F64;
+    KExpr *at = kx_add(k, kx_mul(k, kx_var(k, p), kx_param(k, rotary)), kx_mul(k, kx_int(k, 2), kx_var(k, j)));
+    ks_store(k, table, at, kx_cast(k, KT_F32, cosv));
+    ks_store(k, table, kx_add(k, at, kx_int(k, 1)), kx_cast(k, KT_F32, sinv));
+    ks_end(k);
+    ks_end(k);
+    return k;
+}
+
 /* Rotary embedding of `heads` heads of head_dim per row, at position row % seq: the first
- * rotary_dim elements of each head rotated in pairs (j, j + half) (neox) or (2j, 2j + 1) (gptj)
- * by angle position * theta^(-2j / rotary_dim), computed in double. */
+ * rotary_dim elements of each head rotated in pairs (j, j + rotary_dim/2) (neox) or (2j, 2j + 1)
+ * (gptj) by the table's angle for (position, j); the rest copied. */
 Kernel *kernel_rope(Arena *a, RopeStyle style)
 {
     Kernel *k = kernel_new(a, style == ROPE_GPTJ ? "rope_gptj" : "rope_neox",
@@ -269,53 +296,35 @@ Kernel *kernel_rope(Arena *a, RopeStyle style)
                                               : "rotary embedding, rotate_half (GPT-NeoX, Llama)");
     int out = kernel_buffer(k, "out", KT_F32, true), ld_out = kernel_scalar(k, "ld_out", KT_INT);
     int x = kernel_buffer(k, "x", KT_F32, false), ld_x = kernel_scalar(k, "ld_x", KT_INT);
+    int table = kernel_buffer(k, "table", KT_F32, false);
     int rows = kernel_scalar(k, "rows", KT_INT), seq = kernel_scalar(k, "seq", KT_INT);
     int heads = kernel_scalar(k, "heads", KT_INT), head_dim = kernel_scalar(k, "head_dim", KT_INT);
     int rotary = kernel_scalar(k, "rotary_dim", KT_INT);
-    int theta = kernel_scalar(k, "theta", KT_F64);
-    int r = kernel_var(k, "r", KT_INT), j = kernel_var(k, "j", KT_INT), h = kernel_var(k, "h", KT_INT);
-    int angle = kernel_var(k, "angle", KT_F64), cs = kernel_var(k, "cos_a", KT_F32);
-    int sn = kernel_var(k, "sin_a", KT_F32), base = kernel_var(k, "at", KT_INT);
-    int a0 = kernel_var(k, "i0", KT_INT), a1 = kernel_var(k, "i1", KT_INT);
+    int r = kernel_var(k, "r", KT_INT), h = kernel_var(k, "h", KT_INT), j = kernel_var(k, "j", KT_INT);
+    int c = kernel_var(k, "c", KT_INT), angles = kernel_var(k, "angles", KT_INT);
+    int in = kernel_var(k, "in", KT_INT), at = kernel_var(k, "at", KT_INT);
     int x0 = kernel_var(k, "x0", KT_F32), x1 = kernel_var(k, "x1", KT_F32);
-    int c = kernel_var(k, "c", KT_INT), obase = kernel_var(k, "out_at", KT_INT);
-    int o0 = kernel_var(k, "o0", KT_INT), o1 = kernel_var(k, "o1", KT_INT);
+    int cs = kernel_var(k, "cos_a", KT_F32), sn = kernel_var(k, "sin_a", KT_F32);
     ks_for(k, r, kx_int(k, 0), kx_param(k, rows));
-    /* what is not rotated is copied */
+    ks_let(k, angles, kx_mul(k, kx_bin(k, KB_MOD, kx_var(k, r), kx_param(k, seq)), kx_param(k, rotary)));
     ks_for(k, h, kx_int(k, 0), kx_param(k, heads));
-    ks_for(k, c, kx_param(k, rotary), kx_param(k, head_dim));
-    KExpr *head = kx_add(k, kx_mul(k, kx_var(k, h), kx_param(k, head_dim)), kx_var(k, c));
-    ks_store(k, out, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, ld_out)), head),
-             kx_load(k, x, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, ld_x)), head)));
-    ks_end(k);
-    ks_end(k);
+    ks_let(k, in, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, ld_x)), kx_mul(k, kx_var(k, h), kx_param(k, head_dim))));
+    ks_let(k, at, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, ld_out)), kx_mul(k, kx_var(k, h), kx_param(k, head_dim))));
     ks_for(k, j, kx_int(k, 0), kx_div(k, kx_param(k, rotary), kx_int(k, 2)));
-    KExpr *pos = kx_cast(k, KT_F64, kx_bin(k, KB_MOD, kx_var(k, r), kx_param(k, seq)));
-    KExpr *exponent = kx_div(k, kx_cast(k, KT_F64, kx_mul(k, kx_int(k, -2), kx_var(k, j))), kx_cast(k, KT_F64, kx_param(k, rotary)));
-    KExpr *freq = kx_call2(k, KF_POW, kx_param(k, theta), exponent);
-    freq->type = KT_F64;
-    ks_let(k, angle, kx_mul(k, pos, freq));
-    KExpr *cosv = kx_call(k, KF_COS, kx_var(k, angle)), *sinv = kx_call(k, KF_SIN, kx_var(k, angle));
-    cosv->type = sinv->type = KT_F64;
-    ks_let(k, cs, kx_cast(k, KT_F32, cosv));
-    ks_let(k, sn, kx_cast(k, KT_F32, sinv));
-    ks_for(k, h, kx_int(k, 0), kx_param(k, heads));
-    /* the pair's offsets within a head: (j, j + rotary/2) or (2j, 2j + 1) */
+    /* the pair: (j, j + rotary/2) or (2j, 2j + 1) */
     KExpr *first = style == ROPE_GPTJ ? kx_mul(k, kx_int(k, 2), kx_var(k, j)) : kx_var(k, j);
     KExpr *second = style == ROPE_GPTJ ? kx_add(k, kx_mul(k, kx_int(k, 2), kx_var(k, j)), kx_int(k, 1))
                                        : kx_add(k, kx_var(k, j), kx_div(k, kx_param(k, rotary), kx_int(k, 2)));
-    KExpr *head_at = kx_mul(k, kx_var(k, h), kx_param(k, head_dim));
-    ks_let(k, base, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, ld_x)), head_at));
-    ks_let(k, obase, kx_add(k, kx_mul(k, kx_var(k, r), kx_param(k, ld_out)), kx_mul(k, kx_var(k, h), kx_param(k, head_dim))));
-    ks_let(k, a0, kx_add(k, kx_var(k, base), first));
-    ks_let(k, a1, kx_add(k, kx_var(k, base), second));
-    ks_let(k, o0, kx_add(k, kx_var(k, obase), style == ROPE_GPTJ ? kx_mul(k, kx_int(k, 2), kx_var(k, j)) : kx_var(k, j)));
-    ks_let(k, o1, kx_add(k, kx_var(k, obase), style == ROPE_GPTJ ? kx_add(k, kx_mul(k, kx_int(k, 2), kx_var(k, j)), kx_int(k, 1))
-                                                               : kx_add(k, kx_var(k, j), kx_div(k, kx_param(k, rotary), kx_int(k, 2)))));
-    ks_let(k, x0, kx_load(k, x, kx_var(k, a0)));
-    ks_let(k, x1, kx_load(k, x, kx_var(k, a1)));
-    ks_store(k, out, kx_var(k, o0), kx_sub(k, kx_mul(k, kx_var(k, x0), kx_var(k, cs)), kx_mul(k, kx_var(k, x1), kx_var(k, sn))));
-    ks_store(k, out, kx_var(k, o1), kx_add(k, kx_mul(k, kx_var(k, x1), kx_var(k, cs)), kx_mul(k, kx_var(k, x0), kx_var(k, sn))));
+    KExpr *angle = kx_add(k, kx_var(k, angles), kx_mul(k, kx_int(k, 2), kx_var(k, j)));
+    ks_let(k, cs, kx_load(k, table, angle));
+    ks_let(k, sn, kx_load(k, table, kx_add(k, angle, kx_int(k, 1))));
+    ks_let(k, x0, kx_load(k, x, kx_add(k, kx_var(k, in), first)));
+    ks_let(k, x1, kx_load(k, x, kx_add(k, kx_var(k, in), second)));
+    ks_store(k, out, kx_add(k, kx_var(k, at), first), kx_sub(k, kx_mul(k, kx_var(k, x0), kx_var(k, cs)), kx_mul(k, kx_var(k, x1), kx_var(k, sn))));
+    ks_store(k, out, kx_add(k, kx_var(k, at), second), kx_add(k, kx_mul(k, kx_var(k, x1), kx_var(k, cs)), kx_mul(k, kx_var(k, x0), kx_var(k, sn))));
+    ks_end(k);
+    ks_for(k, c, kx_param(k, rotary), kx_param(k, head_dim)); /* what is not rotated is copied */
+    ks_store(k, out, kx_add(k, kx_var(k, at), kx_var(k, c)), kx_load(k, x, kx_add(k, kx_var(k, in), kx_var(k, c))));
     ks_end(k);
     ks_end(k);
     ks_end(k);
@@ -324,9 +333,10 @@ Kernel *kernel_rope(Arena *a, RopeStyle style)
 
 /* ---- attention's softmax --------------------------------------------------------------------- */
 
-/* One head's scores [rows, cols] (queries by keys), scaled, masked (causal: key after query;
- * mask: key_mask[j] == 0), softmaxed over keys. A masked score is the lowest float, as Hugging
- * Face's masks make it: a row with every key masked comes out uniform, not NaN. */
+/* One head's scores [rows, cols] (queries by keys), scaled, masked, softmaxed over keys. A
+ * causal row stops at its own position (the keys after it get probability 0, and cost nothing);
+ * a key the mask drops (key_mask[j] == 0) scores the lowest float, as Hugging Face's masks make
+ * it, so a row with every key dropped comes out uniform, not NaN. */
 Kernel *kernel_attention_softmax(Arena *a)
 {
     Kernel *k = kernel_new(a, "attention_softmax",
@@ -337,32 +347,36 @@ Kernel *kernel_attention_softmax(Arena *a)
     int scale = kernel_scalar(k, "scale", KT_F32), causal = kernel_scalar(k, "causal", KT_INT);
     int masked = kernel_scalar(k, "has_mask", KT_INT);
     int i = kernel_var(k, "i", KT_INT), j = kernel_var(k, "j", KT_INT);
-    int base = kernel_var(k, "row", KT_INT), top = kernel_var(k, "top", KT_F32);
-    int sum = kernel_var(k, "sum", KT_F32), v = kernel_var(k, "v", KT_F32);
-    int e = kernel_var(k, "e", KT_F32);
+    int base = kernel_var(k, "row", KT_INT), keys = kernel_var(k, "keys", KT_INT);
+    int top = kernel_var(k, "top", KT_F32), sum = kernel_var(k, "sum", KT_F32);
+    int v = kernel_var(k, "v", KT_F32), e = kernel_var(k, "e", KT_F32);
+    int inv = kernel_var(k, "inv", KT_F32);
     ks_for(k, i, kx_int(k, 0), kx_param(k, rows));
     ks_let(k, base, kx_mul(k, kx_var(k, i), kx_param(k, cols)));
+    ks_let(k, keys, kx_select(k, kx_param(k, causal), kx_add(k, kx_var(k, i), kx_int(k, 1)), kx_param(k, cols)));
     ks_let(k, top, kx_float(k, -3.4028234663852886e38));
-    ks_for(k, j, kx_int(k, 0), kx_param(k, cols));
-    KExpr *hidden = kx_bin(k, KB_AND, kx_param(k, causal), kx_bin(k, KB_LT, kx_var(k, i), kx_var(k, j)));
+    ks_for(k, j, kx_int(k, 0), kx_var(k, keys));
     KExpr *dropped = kx_bin(k, KB_AND, kx_param(k, masked),
                             kx_bin(k, KB_EQ, kx_load(k, mask, kx_var(k, j)), kx_float(k, 0)));
-    KExpr *keep = kx_bin(k, KB_EQ, kx_add(k, hidden, dropped), kx_int(k, 0));
     KExpr *at = kx_add(k, kx_var(k, base), kx_var(k, j));
-    ks_let(k, v, kx_select(k, keep, kx_mul(k, kx_load(k, s, at), kx_param(k, scale)), kx_float(k, -3.4028234663852886e38)));
+    ks_let(k, v, kx_select(k, dropped, kx_float(k, -3.4028234663852886e38), kx_mul(k, kx_load(k, s, at), kx_param(k, scale))));
     ks_store(k, s, at, kx_var(k, v));
     ks_assign(k, top, kx_call2(k, KF_MAX, kx_var(k, top), kx_var(k, v)));
     ks_end(k);
     ks_let(k, sum, kx_float(k, 0));
-    ks_for(k, j, kx_int(k, 0), kx_param(k, cols));
+    ks_for(k, j, kx_int(k, 0), kx_var(k, keys));
     KExpr *at2 = kx_add(k, kx_var(k, base), kx_var(k, j));
     ks_let(k, e, kx_call(k, KF_EXP, kx_sub(k, kx_load(k, s, at2), kx_var(k, top))));
     ks_store(k, s, at2, kx_var(k, e));
     ks_assign(k, sum, kx_add(k, kx_var(k, sum), kx_var(k, e)));
     ks_end(k);
-    ks_for(k, j, kx_int(k, 0), kx_param(k, cols));
+    ks_let(k, inv, kx_div(k, kx_float(k, 1), kx_var(k, sum)));
+    ks_for(k, j, kx_int(k, 0), kx_var(k, keys));
     KExpr *at3 = kx_add(k, kx_var(k, base), kx_var(k, j));
-    ks_store(k, s, at3, kx_div(k, kx_load(k, s, at3), kx_var(k, sum)));
+    ks_store(k, s, at3, kx_mul(k, kx_load(k, s, at3), kx_var(k, inv)));
+    ks_end(k);
+    ks_for(k, j, kx_var(k, keys), kx_param(k, cols));
+    ks_store(k, s, kx_add(k, kx_var(k, base), kx_var(k, j)), kx_float(k, 0));
     ks_end(k);
     ks_end(k);
     return k;

@@ -44,12 +44,14 @@ typedef struct Emitter {
     StrMap used_names;
     StrMap next_suffix;    /* stem -> the next number unique_name tries */
     StrMap size_names;     /* per-rank sizes ("12,12,11") -> their RankSize */
+    StrMap transposed;     /* weight (as "%p") -> 2 kept [in, out], 1 not (kept_transposed) */
     const char **slot_names;
     bool attention_used;
 } Emitter;
 
 static const char *cols_expr(Emitter *e, const Value *v);
 static const char *rows_expr(Emitter *e, const Value *v);
+static bool kept_transposed(Emitter *e, const Weight *w);
 
 /* ---- names ------------------------------------------------------------------------------------ */
 
@@ -512,8 +514,9 @@ static void gemm_call(Emitter *e, const Op *op, const char *out, const char *ld_
                       const char *beta, int depth)
 {
     const Value *x = op->args[0], *y = op->results[0];
+    bool nt = op->kind == OP_LINEAR && !kept_transposed(e, op->args[1]->weight);
     line(e, depth, "%s(%s, %s, %s, %s, %s, %s, %s, %s, %s);",
-         op->kind == OP_LINEAR ? "linear_rows" : "matmul_rows", out, ld_out, buffer(e, x),
+         nt ? "linear_rows" : "matmul_rows", out, ld_out, buffer(e, x),
          ld_expr(e, x), buffer(e, op->args[1]), rows_expr(e, x), cols_expr(e, y),
          cols_expr(e, x), beta);
 }
@@ -606,10 +609,10 @@ static void emit_rope(Emitter *e, const Op *op, int depth)
     int64_t rotary = op->attrs.rotary_dim ? op->attrs.rotary_dim : head_dim;
     const char *seq = dim_expr(e, x, x->shape.rank - 2);
     const Value *y = op->results[0];
-    line(e, depth, "%s(%s, %s, %s, %s, %s, %s, %s, %" PRId64 ", %" PRId64 ", %.17g);",
+    line(e, depth, "%s(%s, %s, %s, %s, %s, %s, %s, %s, %" PRId64 ", %" PRId64 ");",
          use_kernel(e, kernel_rope(e->a, op->attrs.rope_style)), buffer(e, y), ld_expr(e, y),
-         buffer(e, x), ld_expr(e, x), rows_expr(e, x), seq,
-         divide(e, cols_expr(e, x), head_dim), head_dim, rotary, op->attrs.theta);
+         buffer(e, x), ld_expr(e, x), e->slot_names[op->scratch], rows_expr(e, x), seq,
+         divide(e, cols_expr(e, x), head_dim), head_dim, rotary);
 }
 
 static void emit_attention(Emitter *e, const Op *op, int depth)
@@ -926,7 +929,7 @@ static const char *slice_table(Emitter *e, const char *name, const Layout *l, in
 
 /* A read of one stored tensor: its slices per dimension, into dst with row stride `stride`. */
 static void emit_read(Emitter *e, FILE *out, const Weight *tensor, const Layout *l, int piece,
-                      const char *dst, const char *stride, const char *indent)
+                      const char *dst, const char *strides, const char *indent)
 {
     const char *name = tensor->group ? "name" : arena_printf(e->a, "\"%s\"", name_format(e, tensor->checkpoint));
     fprintf(out, "%sread(src, %s, %d, (int64_t[]){", indent, name, tensor->shape.rank);
@@ -942,47 +945,80 @@ static void emit_read(Emitter *e, FILE *out, const Weight *tensor, const Layout 
             fprintf(out, "%s{0, NULL}", d ? ", " : "");
         }
     }
-    fprintf(out, "},\n%s     %s, %s, (int64_t[]){%s, 1});\n", indent, init_of(e, tensor), dst,
-            tensor->shape.rank == 2 ? stride : "1");
+    fprintf(out, "},\n%s     %s, %s, (int64_t[]){%s});\n", indent, init_of(e, tensor), dst,
+            strides);
 }
 
-/* One weight of the Weights struct: a tensor, or a fused one read part by part. */
+/* A linear's weight is kept [in, out] (transposed as it is read) when linears are all that read
+ * it: a GEMM of 2 to 128 rows then runs without transposing it (OpenBLAS's sgemm NN was 1.1 to
+ * 2.3 times faster than NT here; equal at 512 rows; one row streams it with sgemv either way).
+ * A table an embedding also reads keeps the checkpoint's [out, in]. */
+static bool kept_transposed(Emitter *e, const Weight *w)
+{
+    const char *key = arena_printf(e->a, "%p", (const void *)w);
+    intptr_t known = (intptr_t)strmap_get(&e->transposed, key);
+    if (known)
+        return known == 2;
+    bool linear_only = w->shape.rank == 2 && w->segment_dim == 0;
+    for (Op *op = e->g->top->first; op && linear_only; op = ir_walk_next(op, e->g->top))
+        for (int i = 0; i < op->nargs; i++)
+            if (op->args[i]->kind == VAL_WEIGHT && op->args[i]->weight == w)
+                linear_only &= op->kind == OP_LINEAR && i == 1;
+    strmap_put(&e->transposed, key, (void *)(intptr_t)(linear_only ? 2 : 1));
+    return linear_only;
+}
+
+/* One weight of the Weights struct: a tensor, or a fused one read part by part. Element (o, i)
+ * of the slice goes to [o * cols + i], or kept transposed to [i * rows + o]. */
 static void emit_load_weight(Emitter *e, FILE *out, const Weight *w, const char *indent)
 {
     const char *dst = arena_printf(e->a, "%s->%s", w->group ? "l" : "w", weight_field(e, w));
-    if (w->group)
-        fprintf(out, "%s%s = next;\n", indent, dst);
-    else
-        fprintf(out, "%s%s = next;\n", indent, dst);
+    fprintf(out, "%s%s = next;\n", indent, dst);
     fprintf(out, "%snext += %s;\n", indent, weight_elements(e, w));
+    bool transposed = kept_transposed(e, w);
+    const char *rows = w->shape.rank == 2 ? weight_dim(e, w, 0) : "1";
+    const char *cols = w->shape.rank == 2 ? weight_dim(e, w, 1) : "1";
+    const char *strides = w->shape.rank < 2 ? "1"
+                          : transposed     ? arena_printf(e->a, "1, %s", rows)
+                                           : arena_printf(e->a, "%s, 1", cols);
     if (!w->nparts) {
         if (w->group)
             fprintf(out, "%sformat_name(name, \"%s\", i);\n", indent, name_format(e, w->checkpoint));
-        emit_read(e, out, w, &w->layout, -1, dst, w->shape.rank == 2 ? weight_dim(e, w, 1) : "1",
-                  indent);
+        emit_read(e, out, w, &w->layout, -1, dst, strides, indent);
         return;
     }
-    /* Fused: part k's rows (or columns) follow part k-1's, each the rank's own piece. */
+    /* Fused: part k's rows (columns, kept transposed or for a matmul's [in, out]) follow part
+     * k-1's, each the rank's own piece when the split runs along the parts. */
     const Layout *l = &w->layout;
     bool by_piece = l->kind == LAYOUT_S && l->dim == w->segment_dim;
     const char *offset = "0";
     for (int k = 0; k < w->nparts; k++) {
-        Weight part = *w->parts[k];
-        Layout pl = *l;
+        const Weight *part = w->parts[k];
+        Weight tensor = *part;
+        tensor.group = w->group;
         int64_t *size = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
         for (int r = 0; r < e->tp; r++)
             size[r] = by_piece ? l->seg[k].ranks[r].end - l->seg[k].ranks[r].start
-                               : part.shape.dims[w->segment_dim].size;
-        if (!by_piece && l->kind == LAYOUT_S)
-            pl = *l; /* split along the other dimension: the same ranges for every part */
+                               : part->shape.dims[w->segment_dim].size;
         if (w->group)
-            fprintf(out, "%sformat_name(name, \"%s\", i);\n", indent, name_format(e, part.checkpoint));
-        const char *cols = w->shape.rank == 2 ? weight_dim(e, w, 1) : "1";
-        const char *at = w->segment_dim == 0 ? arena_printf(e->a, "%s + (%s) * %s", dst, offset, cols)
-                                             : arena_printf(e->a, "%s + %s", dst, offset);
-        emit_read(e, out, &part, by_piece ? l : &pl, by_piece ? k : -1, at, cols, indent);
-        offset = arena_printf(e->a, "%s + %s", offset, rank_size(e, arena_printf(e->a, "%s_%s", w->name, part.name), size));
+            fprintf(out, "%sformat_name(name, \"%s\", i);\n", indent, name_format(e, part->checkpoint));
+        bool along_rows = w->segment_dim == 0 && !transposed;
+        const char *at = along_rows ? arena_printf(e->a, "%s + (%s) * %s", dst, offset, cols)
+                                    : arena_printf(e->a, "%s + %s", dst, offset);
+        emit_read(e, out, &tensor, l, by_piece ? k : -1, at, strides, indent);
+        offset = arena_printf(e->a, "%s + %s", offset,
+                              rank_size(e, arena_printf(e->a, "%s_%s", w->name, part->name), size));
     }
+}
+
+/* A field of Weights, with the weight's stored shape, layout and how it is kept. */
+static void weight_field_decl(Emitter *e, FILE *out, const Weight *w)
+{
+    char shape[128], layout[16];
+    fprintf(out, "    float *%s; /* %s %s%s */\n", weight_field(e, w),
+            shape_str(e->g, &w->shape, shape, sizeof shape),
+            layout_str(&w->layout, layout, sizeof layout),
+            kept_transposed(e, w) ? ", kept [in, out]" : "");
 }
 
 static void emit_weights_struct(Emitter *e, FILE *out)
@@ -993,24 +1029,16 @@ static void emit_weights_struct(Emitter *e, FILE *out)
         fprintf(out, "struct %s { /* one block of %s */\n", group_struct(e, grp), grp->name);
         for (int i = 0; i < g->weights.len; i++) {
             const Weight *w = g->weights.items[i];
-            if (w->used && w->group == grp) {
-                char shape[128], layout[16];
-                fprintf(out, "    float *%s; /* %s %s */\n", weight_field(e, w),
-                        shape_str(g, &w->shape, shape, sizeof shape),
-                        layout_str(&w->layout, layout, sizeof layout));
-            }
+            if (w->used && w->group == grp)
+                weight_field_decl(e, out, w);
         }
         fprintf(out, "};\n\n");
     }
     fprintf(out, "typedef struct Weights {\n    float *block; /* the one allocation the others point into */\n");
     for (int i = 0; i < g->weights.len; i++) {
         const Weight *w = g->weights.items[i];
-        if (w->used && !w->group) {
-            char shape[128], layout[16];
-            fprintf(out, "    float *%s; /* %s %s */\n", weight_field(e, w),
-                    shape_str(g, &w->shape, shape, sizeof shape),
-                    layout_str(&w->layout, layout, sizeof layout));
-        }
+        if (w->used && !w->group)
+            weight_field_decl(e, out, w);
     }
     for (int gi = 0; gi < g->groups.len; gi++) {
         const Group *grp = g->groups.items[gi];
@@ -1090,7 +1118,7 @@ static void name_slots(Emitter *e)
                 e->slot_names[p->slot] = unique_name(e, p->name ? p->name : "t");
         }
         if (op->scratch >= 0 && !e->slot_names[op->scratch])
-            e->slot_names[op->scratch] = unique_name(e, "scores");
+            e->slot_names[op->scratch] = unique_name(e, op->kind == OP_ROPE ? "rope_table" : "scores");
         for (int i = 0; i < op->nresults; i++) {
             const Value *v = op->results[i];
             if (v->slot >= 0 && !e->slot_names[v->slot])
@@ -1342,6 +1370,23 @@ static void emit_main(Emitter *e, FILE *out)
                  "    return 0;\n}\n");
 }
 
+/* The cos and sin tables rope ops read, each filled once, before the first layer. */
+static void emit_rope_tables(Emitter *e)
+{
+    bool *made = arena_array(e->a, (size_t)e->g->slots.len + 1, sizeof *made);
+    for (Op *op = e->g->top->first; op; op = ir_walk_next(op, e->g->top)) {
+        if (op->kind != OP_ROPE || made[op->scratch])
+            continue;
+        made[op->scratch] = true;
+        const Value *x = op->args[0];
+        int64_t head_dim = x->shape.dims[x->shape.rank - 1].size / op->attrs.heads;
+        int64_t rotary = op->attrs.rotary_dim ? op->attrs.rotary_dim : head_dim;
+        fprintf(e->out, "\n    // RoPE's cos and sin at theta %.17g, for every position\n", op->attrs.theta);
+        line(e, 1, "%s(%s, %s, %" PRId64 ", %.17g);", use_kernel(e, kernel_rope_table(e->a)),
+             e->slot_names[op->scratch], dim_expr(e, x, x->shape.rank - 2), rotary, op->attrs.theta);
+    }
+}
+
 static void emit_forward(Emitter *e, char **text)
 {
     Graph *g = e->g;
@@ -1362,6 +1407,7 @@ static void emit_forward(Emitter *e, char **text)
         fprintf(out, "    float *%s = buf[%d];\n", e->slot_names[s], s);
     for (int s = 0; s < g->slots.len; s++)
         fprintf(out, "    (void)%s;\n", e->slot_names[s]);
+    emit_rope_tables(e);
     emit_block(e, g->top, 1);
     fprintf(out, "}\n\n");
     fclose(out);
@@ -1391,6 +1437,7 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
     strmap_init(&e.used_names, g->arena);
     strmap_init(&e.next_suffix, g->arena);
     strmap_init(&e.size_names, g->arena);
+    strmap_init(&e.transposed, g->arena);
     name_slots(&e);
     char *forward_text = NULL;
     emit_forward(&e, &forward_text);

@@ -392,6 +392,42 @@ static void plan_op(Planner *pl, Op *op)
     }
 }
 
+/* RoPE's cos and sin for every position and rotated pair, [seq, rotary_dim]: one table per
+ * (theta, rotary_dim, positions), filled once at the start of a forward and read by every rope
+ * op that shares it (every layer's q and k). */
+static void plan_rope_tables(Planner *pl, int end)
+{
+    Graph *g = pl->g;
+    Vec(Op *) made = {0};
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
+        if (op->kind != OP_ROPE)
+            continue;
+        const Value *x = op->args[0];
+        Dim seq = x->shape.dims[x->shape.rank - 2];
+        int64_t head_dim = x->shape.dims[x->shape.rank - 1].size / op->attrs.heads;
+        int64_t rotary = op->attrs.rotary_dim ? op->attrs.rotary_dim : head_dim;
+        for (int i = 0; i < made.len && op->scratch < 0; i++) {
+            const Op *other = made.items[i];
+            const Value *y = other->args[0];
+            int64_t other_rotary = other->attrs.rotary_dim
+                                       ? other->attrs.rotary_dim
+                                       : y->shape.dims[y->shape.rank - 1].size / other->attrs.heads;
+            if (other->attrs.theta == op->attrs.theta && other_rotary == rotary &&
+                dim_equal(y->shape.dims[y->shape.rank - 2], seq))
+                op->scratch = other->scratch;
+        }
+        if (op->scratch >= 0)
+            continue;
+        SlotTerm t = {.per_rank = arena_array(g->arena, (size_t)g->tp, sizeof(int64_t))};
+        if (seq.sym >= 0)
+            t.syms[t.nsyms++] = seq.sym;
+        for (int r = 0; r < g->tp; r++)
+            t.per_rank[r] = rotary * (seq.sym >= 0 ? 1 : seq.size);
+        op->scratch = take_slot(pl, &t, 0, end);
+        vec_push(g->arena, &made, op);
+    }
+}
+
 static void plan_block(Planner *pl, Block *b)
 {
     for (Op *op = b->first; op; op = op->next)
@@ -424,6 +460,7 @@ bool pass_plan_memory(Graph *g, const Options *opt, Diag *diag)
             if (v->view_of && pl.last_use[v->id] > pl.last_use[v->view_of->id])
                 pl.last_use[v->view_of->id] = pl.last_use[v->id];
         }
+    plan_rope_tables(&pl, positions);
     plan_block(&pl, g->top);
     ir_number_ops(g->top); /* back to positions within blocks, as the verifier expects */
     return true;
