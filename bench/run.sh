@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The CPU speed benchmark, in one command (not a test: it measures and reports).
+#   bench/run.sh            the full run: 5 interleaved rounds and the kernel study, ~10 min
+#   bench/run.sh --quick    2 rounds, fewer forwards, a smaller kernel study, ~2-3 min
+# Other options go to bench/bench.py (--rounds N, --no-kernels, --only MODEL, --tokens 1,512).
+# Builds tpc and libtpcrt in build/, bench/floor.c and bench/gemmtrace.c in bench/out/,
+# prints the table and the targets, writes bench/results/last.{json,csv} and draws last.png.
+# What every column means: bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# One BLAS thread everywhere: tpc sets its own, but Debian's torch takes OpenBLAS's from here
+# (torch.set_num_threads(1) does not reach it), and the floor calls OpenBLAS too.
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+if [ "$(id -u)" -eq 0 ]; then   # Open MPI refuses root without both
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+
+[ -x build/tpc ] || scripts/setup.sh
+cmake --build build --target tpc tpcrt -j "$(nproc)" > /dev/null
+
+mkdir -p bench/out bench/results
+blas_include=/usr/include/x86_64-linux-gnu/openblas-pthread
+blas_lib=/usr/lib/x86_64-linux-gnu/libopenblas.so   # the library tpc's programs link
+cc -std=c17 -O3 -march=native -Wall -Wextra -I"$blas_include" \
+    -o bench/out/floor bench/floor.c "$blas_lib"
+cc -std=c17 -O2 -Wall -Wextra -shared -fPIC -I"$blas_include" \
+    -o bench/out/gemmtrace.so bench/gemmtrace.c -ldl
+
+exec /usr/bin/python3 bench/bench.py "$@"    # it also runs bench/plot.py
