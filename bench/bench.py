@@ -6,6 +6,9 @@ all alike:
   tpc_tp1, tpc_tp2  the tpc programs, mpirun -np 1 / -np 2, one thread a rank (--bench K)
   floor             bench/floor.c replaying the tpc -tp 1 program's own BLAS calls (recorded
                     once per point with gemmtrace.so) back to back, on one core
+  floor_tp2         two floors at once, one per core, each replaying one rank's calls of the
+                    tpc -tp 2 program: what two busy cores give these GEMMs with nothing else
+                    (no collectives, no waiting); floor / floor_tp2 bounds tp1/tp2
   eager             PyTorch eager, one thread, the same model (torch_models.py)
   gloo_tp2          the seed's tensor-parallel MLP: PyTorch on gloo, 2 processes (MLPs only)
   prof_tp1          the decoder at 128 and 512 tokens with every op timed (a copy of the
@@ -311,20 +314,38 @@ def model_flags(model, tokens):
             "--intermediate", "2816", "--layers", str(d["layers"]), "--tokens", str(tokens)]
 
 
-def trace_point(tools, model, tokens):
-    """Record the -tp 1 program's calls at this many tokens; write the floor's --calls file.
-    Also find which floor --model flags give the same calls (so the flags mode mirrors tpc)."""
-    prog = program_path(program_dir(model, 1))
-    trace = os.path.join(OUT, "trace.txt")
-    env = dict(ENV, GEMMTRACE=trace)
-    run(MPIRUN + ["-np", "1", "-x", "LD_PRELOAD=" + tools["gemmtrace"], "-x", "GEMMTRACE",
+def record_calls(tools, model, tp, tokens):
+    """Run the -tp TP program once under gemmtrace.so; write one floor --calls file a rank and
+    return their paths and texts."""
+    prog = program_path(program_dir(model, tp))
+    prefix = os.path.join(OUT, "trace-")
+    for old in os.listdir(OUT):
+        if old.startswith("trace-"):
+            os.remove(os.path.join(OUT, old))
+    env = dict(ENV, GEMMTRACE=prefix + "%d.txt")  # one log a process
+    run(MPIRUN + ["-np", str(tp), "-x", "LD_PRELOAD=" + tools["gemmtrace"], "-x", "GEMMTRACE",
                   prog, "--random-weights", "1", "--random-input", "2", "--dim", "batch=1",
                   "--dim", "seq=%d" % tokens], env=env)
-    with open(trace) as f:
-        text = calls_from_trace(f.read().splitlines())
-    path = os.path.join(OUT, "calls-%s-%d.txt" % (model.replace(" ", "_"), tokens))
-    with open(path, "w") as f:
-        f.write(text)
+    logs = sorted(f for f in os.listdir(OUT) if f.startswith("trace-"))
+    if len(logs) != tp:
+        raise SystemExit("bench: %d BLAS call logs from %s at -np %d" % (len(logs), prog, tp))
+    paths, texts = [], []
+    for i, name in enumerate(logs):
+        with open(os.path.join(OUT, name)) as f:
+            texts.append(calls_from_trace(f.read().splitlines()))
+        paths.append(os.path.join(OUT, "calls-%s-%d-tp%d-%d.txt" % (
+            model.replace(" ", "_"), tokens, tp, i)))
+        with open(paths[-1], "w") as f:
+            f.write(texts[-1])
+    return paths, texts
+
+
+def trace_point(tools, model, tokens):
+    """Record the -tp 1 and -tp 2 programs' calls at this many tokens (the floors' --calls
+    files). Also find which floor --model flags give the -tp 1 calls (so the flags mode mirrors
+    tpc)."""
+    (path,), (text,) = record_calls(tools, model, 1, tokens)
+    ranks, _ = record_calls(tools, model, 2, tokens)
     mirrored = None
     for layout in ("nt", "nn"):
         for m1 in ("gemm", "gemv"):
@@ -332,7 +353,7 @@ def trace_point(tools, model, tokens):
             mine = run([tools["floor"]] + flags + ["--print-calls"])
             if shapes(mine) == shapes(text):
                 mirrored = mirrored or "--layout %s --m1 %s" % (layout, m1)
-    return path, {"calls": describe(text), "floor_flags": mirrored}
+    return {"tp1": path, "tp2": ranks}, {"calls": describe(text), "floor_flags": mirrored}
 
 
 # ---- measuring ---------------------------------------------------------------------------------
@@ -390,6 +411,31 @@ def measure_floor(tools, calls, reps):
     return parse_bench(text, "floor")
 
 
+def measure_floor_tp2(tools, ranks, reps):
+    """The -tp 2 ranks' calls replayed at once, rank r on core r as mpirun binds them: both
+    floors warm up, say they are ready, and are let go together, so each times while the other
+    runs. A forward of the pair takes as long as the slower one."""
+    procs = [subprocess.Popen(["taskset", "-c", str(core), tools["floor"], "--calls", calls,
+                               "--reps", str(reps), "--go-on-stdin"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env=ENV) for core, calls in enumerate(ranks)]
+    try:
+        for p in procs:
+            line = p.stdout.readline()
+            if line.strip() != "floor: ready":
+                raise SystemExit("bench: floor (-tp 2) did not start: %s%s" % (
+                    line, p.stdout.read()))
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        r = [parse_bench(p.communicate(timeout=900)[0], "floor (-tp 2)") for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    return {k: max(x[k] for x in r) for k in ("ms", "min", "max")}
+
+
 class Torch:
     """Eager models built once in this process (pinned to core 0 while timing), and the gloo
     group. Imported only when needed: torch takes seconds to load."""
@@ -431,7 +477,7 @@ class Torch:
 # ---- the rounds --------------------------------------------------------------------------------
 
 def contenders(model, tokens, breakdown=False):
-    c = ["tpc_tp1", "tpc_tp2", "floor", "eager"]
+    c = ["tpc_tp1", "tpc_tp2", "floor", "floor_tp2", "eager"]
     if MODELS[model][2]:
         c.append("gloo_tp2")
     if breakdown:
@@ -468,7 +514,9 @@ def measure(what, model, tokens, reps, tools, torch, calls):
     if what in ("prof_tp1", "prof_tp2"):
         return measure_tpc(model, int(what[-1]), tokens, reps, "-prof")
     if what == "floor":
-        return measure_floor(tools, calls[model, tokens], reps)
+        return measure_floor(tools, calls[model, tokens]["tp1"], reps)
+    if what == "floor_tp2":
+        return measure_floor_tp2(tools, calls[model, tokens]["tp2"], reps)
     if what == "eager":
         return torch.eager(model, tokens, reps)
     return torch.tp(model, tokens, reps)
@@ -477,6 +525,7 @@ def measure(what, model, tokens, reps, tools, torch, calls):
 RATIOS = {  # name -> (numerator, denominator): all "how many times faster / slower"
     "tp1/floor": ("tpc_tp1", "floor"),
     "tp1/tp2": ("tpc_tp1", "tpc_tp2"),
+    "floor1/2": ("floor", "floor_tp2"),
     "eager/tp1": ("eager", "tpc_tp1"),
     "eager/tp2": ("eager", "tpc_tp2"),
     "gloo/tp2": ("gloo_tp2", "tpc_tp2"),
@@ -564,7 +613,7 @@ def fmt(v, spec="%.2f"):
 
 
 def print_table(points):
-    cols = ["floor", "tpc_tp1", "tpc_tp2", "eager", "gloo_tp2"]
+    cols = ["floor", "floor_tp2", "tpc_tp1", "tpc_tp2", "eager", "gloo_tp2"]
     head = ("%-14s %5s " % ("model", "tok") + " ".join("%9s" % c for c in cols) +
             " | " + " ".join("%9s" % r for r in RATIOS) + " | %6s %6s %7s %7s" %
             ("coll%", "gloo%", "attn%1", "attn%2"))
@@ -596,7 +645,9 @@ def evaluate_targets(points):
     s = [(p, p["ratios"]["tp1/tp2"]) for p in points]
     target("tp1/tp2 speedup: median >= 1.8x", median([v for _, v in s]),
            median([v for _, v in s]) >= 1.8)
-    low = ["%s@%d: %.2fx" % (p["model"], p["tokens"], v) for p, v in s if v < 1.6]
+    low = ["%s@%d: %.2fx (floor %s)" % (p["model"], p["tokens"], v,
+                                         fmt(p["ratios"].get("floor1/2"), "%.2fx"))
+           for p, v in s if v < 1.6]
     target("tp1/tp2 speedup: none below 1.6x", min(v for _, v in s), not low, "; ".join(low))
     for tokens, bound, gloo_bound in ((1, 3.0, 3.5), (512, 1.0, 1.0)):
         at = [p for p in points if p["tokens"] == tokens]
@@ -648,7 +699,7 @@ def print_kernels(rows):
 
 
 def write_csv(points, path):
-    cols = ["floor", "tpc_tp1", "tpc_tp2", "eager", "gloo_tp2"]
+    cols = ["floor", "floor_tp2", "tpc_tp1", "tpc_tp2", "eager", "gloo_tp2"]
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["model", "tokens"] + ["%s_ms" % c for c in cols] + list(RATIOS) +
@@ -736,7 +787,7 @@ def main():
             compile_model(args.tpc, model, tp)
             if model == DECODER or args.breakdown:
                 build_profiled(model, tp)
-    log("bench: recording the -tp 1 programs' BLAS calls")
+    log("bench: recording the -tp 1 and -tp 2 programs' BLAS calls")
     calls, call_info = {}, {}
     for model in models:
         for t in tokens:
@@ -800,7 +851,7 @@ def main():
               if quiet < 0.8 * len(launches) else ""))
 
     try:
-        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+        commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
                                 capture_output=True, text=True).stdout.strip()
     except OSError:
         commit = ""

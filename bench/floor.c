@@ -29,6 +29,10 @@
  * Timing options:
  *   --reps N           timed repetitions of the whole list (default 20)
  *   --warmup W         untimed repetitions first (default 2, as a tpc --bench run does)
+ *   --go-on-stdin      after the warm-up, print "floor: ready" and wait for a line on stdin
+ *                      before timing: bench.py starts two floors, one per core, and lets
+ *                      them go together, so that both time while the other runs (the -tp 2
+ *                      floor: what two busy cores give, with no collectives and no waiting)
  *   --per-call         also time each call alone and print them grouped by shape
  *   --clock wall|cpu   wall-clock time (default), or this process's CPU time: on a shared
  *                      machine, the time it was scheduled, for one-thread comparisons
@@ -432,7 +436,7 @@ int main(int argc, char **argv)
                .layers = 4, .tokens = 1, .in = 1024, .out = 1024, .copies = 8, .fuse = 1,
                .attention = 1};
     const char *calls = NULL;
-    int reps = 20, warmup = 2, per_call = 0, print = 0, huge = 0;
+    int reps = 20, warmup = 2, per_call = 0, print = 0, huge = 0, go_on_stdin = 0;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int *num = !strcmp(o, "--hidden")         ? &m.hidden
@@ -455,6 +459,8 @@ int main(int argc, char **argv)
             print = 1;
         else if (!strcmp(o, "--huge"))
             huge = 1;
+        else if (!strcmp(o, "--go-on-stdin"))
+            go_on_stdin = 1;
         else if (!v)
             usage();
         else if (num)
@@ -498,6 +504,13 @@ int main(int argc, char **argv)
     for (int r = 0; r < warmup; r++)
         for (int i = 0; i < l.ncalls; i++)
             run_call(&l, &l.calls[i]);
+    if (go_on_stdin) {
+        char line[16];
+        printf("floor: ready\n");
+        fflush(stdout);
+        if (!fgets(line, sizeof line, stdin))
+            return 1; /* the driver went away: nothing to time for */
+    }
     double *times = malloc(sizeof *times * (size_t)reps);
     double *each = per_call ? malloc(sizeof *each * (size_t)reps * (size_t)l.ncalls) : NULL;
     for (int r = 0; r < reps; r++) {

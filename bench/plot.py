@@ -2,7 +2,8 @@
 
 Top row, one panel a model: ms per forward against tokens (log-log) for the floor, tpc at -tp 1
 and 2, PyTorch eager and the gloo TP MLP. Bottom row: tpc -tp 1 over the floor (target line
-1.05), the -tp 1 / -tp 2 speedup (target lines 1.6 and 1.8), and the kernel study (sgemm NN
+1.05), the -tp 1 / -tp 2 speedup (target lines 1.6 and 1.8; black ticks: the floor's own
+speedup on two cores, its bound), and the kernel study (sgemm NN
 over NT by M for each weight shape; sgemm over sgemv at M = 1 as crosses).
 """
 import json
@@ -15,12 +16,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SERIES = [("floor", "floor (GEMMs only)", "k", "--"), ("tpc_tp1", "tpc -tp 1", "C0", "-"),
+SERIES = [("floor", "floor (GEMMs only)", "k", "--"),
+          ("floor_tp2", "floor -tp 2 (both cores, GEMMs only)", "0.55", "--"), ("tpc_tp1", "tpc -tp 1", "C0", "-"),
           ("tpc_tp2", "tpc -tp 2", "C1", "-"), ("eager", "PyTorch eager, 1 thread", "C2", ":"),
           ("gloo_tp2", "PyTorch TP on gloo, 2 proc", "C3", ":")]
 
 
-def bars(ax, points, key, title, lines):
+def bars(ax, points, key, title, lines, bound=None):
     # short labels: "mlp 1024x4096" -> "1024", "decoder 4L" -> "dec"; the colour tells the model
     short = {m: m.split()[1].split("x")[0] if m.startswith("mlp") else m[:3]
              for m in dict.fromkeys(p["model"] for p in points)}
@@ -36,6 +38,12 @@ def bars(ax, points, key, title, lines):
     ax.set_title(title, fontsize=9)
     for i, v in enumerate(values):
         ax.text(i, v, "%.2f" % v, ha="center", va="bottom", fontsize=5.5)
+    if bound:  # a ratio that bounds this one, as a black tick over each bar
+        ticks = [(i, p["ratios"][bound]) for i, p in enumerate(points) if bound in p["ratios"]]
+        ax.plot([i for i, _ in ticks], [v for _, v in ticks], "_k", markersize=14,
+                markeredgewidth=1.5, label="floor -tp 1 / floor -tp 2")
+        if ticks:
+            ax.legend(fontsize=6, loc="lower right")
 
 
 def main():
@@ -65,7 +73,7 @@ def main():
     bars(axes[1][0], points, "tp1/floor", "tpc -tp 1 / floor (target <= 1.05)",
          [(1.0, "-"), (1.05, "--")])
     bars(axes[1][1], points, "tp1/tp2", "speedup -tp 1 / -tp 2 (targets 1.8 median, 1.6 min)",
-         [(1.6, "--"), (1.8, ":")])
+         [(1.6, "--"), (1.8, ":")], bound="floor1/2")
 
     ax = axes[1][2]
     kernels = data.get("kernels") or []
