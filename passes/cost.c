@@ -5,9 +5,13 @@
  * 0.3.21 and Open MPI 4.1.4): a GEMM is the larger of its FLOPs at sgemm's rate and its weight
  * bytes at the streaming rate (one token is weight-bandwidth bound); passes over activations
  * run at the memory rate; a collective costs a latency plus its bytes on the ring. The
- * workload is one sequence of 128 tokens: every symbolic dimension named `batch` is 1, any
- * other 128. Only ratios between plans matter for the decisions; the absolute figure is
- * printed in the plan. Times are the average rank's (see layouts.c, mean_local).
+ * workload is one prompt of 1024 tokens: every symbolic dimension named `batch` is 1, any
+ * other 1024. It is that long because attention grows with the square of the sequence: at 128
+ * tokens, a multi-query model (Gemma-2B, one kv head) was cheaper with q|k|v split by rows and
+ * attention computed whole on every rank — 3 more all-reduces a layer, and at 4096 tokens 8x
+ * the attention a rank should do. Only ratios between plans matter for the decisions; the
+ * absolute figure is printed in the plan. Times are the average rank's (see layouts.c,
+ * mean_local).
  */
 #include "passes.h"
 
@@ -21,7 +25,7 @@ static const struct Machine {
     double collective_bytes;   /* bytes per second a rank sends in a large collective */
 } machine = {75e9, 15e9, 10e9, 20e-6, 5e9};
 
-enum { WORKLOAD_BATCH = 1, WORKLOAD_SEQ = 128 };
+enum { WORKLOAD_BATCH = 1, WORKLOAD_SEQ = 1024 };
 
 int64_t cost_dim(const Graph *g, Dim d)
 {

@@ -96,7 +96,6 @@ static double estimate(Graph *g, int tp, Propagation *p)
     return p->compute_seconds + p->collective_seconds + 1e6 * idle_ranks(p);
 }
 
-/* Coordinate descent: try each other decision of each site; keep what lowers the estimate. */
 /* Coordinate descent from the greedy plan: try each other decision of each site; keep what
  * lowers the estimate. A plan costs a propagation, linear in the ops; the search stops after
  * SEARCH_BUDGET op visits, so a huge model keeps the greedy plan rather than taking hours. */
