@@ -256,13 +256,6 @@ void tpcrt_reduce_scatter(const float *full, float *local, int64_t rows, const T
     tpcrt_collective_time_add(tpcrt_now() - start);
 }
 
-void tpcrt_broadcast(float *buf, int64_t count)
-{
-    double start = tpcrt_now();
-    transport_broadcast(buf, count * (int64_t)sizeof *buf);
-    tpcrt_collective_time_add(tpcrt_now() - start);
-}
-
 void tpcrt_broadcast_bytes(void *buf, int64_t bytes)
 {
     transport_broadcast(buf, bytes);

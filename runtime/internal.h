@@ -63,7 +63,6 @@ void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog);
 /* A stream of random values is named by its key; element k of the stream is independent of how
  * many elements anyone else drew. */
 uint64_t tpcrt_random_key(uint64_t seed, const char *name);
-uint64_t tpcrt_random_bits(uint64_t key, uint64_t k);
 float tpcrt_random_uniform(uint64_t key, uint64_t k); /* in [-1, 1), a multiple of 2^-23 */
 float tpcrt_random_normal(uint64_t key, uint64_t k);  /* standard normal (Box-Muller) */
 int32_t tpcrt_random_id(uint64_t key, uint64_t k, int64_t limit); /* in [0, limit) */
@@ -195,6 +194,8 @@ int64_t tpcrt_checkpoint_bytes_read(void); /* bytes read from checkpoint files s
 
 void tpcrt_collectives_init(int world_size);
 void tpcrt_collectives_free(void);
+/* Columns rank r holds under `split`. */
+int64_t tpcrt_split_local(const TpcrtSplit *split, int rank);
 /* Test hooks: the largest element count one MPI call carries (INT_MAX by default), and the
  * bytes of repack buffer held (which must not grow once a program's shapes have been seen). */
 void tpcrt_collectives_set_max_count(int64_t count);

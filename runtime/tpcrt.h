@@ -88,7 +88,6 @@ void tpcrt_init(int *argc, char ***argv, const TpcrtProgram *prog, TpcrtArgs *ar
 void tpcrt_finalize(void);
 int tpcrt_rank(void);
 int tpcrt_world_size(void);
-int tpcrt_local_rank(void); /* rank among the ranks on this node */
 
 /* One line "tpc: rank R: <message>" on stderr, then the whole job ends (status 1). Callable
  * before tpcrt_init too (the rank is then 0 and only this process exits). */
@@ -191,9 +190,6 @@ typedef struct TpcrtSplit {
     int64_t full;             /* columns of the full matrix */
 } TpcrtSplit;
 
-/* Columns rank r holds under `split`. */
-int64_t tpcrt_split_local(const TpcrtSplit *split, int rank);
-
 /* Sum over ranks, in place. */
 void tpcrt_all_reduce_sum(float *buf, int64_t count);
 /* Every rank gets the full [rows, split->full] matrix from every rank's [rows, local] part. */
@@ -202,8 +198,6 @@ void tpcrt_all_gather(const float *local, float *full, int64_t rows, const Tpcrt
 void tpcrt_gather_to_root(const float *local, float *full, int64_t rows, const TpcrtSplit *split);
 /* The sum over ranks of [rows, full], each rank keeping its own [rows, local] columns. */
 void tpcrt_reduce_scatter(const float *full, float *local, int64_t rows, const TpcrtSplit *split);
-/* Rank 0's buffer to every rank. */
-void tpcrt_broadcast(float *buf, int64_t count);
 
 /* ---- timing.c: --bench and --stats ----------------------------------------------------------- */
 

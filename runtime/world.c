@@ -29,7 +29,7 @@ int dlclose(void *handle)
 #endif
 
 static struct {
-    int rank, size, local_rank;
+    int rank, size;
     bool mpi_started_here; /* tpcrt_init called MPI_Init, so tpcrt_finalize ends MPI */
 } world;
 
@@ -56,12 +56,6 @@ static void world_start(int *argc, char ***argv)
     mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
     mpi_check(MPI_Comm_rank(MPI_COMM_WORLD, &world.rank));
     mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &world.size));
-
-    MPI_Comm node;
-    mpi_check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world.rank,
-                                  MPI_INFO_NULL, &node));
-    mpi_check(MPI_Comm_rank(node, &world.local_rank));
-    mpi_check(MPI_Comm_free(&node));
 }
 
 static void world_parse_args(int argc, char **argv, const TpcrtProgram *prog, TpcrtArgs *args)
@@ -116,11 +110,6 @@ int tpcrt_rank(void)
 int tpcrt_world_size(void)
 {
     return world.size;
-}
-
-int tpcrt_local_rank(void)
-{
-    return world.local_rank;
 }
 
 /* The line goes out in one write, so lines of different ranks do not interleave. */

@@ -1,7 +1,7 @@
 /* rt_collectives — the collectives of libtpcrt checked exactly, at any world size: every split
  * kind (even, uneven, segmented, overlapping, empty, out of rank order) at one row and several,
  * every collective, and the repack buffer not growing when the same collectives run again.
- * --chunk N: all-reduce and broadcast carried N elements per MPI call; --too-big: a
+ * --chunk N: all-reduce carried N elements per MPI call, broadcast N bytes; --too-big: a
  * collective above that limit ends the job; --fail-on R: rank R fails while the others wait in
  * an all-reduce. --bench: latencies (tests/runtime/bench_runtime.sh).
  */
@@ -206,7 +206,7 @@ static void check_all_reduce_and_broadcast(void)
 
     for (int k = 0; k < N; k++)
         buf[k] = rank == 0 ? (float)(3 * k + 1) : -1.0f;
-    tpcrt_broadcast(buf, N);
+    tpcrt_broadcast_bytes(buf, N * (int64_t)sizeof *buf);
     for (int k = 0; k < N; k++)
         expect(buf[k] == (float)(3 * k + 1), "broadcast", &none, 1, k, (float)(3 * k + 1),
                buf[k]);
