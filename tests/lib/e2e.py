@@ -2,7 +2,7 @@
 compile a model with tpc at several -tp, run each program under mpirun on it, and compare its
 output with tpcref's float64 reference. Prints one line per -tp, for FileCheck:
 
-    tp 3: rel L2 = 3.1e-07 <= 1e-04
+    tp 3: rel L2 = 3.1e-07 <= 3e-06
 
 usage: e2e.py --tpc TPC --model FILE --family F --work DIR [--tp 1,2,3,4] [--dtype f32]
               [--shards N | --single-file] [--batch B] [--seq T] [--pad K] [--set k=v ...]
@@ -19,6 +19,8 @@ import sys
 
 import numpy as np
 
+from tpcref.compare import compare
+
 MPIRUN = ["mpirun", "--oversubscribe", "--bind-to", "none"]
 
 
@@ -29,14 +31,6 @@ def run(cmd, timeout=600):
         print("e2e: command failed (%d): %s" % (p.returncode, " ".join(cmd)))
         sys.exit(1)
     return p.stdout.decode(errors="replace")
-
-
-def rel_l2(got, want):
-    got = got.astype(np.float64)
-    want = want.astype(np.float64)
-    if got.shape != want.shape:
-        return None
-    return float(np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-30))
 
 
 def main():
@@ -55,7 +49,10 @@ def main():
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("-D", dest="defines", action="append", default=[])
     ap.add_argument("--random-weights", type=int)
-    ap.add_argument("--tol", type=float, default=1e-4)
+    # The programs are f32 against a float64 reference: 2e-7 to 7e-7 measured on every test
+    # model. 3e-6 leaves 4x of headroom and still fails a wrong RMSNorm eps (1e-6 for 1e-5
+    # gives 5e-6), which 1e-4 let through.
+    ap.add_argument("--tol", type=float, default=3e-6)
     args = ap.parse_args()
 
     shutil.rmtree(args.work, ignore_errors=True)  # a scratch folder: start clean every run
@@ -107,17 +104,17 @@ def main():
         run(MPIRUN + ["-np", str(tp), os.path.join(out, prog)] + weights + inputs + out_arg)
         got = np.load(result)
         if args.random_weights is None:
-            err = rel_l2(got, expected)
+            ok, lines = compare(got, expected, args.tol)
             label = "tp %d" % tp
+        elif first is None:  # the first -tp is what the others must give
+            first = got
+            print("tp %d: the outputs the others must match, shape %s" % (tp, list(got.shape)))
+            continue
         else:
-            first = got if first is None else first
-            err = rel_l2(got, first)
+            ok, lines = compare(got, first, args.tol)
             label = "tp %d vs tp %d" % (tp, tps[0])
-        if err is None or not np.isfinite(err) or err > args.tol:
-            failed = True
-            print("%s: rel L2 = %s > %.0e (shape %s)" % (label, err, args.tol, got.shape))
-        else:
-            print("%s: rel L2 = %.1e <= %.0e" % (label, err, args.tol))
+        failed |= not ok
+        print("%s: %s" % (label, "\n  ".join(lines)))
     sys.exit(1 if failed else 0)
 
 

@@ -6,7 +6,7 @@
       or, with --single-file, DIR/model.safetensors alone; DIR/<input>.npy for each input;
       DIR/expected_<output>.npy, the float64 reference on the weights as rounded to --dtype.
 
-  python3 -m tpcref compare GOT.npy EXPECTED.npy [--tol 1e-4]
+  python3 -m tpcref compare GOT.npy EXPECTED.npy [--tol 3e-6]
       relative L2 error ||got - expected|| / ||expected||; exit 0 if <= tol, else 1
       (also 1 on a shape mismatch or a NaN/Inf).
 
@@ -27,6 +27,7 @@ import sys
 import numpy as np
 
 from . import models
+from .compare import compare, shape
 from .safetensors import dtype_name, load, save_file, save_pretrained
 
 
@@ -52,10 +53,6 @@ def parse_sets(items):
             raise SystemExit("--set wants key=value, got %r" % item)
         out[key.strip()] = parse_value(value.strip())
     return out
-
-
-def shape(a):
-    return "[" + ", ".join(str(s) for s in np.shape(a)) + "]"
 
 
 def cmd_make(args):
@@ -96,28 +93,8 @@ def cmd_make(args):
 
 
 def cmd_compare(args):
-    got = np.load(args.got).astype(np.float64)
-    exp = np.load(args.expected).astype(np.float64)
-    if got.shape != exp.shape:
-        print("shape mismatch: got %s, expected %s" % (shape(got), shape(exp)))
-        return 1
-    for label, a in (("got", got), ("expected", exp)):
-        bad = ~np.isfinite(a)
-        if bad.any():
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
-            print("%s has %d NaN/Inf values (first at %s = %r), shape %s"
-                  % (label, int(bad.sum()), list(first), a[first], shape(a)))
-            return 1
-    diff = got - exp
-    denom = np.linalg.norm(exp)
-    err = np.linalg.norm(diff) / denom if denom > 0 else np.linalg.norm(diff)
-    ok = err <= args.tol
-    print("rel L2 = %.1e %s %.0e" % (err, "<=" if ok else ">", args.tol))
-    if not ok:
-        worst = np.unravel_index(int(np.argmax(np.abs(diff))), diff.shape)
-        print("shape %s; worst element %s: got %.9g, expected %.9g (|diff| %.3g, |expected| max %.3g)"
-              % (shape(got), list(int(i) for i in worst), got[worst], exp[worst],
-                 abs(diff[worst]), np.abs(exp).max()))
+    ok, lines = compare(np.load(args.got), np.load(args.expected), args.tol)
+    print("\n".join(lines))
     return 0 if ok else 1
 
 
@@ -175,7 +152,7 @@ def main(argv=None):
     c = sub.add_parser("compare", help="relative L2 error of GOT against EXPECTED")
     c.add_argument("got")
     c.add_argument("expected")
-    c.add_argument("--tol", type=float, default=1e-4)
+    c.add_argument("--tol", type=float, default=3e-6)
     c.set_defaults(run=cmd_compare)
 
     r = sub.add_parser("reference", help="reference output for an existing checkpoint")
