@@ -41,9 +41,7 @@ void tpcrt_bench_report(const double *forward_seconds, int n, int64_t tokens_per
 {
     if (tpcrt_rank() != 0 || n <= 0)
         return;
-    double *sorted = malloc((size_t)n * sizeof *sorted);
-    if (!sorted)
-        tpcrt_fail("out of memory for %d forward times", n);
+    double *sorted = tpcrt_alloc((size_t)n * sizeof *sorted, "forward times");
     memcpy(sorted, forward_seconds, (size_t)n * sizeof *sorted);
     qsort(sorted, (size_t)n, sizeof *sorted, compare_seconds);
     double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
@@ -55,7 +53,7 @@ void tpcrt_bench_report(const double *forward_seconds, int n, int64_t tokens_per
            median > 0 ? (double)tokens_per_forward / median : 0.0,
            total > 0 ? 100.0 * collective_seconds_in_forwards / total : 0.0);
     fflush(stdout);
-    free(sorted);
+    tpcrt_free(sorted);
 }
 
 /* The peak resident set (VmHWM) in bytes, or -1 where /proc does not say. */

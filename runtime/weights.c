@@ -53,18 +53,25 @@ int64_t tpcrt_checkpoint_bytes_read(void)
     return bytes_read;
 }
 
-static void *xcalloc(size_t n, size_t size)
+/* n zeroed elements of `size` bytes from tpcrt_alloc; free with tpcrt_free. */
+static void *alloc_array(size_t n, size_t size, const char *what)
 {
-    void *p = calloc(n ? n : 1, size);
-    if (!p)
-        tpcrt_fail("out of memory opening the checkpoint");
-    return p;
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes))
+        tpcrt_fail("out of memory: %s needs %zu times %zu bytes", what, n, size);
+    return tpcrt_alloc(bytes, what);
+}
+
+static char *copy_string(const char *s)
+{
+    size_t len = strlen(s) + 1;
+    return memcpy(tpcrt_alloc(len, "a path"), s, len);
 }
 
 static char *path_join(const char *dir, const char *name)
 {
     size_t len = strlen(dir) + strlen(name) + 2;
-    char *path = xcalloc(len, 1);
+    char *path = tpcrt_alloc(len, "a path");
     snprintf(path, len, "%s%s%s", dir, dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/", name);
     return path;
 }
@@ -127,7 +134,7 @@ static void file_close(WeightsFile *f)
     if (f->fd >= 0)
         close(f->fd);
     tpcrt_safetensors_free(&f->header);
-    free(f->path);
+    tpcrt_free(f->path);
 }
 
 /* ---- the checkpoint's layouts ---------------------------------------------------------------- */
@@ -135,14 +142,14 @@ static void file_close(WeightsFile *f)
 static void open_single(TpcrtWeights *w, const char *path)
 {
     w->nfiles = 1;
-    w->files = xcalloc(1, sizeof *w->files);
-    w->files[0] = (WeightsFile){.path = strdup(path), .fd = -1};
-    if (!w->files[0].path || !file_open(&w->files[0]))
+    w->files = alloc_array(1, sizeof *w->files, "checkpoint files");
+    w->files[0] = (WeightsFile){.path = copy_string(path), .fd = -1};
+    if (!file_open(&w->files[0]))
         tpcrt_fail("%s: cannot open: %s", path, strerror(errno));
 
     const TpcrtSafetensors *h = &w->files[0].header;
     w->nentries = h->ntensors;
-    w->entries = xcalloc((size_t)h->ntensors, sizeof *w->entries);
+    w->entries = alloc_array((size_t)h->ntensors, sizeof *w->entries, "checkpoint tensors");
     for (int i = 0; i < h->ntensors; i++) /* already sorted by name */
         w->entries[i] = (Entry){h->tensors[i].name, &w->files[0], &h->tensors[i]};
 }
@@ -199,8 +206,8 @@ static void open_index(TpcrtWeights *w, const char *index_path, const char *dir)
     const json_t *map = index_weight_map(index_path, w->index);
 
     size_t n = json_object_size(map);
-    w->files = xcalloc(n, sizeof *w->files); /* at most one shard per tensor */
-    w->entries = xcalloc(n, sizeof *w->entries);
+    w->files = alloc_array(n, sizeof *w->files, "checkpoint files"); /* a shard per tensor */
+    w->entries = alloc_array(n, sizeof *w->entries, "checkpoint tensors");
     const char *name;
     const json_t *shard;
     json_object_foreach((json_t *)map, name, shard) {
@@ -239,13 +246,13 @@ static void open_folder(TpcrtWeights *w, const char *dir)
     else
         tpcrt_fail("%s: expected model.safetensors or model.safetensors.index.json in the "
                    "folder, saw neither", dir);
-    free(index);
-    free(single);
+    tpcrt_free(index);
+    tpcrt_free(single);
 }
 
 TpcrtWeights *tpcrt_weights_open(const TpcrtArgs *args)
 {
-    TpcrtWeights *w = xcalloc(1, sizeof *w);
+    TpcrtWeights *w = tpcrt_alloc(sizeof *w, "checkpoint");
     w->reader.read = file_read;
     if (args->random_weights) {
         w->random = true;
@@ -254,18 +261,18 @@ TpcrtWeights *tpcrt_weights_open(const TpcrtArgs *args)
     }
     if (!args->weights)
         tpcrt_fail("expected --weights PATH or --random-weights SEED");
-    w->path = strdup(args->weights);
+    w->path = copy_string(args->weights);
     struct stat st;
-    if (!w->path || stat(w->path, &st) != 0)
+    if (stat(w->path, &st) != 0)
         tpcrt_fail("%s: cannot open: %s", args->weights, strerror(errno));
     if (S_ISDIR(st.st_mode)) {
         open_folder(w, w->path);
     } else if (ends_with(w->path, ".json")) {
-        char *dir = strdup(w->path), *slash = strrchr(dir, '/');
+        char *dir = copy_string(w->path), *slash = strrchr(dir, '/');
         if (slash)
             slash[1] = '\0';
         open_index(w, w->path, slash ? dir : ".");
-        free(dir);
+        tpcrt_free(dir);
     } else {
         open_single(w, w->path);
     }
@@ -278,12 +285,12 @@ void tpcrt_weights_close(TpcrtWeights *w)
         return;
     for (int i = 0; i < w->nfiles; i++)
         file_close(&w->files[i]);
-    free(w->files);
-    free(w->entries);
+    tpcrt_free(w->files);
+    tpcrt_free(w->entries);
     json_decref(w->index);
     tpcrt_reader_free(&w->reader);
-    free(w->path);
-    free(w);
+    tpcrt_free(w->path);
+    tpcrt_free(w);
 }
 
 /* ---- reading --------------------------------------------------------------------------------- */
