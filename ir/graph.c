@@ -305,3 +305,15 @@ Users ir_users(Graph *g)
     }
     return u;
 }
+
+bool ir_gemm_epilogue(const Users *users, const Op *add, int i)
+{
+    if (add->kind != OP_ADD)
+        return false;
+    const Value *y = add->args[i], *r = add->args[1 - i], *sum = add->results[0];
+    if (y->kind != VAL_RESULT || !(op_info[y->def->kind].flags & OPF_GEMM) ||
+        y->def->args[1]->kind != VAL_WEIGHT || y->def->block != add->block)
+        return false;
+    return users->of[y->id].len == 1 && r != y && r->kind != VAL_CONST &&
+           shape_equal(&y->shape, &sum->shape) && shape_equal(&r->shape, &sum->shape);
+}

@@ -378,6 +378,11 @@ typedef struct Users {
     } *of; /* [nvalues] */
 } Users;
 Users ir_users(Graph *g);
+/* Can argument i of `add` be computed by its GEMM accumulating into the sum (an epilogue: the
+ * other term is copied into the sum's buffer, then the GEMM adds with beta = 1)? Argument i
+ * must be a linear or matmul with a weight, read by this add alone, in the add's block, and
+ * both terms must have the sum's shape. Layouts are the caller's to check. */
+bool ir_gemm_epilogue(const Users *users, const Op *add, int i);
 
 /* Sets Weight.used from the ops that read each weight. */
 void ir_mark_used_weights(Graph *g);

@@ -454,18 +454,10 @@ static void rule_elementwise(Propagation *p, Op *op, bool linear)
 }
 
 /* x + linear(...): the sum is the GEMM's epilogue (it accumulates into x), so it costs no pass
- * of its own. */
+ * of its own (fuse_elementwise.c makes it so, by the same test). */
 static bool adds_to_gemm(const Propagation *p, const Op *op)
 {
-    if (op->kind != OP_ADD)
-        return false;
-    for (int i = 0; i < 2; i++) {
-        const Value *v = op->args[i];
-        if (v->kind == VAL_RESULT && (op_info[v->def->kind].flags & OPF_GEMM) &&
-            p->users.of[v->id].len == 1 && shape_equal(&v->shape, &op->results[0]->shape))
-            return true;
-    }
-    return false;
+    return ir_gemm_epilogue(&p->users, op, 0) || ir_gemm_epilogue(&p->users, op, 1);
 }
 
 typedef struct Choice {
