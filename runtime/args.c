@@ -363,18 +363,11 @@ TpcrtArgsStatus tpcrt_args_parse(int argc, char **argv, const TpcrtProgram *prog
 
 static void print_decls(FILE *out, const char *title, const TpcrtTensorDecl *decls, int n)
 {
+    char shape[TPCRT_SHAPE_LEN];
     fprintf(out, "%s", title);
-    for (int i = 0; i < n; i++) {
-        fprintf(out, "%s%s %s[", i ? ", " : " ", decls[i].name,
-                decls[i].dtype == TPCRT_I32 ? "i32" : "f32");
-        for (int d = 0; d < decls[i].ndim; d++) {
-            if (decls[i].dim_names[d])
-                fprintf(out, "%s%s", d ? ", " : "", decls[i].dim_names[d]);
-            else
-                fprintf(out, "%s%lld", d ? ", " : "", (long long)decls[i].dim_sizes[d]);
-        }
-        fprintf(out, "]");
-    }
+    for (int i = 0; i < n; i++)
+        fprintf(out, "%s%s %s%s", i ? ", " : " ", decls[i].name, tpcrt_dtype_name(decls[i].dtype),
+                tpcrt_decl_shape_string(shape, sizeof shape, &decls[i]));
     fprintf(out, "%s\n", n ? "" : " none");
 }
 

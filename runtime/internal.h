@@ -38,6 +38,29 @@ static inline const char *tpcrt_shape_string(char *buf, size_t len, int ndim, co
     return buf;
 }
 
+/* "[batch, seq, 4]": a declaration's shape, symbolic dimensions by name; returns buf. */
+static inline const char *tpcrt_decl_shape_string(char *buf, size_t len,
+                                                  const TpcrtTensorDecl *decl)
+{
+    size_t used = (size_t)snprintf(buf, len, "[");
+    for (int d = 0; d < decl->ndim && used < len; d++) {
+        if (decl->dim_names[d])
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", d ? ", " : "",
+                                     decl->dim_names[d]);
+        else
+            used += (size_t)snprintf(buf + used, len - used, "%s%lld", d ? ", " : "",
+                                     (long long)decl->dim_sizes[d]);
+    }
+    if (used < len)
+        snprintf(buf + used, len - used, "]");
+    return buf;
+}
+
+static inline const char *tpcrt_dtype_name(TpcrtDType dtype)
+{
+    return dtype == TPCRT_I32 ? "i32" : "f32";
+}
+
 enum {
     TPCRT_ERROR_LEN = 512, /* the size of every message buffer */
     TPCRT_SHAPE_LEN = 200, /* the size of a tpcrt_shape_string buffer */

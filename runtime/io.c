@@ -18,28 +18,6 @@ typedef struct Bindings {
     const char *source[TPCRT_MAX_IO];
 } Bindings;
 
-static const char *dtype_name(TpcrtDType dtype)
-{
-    return dtype == TPCRT_I32 ? "i32" : "f32";
-}
-
-/* "[batch, seq, 4]" from a declaration. */
-static const char *decl_shape(const TpcrtTensorDecl *decl, char *buf, size_t len)
-{
-    size_t used = (size_t)snprintf(buf, len, "[");
-    for (int d = 0; d < decl->ndim && used < len; d++) {
-        if (decl->dim_names[d])
-            used += (size_t)snprintf(buf + used, len - used, "%s%s", d ? ", " : "",
-                                     decl->dim_names[d]);
-        else
-            used += (size_t)snprintf(buf + used, len - used, "%s%lld", d ? ", " : "",
-                                     (long long)decl->dim_sizes[d]);
-    }
-    if (used < len)
-        snprintf(buf + used, len - used, "]");
-    return buf;
-}
-
 /* Binds every symbolic dimension of input `decl` to its size in shape; on rank 0, before the
  * shapes are broadcast, a size that disagrees with an earlier binding ends the job. */
 static void bind_dims(Bindings *b, const TpcrtTensorDecl *decl, const int64_t *shape)
@@ -81,13 +59,13 @@ static void read_input(const TpcrtTensorDecl *decl, const char *path, TpcrtArray
     if (array->dtype != decl->dtype)
         tpcrt_fail("input '%s': %s: expected dtype %s, saw %s", decl->name, path,
                    decl->dtype == TPCRT_I32 ? "i32 ('<i4' or '<i8')" : "f32 ('<f4')",
-                   dtype_name(array->dtype));
+                   tpcrt_dtype_name(array->dtype));
     bool ok = array->ndim == decl->ndim;
     for (int d = 0; ok && d < decl->ndim; d++)
         ok = decl->dim_names[d] || decl->dim_sizes[d] == array->shape[d];
     if (!ok)
         tpcrt_fail("input '%s': %s: expected shape %s, saw %s", decl->name, path,
-                   decl_shape(decl, want, sizeof want),
+                   tpcrt_decl_shape_string(want, sizeof want, decl),
                    tpcrt_shape_string(saw, sizeof saw, array->ndim, array->shape));
 }
 
@@ -106,7 +84,7 @@ static void make_random(const TpcrtTensorDecl *decl, uint64_t seed, int64_t coun
     bool ids = decl->random == TPCRT_RANDOM_IDS;
     if (ids != (decl->dtype == TPCRT_I32) || (ids && decl->id_limit <= 0))
         tpcrt_fail("input '%s': internal error: random kind %d does not fit dtype %s", decl->name,
-                   (int)decl->random, dtype_name(decl->dtype));
+                   (int)decl->random, tpcrt_dtype_name(decl->dtype));
     for (int64_t k = 0; k < count; k++) {
         if (ids)
             ((int32_t *)data)[k] = tpcrt_random_id(key, (uint64_t)k, decl->id_limit);

@@ -41,7 +41,7 @@ static int64_t count_of(const TpcrtArray *a)
 static void print_array(const char *name, const TpcrtArray *a)
 {
     char shape[TPCRT_SHAPE_LEN];
-    printf("%s: %s %s:", name, a->dtype == TPCRT_I32 ? "i32" : "f32",
+    printf("%s: %s %s:", name, tpcrt_dtype_name(a->dtype),
            tpcrt_shape_string(shape, sizeof shape, a->ndim, a->shape));
     int64_t n = count_of(a);
     for (int64_t i = 0; i < n && i < 8; i++) {

@@ -71,7 +71,7 @@ static void print_inputs(const TpcrtProgram *prog, const TpcrtDims *dims, void *
         const TpcrtTensorDecl *in = &prog->inputs[i];
         int64_t shape[TPCRT_MAX_DIMS], count = shape_of(in, dims, shape);
         char text[TPCRT_SHAPE_LEN];
-        printf("%s: %s %s:", in->name, in->dtype == TPCRT_I32 ? "i32" : "f32",
+        printf("%s: %s %s:", in->name, tpcrt_dtype_name(in->dtype),
                tpcrt_shape_string(text, sizeof text, in->ndim, shape));
         for (int64_t k = 0; k < count && k < 8; k++) {
             if (in->dtype == TPCRT_I32)
