@@ -338,6 +338,8 @@ typedef struct Graph {
     Block *top;
     int tp;                 /* ranks; 1 until the sharding pass */
     bool sharded;           /* every value and used weight has a layout */
+    bool converted;         /* the collectives are ops: each op reads its arguments in the
+                               layouts its rule needs (set and cleared by passes/collectives.c) */
     Estimate estimate;      /* set by shard, updated by collectives and elide */
     Vec(Slot) slots;        /* set by plan-memory */
     int next_id;

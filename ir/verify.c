@@ -2,9 +2,10 @@
  *
  * Arity against ops.def; SSA (every argument defined before its use and in scope); shapes and
  * dtypes against their rules; FOR, YIELD and RETURN well formed; once layouts are set, every
- * value has one, split layouts are well formed, and elementwise ops combine split values only
- * when their ranges match. A failure is tpc's bug, never the user's: the driver reports it as
- * an internal error naming the pass that broke the IR.
+ * value has one and split layouts are well formed; once the collectives are ops too,
+ * elementwise ops combine split values only when their ranges match, and rope and attention
+ * give their result q's layout. A failure is tpc's bug, never the user's: the driver reports
+ * it as an internal error naming the pass that broke the IR.
  */
 #include "ir.h"
 
@@ -16,6 +17,7 @@ typedef struct Verifier {
     const char *pass;
     bool ok;
     bool layouts; /* layouts are set (after shard) */
+    bool converted; /* and ops read them as their rules need (after collectives) */
 } Verifier;
 
 static void bad(Verifier *v, const Op *op, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -71,7 +73,7 @@ static void check_layout(Verifier *v, const Op *op, const Value *val)
 static void check_elementwise(Verifier *v, const Op *op)
 {
     const Value *r = op->results[0];
-    if (!v->layouts || r->layout.kind != LAYOUT_S)
+    if (!v->converted || r->layout.kind != LAYOUT_S)
         return;
     for (int i = 0; i < op->nargs; i++) {
         const Value *a = op->args[i];
@@ -79,6 +81,14 @@ static void check_elementwise(Verifier *v, const Op *op)
             !layout_equal(&a->layout, &r->layout, v->g->tp))
             bad(v, op, "argument %d is split differently from the result", i);
     }
+}
+
+/* rope and attention work head by head on the heads a rank holds of q: their result is laid
+ * out as q is. */
+static void check_heads(Verifier *v, const Op *op)
+{
+    if (v->converted && !layout_equal(&op->results[0]->layout, &op->args[0]->layout, v->g->tp))
+        bad(v, op, "the result is laid out differently from q, the argument it is computed from");
 }
 
 static void check_shapes(Verifier *v, const Op *op)
@@ -157,12 +167,15 @@ static void check_op(Verifier *v, const Op *op)
     }
     if (info->flags & OPF_ELEMENTWISE)
         check_elementwise(v, op);
+    if (op->kind == OP_ROPE || op->kind == OP_ATTENTION)
+        check_heads(v, op);
 }
 
 bool ir_verify(Graph *g, const char *after_pass, FILE *err)
 {
     Verifier v = {.g = g, .err = err, .pass = after_pass, .ok = true};
     v.layouts = g->sharded;
+    v.converted = g->sharded && g->converted;
     ir_number_ops(g->top);
     if (!g->top->last || g->top->last->kind != OP_RETURN)
         bad(&v, NULL, "the graph must end in return");

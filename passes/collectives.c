@@ -49,6 +49,7 @@ void collectives_strip(Graph *g)
         if (!g->weights.items[i]->clone_of)
             g->weights.items[kept++] = g->weights.items[i];
     g->weights.len = kept;
+    g->converted = false;
 }
 
 /* Where a conversion of v goes: right after v's op, or first in the body whose parameter v
@@ -157,6 +158,7 @@ void collectives_insert(Graph *g, Propagation *p)
     }
     slice_weights(g, p);
     ir_mark_used_weights(g);
+    g->converted = true;
 }
 
 static void set_estimate(Graph *g, const Propagation *p)

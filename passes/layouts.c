@@ -177,7 +177,7 @@ static Layout column_split(Propagation *p, const Op *op, int dim)
         split_piece(&l, s, n == 1 ? whole : w->segments[s], &d, p->tp);
         unit = gcd(unit, d.unit);
     }
-    l.unit = unit ? unit : 1;
+    l.unit = unit ? unit : 1; /* every piece's ranges are multiples of it (see piece_unit) */
     return l;
 }
 
@@ -527,13 +527,16 @@ static bool split_in_heads(const Value *v, int64_t heads)
            l->unit % head_dim == 0;
 }
 
-/* rope: each rank rotates the heads it holds. */
+/* rope: each rank rotates the heads it holds; anything but a split in whole heads is made
+ * whole first. The result is laid out as the argument it reads. */
 static void rule_rope(Propagation *p, Op *op)
 {
-    if (!split_in_heads(op->args[0], op->attrs.heads))
-        need(p, op, 0, layout_replicated(), false);
-    set_result(op, op->args[0]->layout.kind == LAYOUT_S ? op->args[0]->layout
-                                                        : layout_replicated());
+    Layout l = op->args[0]->layout;
+    if (!split_in_heads(op->args[0], op->attrs.heads)) {
+        l = layout_replicated();
+        need(p, op, 0, l, false);
+    }
+    set_result(op, l);
     add_compute(p, cost_pass(local_elements(p, op->results[0])));
 }
 
@@ -581,6 +584,17 @@ static void rule_attention(Propagation *p, Op *op)
     add_compute(p, cost_gemm(b * s, head_dim, s * local_heads) * 2);
 }
 
+/* The unit of one piece of a segmented split: the whole value's unit serves every piece (the
+ * gcd of theirs: q's heads and k's single elements give 1), so each piece's is found again from
+ * its own ranges, which column_split cut in that piece's units. */
+static int64_t piece_unit(const Segment *seg, int tp)
+{
+    int64_t unit = seg->size;
+    for (int r = 0; r < tp; r++)
+        unit = gcd(gcd(unit, seg->ranks[r].start), seg->ranks[r].end);
+    return unit ? unit : 1;
+}
+
 /* split: a value split piece by piece (a column-parallel q|k|v) gives each piece its own
  * split; R and P pass through; anything else is gathered first. */
 static void rule_split(Propagation *p, Op *op)
@@ -595,6 +609,7 @@ static void rule_split(Propagation *p, Op *op)
             Layout piece = *l;
             piece.nseg = 1;
             piece.seg = &l->seg[s];
+            piece.unit = piece_unit(&l->seg[s], p->tp);
             op->results[s]->layout = piece;
         }
         return;
