@@ -67,16 +67,20 @@ static SlotTerm size_of(const Graph *g, const Value *v)
     return t;
 }
 
+/* The same symbols, with the same repeats, in any order. */
 static bool same_symbols(const SlotTerm *a, const SlotTerm *b)
 {
     if (a->nsyms != b->nsyms)
         return false;
-    int count[64] = {0};
-    for (int i = 0; i < a->nsyms; i++)
-        count[a->syms[i] & 63]++;
-    for (int i = 0; i < b->nsyms; i++)
-        if (--count[b->syms[i] & 63] < 0)
+    bool matched[2 * MAX_DIMS] = {false};
+    for (int i = 0; i < a->nsyms; i++) {
+        int j = 0;
+        while (j < b->nsyms && (matched[j] || b->syms[j] != a->syms[i]))
+            j++;
+        if (j == b->nsyms)
             return false;
+        matched[j] = true;
+    }
     return true;
 }
 
