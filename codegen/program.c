@@ -41,12 +41,15 @@ typedef struct Emitter {
     Vec(RankSize) sizes;
     Vec(KernelText) kernels;
     Vec(const char *) tables; /* static tables, printed before forward */
-    StrMap used_names;
+    StrMap used_names;     /* every name of the file's one scope of names (fixed_names first) */
     StrMap next_suffix;    /* stem -> the next number unique_name tries */
     StrMap size_names;     /* per-rank sizes ("12,12,11") -> their RankSize */
     StrMap transposed;     /* weight (as "%p") -> 2 kept [in, out], 1 not (kept_transposed) */
+    StrMap group_structs;  /* group name -> its struct's tag */
     const char **slot_names;
-    bool attention_used;
+    const char **symbol_names; /* by symbol: forward's and allocate_buffers' local */
+    const char **input_names;  /* by input: forward's local */
+    const char *attention_softmax; /* the attention launcher's kernel, or NULL when unused */
 } Emitter;
 
 static const char *cols_expr(Emitter *e, const Value *v);
@@ -55,17 +58,45 @@ static bool kept_transposed(Emitter *e, const Weight *w);
 
 /* ---- names ------------------------------------------------------------------------------------ */
 
+/* Names the generated file defines or calls at file scope: its own functions, tables and
+ * macros, the prelude's math (kernel_print_c_prelude) and the C library's functions its code
+ * calls (an op's name, `exp`, would make a kernel that clashes with math.h's). unique_name
+ * never gives a model's name one of these: emit_program marks them used first. */
+static const char *const fixed_names[] = {
+    /* the program's own */
+    "TP", "RankSizes", "rank_sizes", "RANK_SIZES", "Weights", "format_name", "read",
+    "load_weights", "BUFFERS", "largest", "allocate_buffers", "linear_rows", "matmul_rows",
+    "attention", "forward", "inputs", "outputs", "program", "main",
+    /* the prelude's */
+    "tpc_maxf", "tpc_minf", "tpc_expf", "tpc_tanhf", "tpc_erff", "tpc_rsqrtf",
+    /* the C library's: what forward and kernels call, and math.h's functions named like ops */
+    "memcpy", "snprintf", "sqrtf", "floorf", "fabsf", "sinf", "cosf", "powf", "expf",
+    "tanhf", "erff", "exp", "tanh", "erf", "sqrt", "sin", "cos", "pow", "fmax", "fmin", "fabs",
+    "div", "abs", "log", "logf"};
+
+/* C's keywords and the types and macros of the headers, and the parameters and locals of the
+ * functions where model names are locals too (forward; allocate_buffers, which declares the
+ * symbolic dimensions): a model's name is given a trailing '_' instead. */
 static bool reserved(const char *s)
 {
     static const char *const words[] = {
         "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
         "enum", "extern", "float", "for", "goto", "if", "int", "long", "register", "return",
         "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union",
-        "unsigned", "void", "volatile", "while", "inline", "restrict", "w", "l", "i", "buf",
-        "inputs", "dims", "rank", "rs", "main", "forward", "int64_t", "int32_t", "size_t",
-        "rank_sizes", "program", "NULL", "TP"};
+        "unsigned", "void", "volatile", "while", "inline", "restrict", "int64_t", "int32_t",
+        "size_t", "NULL", "bool", "true", "false",
+        /* forward's parameters and locals */
+        "w", "buf", "in", "dims", "rank", "rs", "l", "i",
+        /* allocate_buffers' */
+        "elements", "total", "block", "k", "at"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (!strcmp(s, words[i]))
+            return true;
+    /* the runtime's names and BLAS's */
+    static const char *const prefixes[] = {"tpcrt_", "Tpcrt", "TPCRT_", "cblas_", "Cblas",
+                                           "CBLAS_"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (!strncmp(s, prefixes[i], strlen(prefixes[i])))
             return true;
     return false;
 }
@@ -101,7 +132,22 @@ static const char *unique_name(Emitter *e, const char *base)
 
 static const char *symbol_name(const Emitter *e, int sym)
 {
-    return c_name(e->a, e->g->symbols.items[sym]);
+    return e->symbol_names[sym];
+}
+
+/* The names fixed before any model name: the file's own (fixed_names), then the symbolic
+ * dimensions and the inputs, which forward declares before its buffers. */
+static void name_fixed(Emitter *e)
+{
+    for (size_t i = 0; i < sizeof fixed_names / sizeof fixed_names[0]; i++)
+        strmap_put(&e->used_names, fixed_names[i], (void *)fixed_names[i]);
+    Graph *g = e->g;
+    e->symbol_names = arena_array(e->a, (size_t)g->symbols.len + 1, sizeof *e->symbol_names);
+    for (int i = 0; i < g->symbols.len; i++)
+        e->symbol_names[i] = unique_name(e, g->symbols.items[i]);
+    e->input_names = arena_array(e->a, (size_t)g->inputs.len + 1, sizeof *e->input_names);
+    for (int i = 0; i < g->inputs.len; i++)
+        e->input_names[i] = unique_name(e, g->inputs.items[i]->name);
 }
 
 /* A weight's field in Weights: its name, and a second copy of it (another slice of the same
@@ -115,10 +161,15 @@ static const char *weight_field(Emitter *e, const Weight *w)
 /* "LayerWeights" for group "layer": the struct of one block's weights. */
 static const char *group_struct(Emitter *e, const Group *grp)
 {
+    const char *known = strmap_get(&e->group_structs, grp->name);
+    if (known)
+        return known;
     char *name = c_name(e->a, grp->name);
     if (name[0] >= 'a' && name[0] <= 'z')
         name[0] = (char)(name[0] - 'a' + 'A');
-    return arena_printf(e->a, "%sWeights", name);
+    const char *tag = unique_name(e, arena_printf(e->a, "%sWeights", name));
+    strmap_put(&e->group_structs, grp->name, (void *)tag);
+    return tag;
 }
 
 static const char *weight_ref(Emitter *e, const Weight *w)
@@ -218,7 +269,7 @@ static const char *buffer(Emitter *e, const Value *v)
     if (v->kind == VAL_INPUT) {
         for (int i = 0; i < e->g->inputs.len; i++)
             if (e->g->inputs.items[i] == v)
-                return c_name(e->a, v->name);
+                return e->input_names[i];
     }
     if (v->slot < 0)
         internal_error("value without a buffer");
@@ -627,9 +678,8 @@ static void emit_attention(Emitter *e, const Op *op, int depth)
         first_head[r] = q->layout.kind == LAYOUT_S ? q->layout.seg[0].ranks[r].start / head_dim : 0;
         first_kv[r] = k->layout.kind == LAYOUT_S ? k->layout.seg[0].ranks[r].start / head_dim : 0;
     }
-    if (!e->attention_used) /* the launcher below calls it by this name */
-        use_kernel(e, kernel_attention_softmax(e->a));
-    e->attention_used = true;
+    if (!e->attention_softmax) /* the launcher calls it by this name */
+        e->attention_softmax = use_kernel(e, kernel_attention_softmax(e->a));
     const Value *v = op->args[2];
     line(e, depth, "attention(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,", buffer(e, y),
          ld_expr(e, y), buffer(e, q), ld_expr(e, q), buffer(e, k), ld_expr(e, k), buffer(e, v),
@@ -1222,35 +1272,42 @@ static const char launchers[] =
     "                    beta, y, ld_y);\n"
     "}\n\n";
 
-static const char attention_launcher[] =
-    "/* Attention over the heads this rank holds, one head's scores at a time: for each sequence\n"
-    " * and query head, scores = q k^T in `scores` [seq, seq], softmax (scaled, masked), out = scores\n"
-    " * v. Rows of q, k, v and out are ld_* apart (they may be columns of a wider buffer). Local\n"
-    " * query head h reads local kv head (first_head + h) / group - first_kv (GQA). */\n"
-    "static void attention(float *out, int64_t ld_out, const float *q, int64_t ld_q, const float *k,\n"
-    "                      int64_t ld_k, const float *v, int64_t ld_v, const float *mask,\n"
-    "                      float *scores, int64_t batch, int64_t seq, int64_t heads,\n"
-    "                      int64_t kv_heads, int64_t head_dim, int64_t first_head, int64_t group,\n"
-    "                      int64_t first_kv, float scale, int causal)\n"
-    "{\n"
-    "    static const float no_mask = 1.0f;\n"
-    "    (void)kv_heads;\n"
-    "    for (int64_t b = 0; b < batch; b++) {\n"
-    "        for (int64_t h = 0; h < heads; h++) {\n"
-    "            int64_t kv = (first_head + h) / group - first_kv;\n"
-    "            const float *qh = q + b * seq * ld_q + h * head_dim;\n"
-    "            const float *kh = k + b * seq * ld_k + kv * head_dim;\n"
-    "            const float *vh = v + b * seq * ld_v + kv * head_dim;\n"
-    "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, seq, seq, head_dim, 1.0f, qh,\n"
-    "                        ld_q, kh, ld_k, 0.0f, scores, seq);\n"
-    "            attention_softmax(scores, mask ? mask + b * seq : &no_mask, seq, seq, scale, causal,\n"
-    "                              mask != NULL);\n"
-    "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, seq, head_dim, seq, 1.0f,\n"
-    "                        scores, seq, vh, ld_v, 0.0f, out + b * seq * ld_out + h * head_dim,\n"
-    "                        ld_out);\n"
-    "        }\n"
-    "    }\n"
-    "}\n\n";
+/* The attention launcher; `softmax` is the name the program gave kernel_attention_softmax. */
+static void print_attention_launcher(FILE *out, const char *softmax)
+{
+    fprintf(out,
+            "/* Attention over the heads this rank holds, one head's scores at a time: for each\n"
+            " * sequence and query head, scores = q k^T in `scores` [seq, seq], softmax (scaled,\n"
+            " * masked), out = scores v. Rows of q, k, v and out are ld_* apart (they may be columns\n"
+            " * of a wider buffer). Local query head h reads local kv head\n"
+            " * (first_head + h) / group - first_kv (GQA). */\n"
+            "static void attention(float *out, int64_t ld_out, const float *q, int64_t ld_q,\n"
+            "                      const float *k, int64_t ld_k, const float *v, int64_t ld_v,\n"
+            "                      const float *mask, float *scores, int64_t batch, int64_t seq,\n"
+            "                      int64_t heads, int64_t kv_heads, int64_t head_dim,\n"
+            "                      int64_t first_head, int64_t group, int64_t first_kv, float scale,\n"
+            "                      int causal)\n"
+            "{\n"
+            "    static const float no_mask = 1.0f;\n"
+            "    (void)kv_heads;\n"
+            "    for (int64_t b = 0; b < batch; b++) {\n"
+            "        for (int64_t h = 0; h < heads; h++) {\n"
+            "            int64_t kv = (first_head + h) / group - first_kv;\n"
+            "            const float *qh = q + b * seq * ld_q + h * head_dim;\n"
+            "            const float *kh = k + b * seq * ld_k + kv * head_dim;\n"
+            "            const float *vh = v + b * seq * ld_v + kv * head_dim;\n"
+            "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, seq, seq, head_dim,\n"
+            "                        1.0f, qh, ld_q, kh, ld_k, 0.0f, scores, seq);\n"
+            "            %s(scores, mask ? mask + b * seq : &no_mask, seq, seq, scale,\n"
+            "                causal, mask != NULL);\n"
+            "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, seq, head_dim, seq,\n"
+            "                        1.0f, scores, seq, vh, ld_v, 0.0f,\n"
+            "                        out + b * seq * ld_out + h * head_dim, ld_out);\n"
+            "        }\n"
+            "    }\n"
+            "}\n\n",
+            softmax);
+}
 
 static const char *random_kind(const Graph *g, const Value *input, int64_t *limit)
 {
@@ -1401,7 +1458,7 @@ static void emit_forward(Emitter *e, char **text)
     for (int i = 0; i < g->inputs.len; i++) {
         const Value *v = g->inputs.items[i];
         fprintf(out, "    const %s *%s = in[%d];\n", v->dtype == DT_I32 ? "int32_t" : "float",
-                c_name(e->a, v->name), i);
+                e->input_names[i], i);
     }
     for (int s = 0; s < g->slots.len; s++)
         fprintf(out, "    float *%s = buf[%d];\n", e->slot_names[s], s);
@@ -1438,6 +1495,8 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
     strmap_init(&e.next_suffix, g->arena);
     strmap_init(&e.size_names, g->arena);
     strmap_init(&e.transposed, g->arena);
+    strmap_init(&e.group_structs, g->arena);
+    name_fixed(&e);
     name_slots(&e);
     char *forward_text = NULL;
     emit_forward(&e, &forward_text);
@@ -1456,8 +1515,8 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
     for (int i = 0; i < e.kernels.len; i++)
         fputs(e.kernels.items[i].text, out);
     fputs(launchers, out);
-    if (e.attention_used)
-        fputs(attention_launcher, out);
+    if (e.attention_softmax)
+        print_attention_launcher(out, e.attention_softmax);
     /* Loading may add sizes; print the loader into a buffer first. */
     char *loader = NULL;
     size_t loader_size = 0;
