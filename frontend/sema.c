@@ -844,6 +844,12 @@ static Operand lower_call(Sema *s, const Expr *e)
         return POISON;
     if (fn->op == OP_ROPE && !check_rope(s, e, &b, args[0], &at))
         return POISON;
+    if (hint && args[1]->kind != VAL_WEIGHT) { /* a hint decides how a weight is split */
+        diag_error(s->diag, b.arg[1]->loc, "a sharding hint splits a weight: the '%s' of '%s' "
+                   "must be a declared weight, not a value computed in forward", b.spec[1]->name,
+                   fn->name);
+        return POISON;
+    }
     if (fn->op == OP_MEAN || fn->op == OP_SUM) {
         int rank = args[0]->shape.rank;
         if (at.dim < -rank || at.dim >= rank) {
