@@ -81,6 +81,12 @@ TpcrtArgsStatus tpcrt_args_parse(int argc, char **argv, const TpcrtProgram *prog
                                  TpcrtArgs *args, char *err, size_t errlen);
 void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog);
 
+/* ---- npy.c ----------------------------------------------------------------------------------- */
+
+/* Exactly n bytes at offset of the open file fd (pread, retried when interrupted); false with a
+ * message when the file cannot be read or ends first. */
+bool tpcrt_read_at(int fd, void *buf, size_t n, uint64_t offset, char *err, size_t errlen);
+
 /* ---- random.c: values that are a function of (seed, name, index) ----------------------------- */
 
 /* A stream of random values is named by its key; element k of the stream is independent of how

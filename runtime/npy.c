@@ -9,6 +9,7 @@
  * shape says. '<i8' ids are narrowed to i32, each checked to fit.
  *
  * Uses libc only (the fuzzer builds this file alone). Functions return false with a message.
+ * tpcrt_read_at, the positioned read of an exact byte count, serves checkpoint files too.
  */
 #include "internal.h"
 
@@ -342,17 +343,18 @@ bool tpcrt_npy_parse(const void *bytes, size_t size, TpcrtArray *out, char *err,
 
 /* ---- files ----------------------------------------------------------------------------------- */
 
-/* Exactly n bytes at offset, or a message. */
-static bool read_at(int fd, void *buf, size_t n, uint64_t offset, char *err, size_t errlen)
+bool tpcrt_read_at(int fd, void *buf, size_t n, uint64_t offset, char *err, size_t errlen)
 {
     for (size_t done = 0; done < n;) {
         ssize_t got = pread(fd, (char *)buf + done, n - done, (off_t)(offset + done));
         if (got < 0 && errno == EINTR)
             continue;
-        if (got <= 0)
+        if (got < 0)
             return tpcrt_error(err, errlen, "cannot read %zu bytes at offset %llu: %s", n,
-                               (unsigned long long)offset,
-                               got < 0 ? strerror(errno) : "the file ends first");
+                               (unsigned long long)offset, strerror(errno));
+        if (got == 0)
+            return tpcrt_error(err, errlen, "expected %zu bytes at offset %llu, saw the end of "
+                               "the file (did it shrink?)", n, (unsigned long long)offset);
         done += (size_t)got;
     }
     return true;
@@ -365,14 +367,14 @@ static bool read_header(int fd, uint64_t size, NpyHeader *h, char *err, size_t e
     unsigned char preamble[NPY_PREAMBLE_V2];
     size_t avail = size < sizeof preamble ? (size_t)size : sizeof preamble;
     uint64_t start, len;
-    if (!read_at(fd, preamble, avail, 0, err, errlen) ||
+    if (!tpcrt_read_at(fd, preamble, avail, 0, err, errlen) ||
         !npy_preamble(preamble, avail, size, &start, &len, err, errlen))
         return false;
     unsigned char *head = malloc(start + len);
     if (!head)
         return tpcrt_error(err, errlen, "out of memory for a %llu-byte header",
                            (unsigned long long)len);
-    bool ok = read_at(fd, head, start + len, 0, err, errlen) &&
+    bool ok = tpcrt_read_at(fd, head, start + len, 0, err, errlen) &&
               npy_header(head, start + len, size, h, err, errlen);
     free(head);
     return ok;
@@ -385,7 +387,7 @@ static bool read_data(int fd, const NpyHeader *h, void **data, char *err, size_t
     if (!*data)
         return tpcrt_error(err, errlen, "out of memory for %lld elements", (long long)h->count);
     size_t bytes = (size_t)h->count * (size_t)h->file_elem;
-    if (read_at(fd, *data, bytes, h->data_offset, err, errlen) &&
+    if (tpcrt_read_at(fd, *data, bytes, h->data_offset, err, errlen) &&
         (h->file_elem != 8 || narrow_ids(*data, h->count, err, errlen)))
         return true;
     free(*data);

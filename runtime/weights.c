@@ -82,19 +82,9 @@ static char *path_join(const char *dir, const char *name)
 static bool file_read(void *ctx, uint64_t offset, void *buf, size_t n, char *err, size_t errlen)
 {
     const WeightsFile *f = ctx;
-    for (size_t done = 0; done < n;) {
-        ssize_t got = pread(f->fd, (char *)buf + done, n - done, (off_t)(offset + done));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return tpcrt_error(err, errlen, "cannot read %zu bytes at offset %llu: %s", n,
-                               (unsigned long long)offset, strerror(errno));
-        if (got == 0)
-            return tpcrt_error(err, errlen, "expected %zu bytes at offset %llu, saw the end of "
-                               "the file (did it shrink?)", n, (unsigned long long)offset);
-        done += (size_t)got;
-        bytes_read += got;
-    }
+    if (!tpcrt_read_at(f->fd, buf, n, offset, err, errlen))
+        return false;
+    bytes_read += (int64_t)n;
     return true;
 }
 
