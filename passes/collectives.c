@@ -91,16 +91,12 @@ static Value *convert(Graph *g, Value *v, OpKind kind, Layout to, bool to_root)
 
 static Value *materialize(Graph *g, Value *v, const Conversion *c)
 {
-    LayoutKind from = v->layout.kind, to = c->to.kind;
-    if (to == LAYOUT_R)
-        return convert(g, v, from == LAYOUT_P ? OP_ALL_REDUCE : OP_ALL_GATHER, c->to, c->to_root);
-    if (from == LAYOUT_R)
-        return convert(g, v, OP_SLICE, c->to, false);
-    if (from == LAYOUT_P)
-        return convert(g, v, OP_REDUCE_SCATTER, c->to, false);
-    /* split one way, needed another: gather, then take the other slice */
-    Value *whole = convert(g, v, OP_ALL_GATHER, layout_replicated(), false);
-    return convert(g, whole, OP_SLICE, c->to, false);
+    if (v->layout.kind == LAYOUT_S && c->to.kind == LAYOUT_S) {
+        /* split one way, needed another: gather, then take the other slice */
+        Value *whole = convert(g, v, OP_ALL_GATHER, layout_replicated(), false);
+        return convert(g, whole, OP_SLICE, c->to, false);
+    }
+    return convert(g, v, layout_conversion_kind(v->layout.kind, c->to.kind), c->to, c->to_root);
 }
 
 /* The layout each weight was given first; a later use wanting another gets its own copy. */

@@ -215,7 +215,7 @@ static double bytes_of(const Propagation *p, const Value *v, const Layout *l, do
     return full;
 }
 
-static OpKind conversion_kind(LayoutKind from, LayoutKind to)
+OpKind layout_conversion_kind(LayoutKind from, LayoutKind to)
 {
     if (to == LAYOUT_R)
         return from == LAYOUT_P ? OP_ALL_REDUCE : OP_ALL_GATHER;
@@ -229,7 +229,7 @@ static double conversion_cost(const Propagation *p, const Value *v, const Layout
 {
     const Layout *from = &v->layout;
     double local, full = bytes_of(p, v, from->kind == LAYOUT_S ? from : to, &local);
-    OpKind kind = conversion_kind(from->kind, to->kind);
+    OpKind kind = layout_conversion_kind(from->kind, to->kind);
     double cost = cost_collective(kind, full, local, p->tp, to_root);
     if (from->kind == LAYOUT_S && to->kind == LAYOUT_S) /* gather, then slice */
         cost = cost_collective(OP_ALL_GATHER, full, local, p->tp, false) + cost_pass(local / 4);

@@ -91,6 +91,10 @@ typedef struct Propagation {
  * greedy_choice): the starting point of shard's search, in one pass. */
 void layout_propagate(Graph *g, int tp, bool greedy, Propagation *p);
 bool layout_is_projection(const Op *op); /* linear or matmul with a weight, or embedding */
+/* The op that changes a value's layout kind `from` into `to`: P -> R all_reduce, S -> R
+ * all_gather, P -> S reduce_scatter, R -> S slice; S -> S (another split) is an all_gather
+ * followed by a slice, and gives all_gather. */
+OpKind layout_conversion_kind(LayoutKind from, LayoutKind to);
 /* The largest -tp the model can take, and the op that limits it (for the message). */
 int layout_max_tp(Graph *g, const Op **limiting, const char **what, int64_t *units);
 
