@@ -125,7 +125,8 @@ static void slice_weights(Graph *g, Propagation *p)
     }
 }
 
-void collectives_insert(Graph *g, Propagation *p)
+/* Inserts what a propagation found: conversion ops, weight slices. */
+static void insert(Graph *g, Propagation *p)
 {
     Value **gathered = arena_array(g->arena, (size_t)p->users.nvalues, sizeof *gathered);
     /* The naive plan's gathers first: every other user of the value reads the gathered one. */
@@ -157,19 +158,17 @@ void collectives_insert(Graph *g, Propagation *p)
     g->converted = true;
 }
 
-static void set_estimate(Graph *g, const Propagation *p)
+void collectives_apply(Graph *g)
 {
-    g->estimate.compute_seconds = p->compute_seconds;
-    g->estimate.collective_seconds = p->collective_seconds;
-    g->estimate.seconds = p->compute_seconds + p->collective_seconds;
+    Propagation p;
+    layout_propagate(g, g->tp, false, &p);
+    insert(g, &p);
+    layout_record_estimate(g, &p);
 }
 
 bool pass_collectives(Graph *g, const Options *opt, Diag *diag)
 {
-    Propagation p;
     collectives_strip(g);
-    layout_propagate(g, g->tp, false, &p);
-    collectives_insert(g, &p);
-    set_estimate(g, &p);
+    collectives_apply(g);
     return true;
 }

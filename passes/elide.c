@@ -17,7 +17,7 @@ static const int64_t ELIDE_BUDGET = 20000000; /* op visits */
 static double plan_cost(Graph *g, Propagation *p)
 {
     layout_propagate(g, g->tp, false, p);
-    return p->compute_seconds + p->collective_seconds;
+    return layout_seconds(p);
 }
 
 bool pass_elide(Graph *g, const Options *opt, Diag *diag)
@@ -49,10 +49,6 @@ bool pass_elide(Graph *g, const Options *opt, Diag *diag)
         else
             op->attrs.gather_output = true;
     }
-    plan_cost(g, &p);
-    collectives_insert(g, &p);
-    g->estimate.compute_seconds = p.compute_seconds;
-    g->estimate.collective_seconds = p.collective_seconds;
-    g->estimate.seconds = p.compute_seconds + p.collective_seconds;
+    collectives_apply(g);
     return true;
 }

@@ -716,6 +716,18 @@ bool layout_is_projection(const Op *op)
            op->args[1]->kind == VAL_WEIGHT;
 }
 
+double layout_seconds(const Propagation *p)
+{
+    return p->compute_seconds + p->collective_seconds;
+}
+
+void layout_record_estimate(Graph *g, const Propagation *p)
+{
+    g->estimate.compute_seconds = p->compute_seconds;
+    g->estimate.collective_seconds = p->collective_seconds;
+    g->estimate.seconds = layout_seconds(p);
+}
+
 void layout_propagate(Graph *g, int tp, bool greedy, Propagation *p)
 {
     *p = (Propagation){.g = g, .tp = tp, .repeat = 1, .greedy = greedy};

@@ -90,6 +90,10 @@ typedef struct Propagation {
 /* With `greedy`, projections without a hint are decided as propagation reaches them (see
  * greedy_choice): the starting point of shard's search, in one pass. */
 void layout_propagate(Graph *g, int tp, bool greedy, Propagation *p);
+/* The estimated time of a propagated plan: computing plus collectives. */
+double layout_seconds(const Propagation *p);
+/* Records a propagated plan's estimate in g->estimate, for the plan. */
+void layout_record_estimate(Graph *g, const Propagation *p);
 bool layout_is_projection(const Op *op); /* linear or matmul with a weight, or embedding */
 /* The op that changes a value's layout kind `from` into `to`: P -> R all_reduce, S -> R
  * all_gather, P -> S reduce_scatter, R -> S slice; S -> S (another split) is an all_gather
@@ -101,7 +105,8 @@ int layout_max_tp(Graph *g, const Op **limiting, const char **what, int64_t *uni
 /* ---- collectives.c ----------------------------------------------------------------------------- */
 /* Removes every conversion op (collectives and slices), giving back the graph shard made. */
 void collectives_strip(Graph *g);
-/* Inserts what a propagation found: conversion ops, weight slices. */
-void collectives_insert(Graph *g, Propagation *p);
+/* Propagates the decisions on a graph without conversions and inserts what they need:
+ * conversion ops, weight slices; records the estimate. */
+void collectives_apply(Graph *g);
 
 #endif /* TPC_PASSES_H */

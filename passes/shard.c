@@ -89,11 +89,17 @@ static bool every_rank_has_work(const Propagation *p)
     return idle_ranks(p) == 0;
 }
 
-/* The cost model's estimate, with a plan that leaves ranks idle priced out of the search. */
+/* The cost model's estimate of a propagated plan, with a plan that leaves ranks idle priced
+ * out of the search. */
+static double price(const Propagation *p)
+{
+    return layout_seconds(p) + 1e6 * idle_ranks(p);
+}
+
 static double estimate(Graph *g, int tp, Propagation *p)
 {
     layout_propagate(g, tp, false, p);
-    return p->compute_seconds + p->collective_seconds + 1e6 * idle_ranks(p);
+    return price(p);
 }
 
 /* Coordinate descent from the greedy plan: try each other decision of each site; keep what
@@ -103,7 +109,7 @@ static void search(Graph *g, int tp, Site *sites, int n)
 {
     Propagation p;
     layout_propagate(g, tp, true, &p);
-    double best = p.compute_seconds + p.collective_seconds + 1e6 * idle_ranks(&p);
+    double best = price(&p);
     int64_t ops = 1;
     for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
         ops++;
@@ -202,9 +208,7 @@ bool pass_shard(Graph *g, const Options *opt, Diag *diag)
         return false;
     Propagation p;
     estimate(g, tp, &p);
-    g->estimate.compute_seconds = p.compute_seconds;
-    g->estimate.collective_seconds = p.collective_seconds;
-    g->estimate.seconds = p.compute_seconds + p.collective_seconds;
+    layout_record_estimate(g, &p);
 
     /* The naive plan: every column-parallel output gathered at once. */
     for (int i = 0; i < sites.len; i++) {
