@@ -261,16 +261,22 @@ static const char *elements_expr(Emitter *e, const Value *v)
     return dims_expr(e, v, 0, v->shape.rank);
 }
 
+/* Which input of forward v is. */
+static int input_index(const Graph *g, const Value *v)
+{
+    for (int i = 0; i < g->inputs.len; i++)
+        if (g->inputs.items[i] == v)
+            return i;
+    internal_error("'%s' is not an input", v->name ? v->name : "?");
+}
+
 /* The buffer holding v: an activation slot or an input. */
 static const char *buffer(Emitter *e, const Value *v)
 {
     if (v->kind == VAL_WEIGHT)
         return weight_ref(e, v->weight);
-    if (v->kind == VAL_INPUT) {
-        for (int i = 0; i < e->g->inputs.len; i++)
-            if (e->g->inputs.items[i] == v)
-                return e->input_names[i];
-    }
+    if (v->kind == VAL_INPUT)
+        return e->input_names[input_index(e->g, v)];
     if (v->slot < 0)
         internal_error("value without a buffer");
     if (v->dtype == DT_I32) /* buffers are float; ids made in the forward are i32 */
@@ -1409,7 +1415,8 @@ static void emit_main(Emitter *e, FILE *out)
     for (int i = 0; i < ret->nargs; i++) {
         const Value *v = ret->args[i];
         fprintf(out, "    tpcrt_output_write(&program, &args, %d, %s, %d, (int64_t[]){", i,
-                v->kind == VAL_INPUT ? arena_printf(e->a, "in[%d]", i) : arena_printf(e->a, "buf[%d]", v->slot),
+                v->kind == VAL_INPUT ? arena_printf(e->a, "in[%d]", input_index(g, v))
+                                     : arena_printf(e->a, "buf[%d]", v->slot),
                 v->shape.rank);
         for (int d = 0; d < v->shape.rank; d++)
             fprintf(out, "%s%s", d ? ", " : "", v->shape.dims[d].sym >= 0
@@ -1462,6 +1469,8 @@ static void emit_forward(Emitter *e, char **text)
     }
     for (int s = 0; s < g->slots.len; s++)
         fprintf(out, "    float *%s = buf[%d];\n", e->slot_names[s], s);
+    for (int i = 0; i < g->inputs.len; i++) /* an input may be read only as an output */
+        fprintf(out, "    (void)%s;\n", e->input_names[i]);
     for (int s = 0; s < g->slots.len; s++)
         fprintf(out, "    (void)%s;\n", e->slot_names[s]);
     emit_rope_tables(e);
