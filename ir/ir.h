@@ -413,6 +413,9 @@ Layout layout_partial(void);
 /* S(dim): `sizes` of nseg segments, each split evenly over tp ranks in whole units (a head
  * never cut); uneven counts give the first ranks one unit more. */
 Layout layout_split_even(Arena *a, int tp, int dim, int64_t unit, int nseg, const int64_t *sizes);
+/* What rank `rank` holds when `units` units of `unit` elements are split evenly over tp ranks
+ * (the first units % tp ranks one more), in elements. */
+Range layout_even_range(int64_t units, int tp, int rank, int64_t unit);
 bool layout_equal(const Layout *a, const Layout *b, int tp);
 int64_t layout_local_size(const Layout *l, int rank); /* elements of the split dim on a rank */
 char *layout_str(const Layout *l, char *buf, size_t size); /* "R", "P", "S(2)" */

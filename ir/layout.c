@@ -20,19 +20,23 @@ Layout layout_partial(void)
     return (Layout){.kind = LAYOUT_P};
 }
 
+Range layout_even_range(int64_t units, int tp, int rank, int64_t unit)
+{
+    int64_t base = units / tp, extra = units % tp;
+    int64_t start = rank * base + (rank < extra ? rank : extra);
+    int64_t n = base + (rank < extra);
+    return (Range){start * unit, (start + n) * unit};
+}
+
 Layout layout_split_even(Arena *a, int tp, int dim, int64_t unit, int nseg, const int64_t *sizes)
 {
     Layout l = {.kind = LAYOUT_S, .dim = dim, .unit = unit, .nseg = nseg};
     l.seg = arena_array(a, (size_t)nseg, sizeof *l.seg);
     for (int s = 0; s < nseg; s++) {
-        int64_t units = sizes[s] / unit, start = 0;
         l.seg[s].size = sizes[s];
         l.seg[s].ranks = arena_array(a, (size_t)tp, sizeof(Range));
-        for (int r = 0; r < tp; r++) {
-            int64_t n = units / tp + (r < units % tp);
-            l.seg[s].ranks[r] = (Range){start * unit, (start + n) * unit};
-            start += n;
-        }
+        for (int r = 0; r < tp; r++)
+            l.seg[s].ranks[r] = layout_even_range(sizes[s] / unit, tp, r, unit);
     }
     return l;
 }

@@ -119,43 +119,25 @@ static const Op *pieces_of(const Propagation *p, const Value *out)
     return NULL;
 }
 
-/* Query heads [first, last) of rank r when `heads` are split evenly over tp ranks. */
-static void query_heads(int64_t heads, int tp, int r, int64_t *first, int64_t *last)
+/* The kv heads that query heads `q` read, in elements of head_dim each: query head h reads kv
+ * head h / group, so several ranks may hold the same kv head (GQA); a rank without query heads
+ * (tp > heads) holds none. */
+static Range kv_range(Range q, int64_t group, int64_t head_dim)
 {
-    int64_t start = 0;
-    for (int k = 0; k <= r; k++) {
-        int64_t n = heads / tp + (k < heads % tp);
-        if (k == r) {
-            *first = start;
-            *last = start + n;
-        }
-        start += n;
-    }
+    int64_t first = q.start / group, last = q.end > q.start ? (q.end + group - 1) / group : first;
+    return (Range){first * head_dim, last * head_dim};
 }
 
 /* Splits piece `s` of layout l (size elements) for its demand: evenly in whole units, or for
- * k and v, the kv heads each rank's query heads read (query head h reads kv head h / group). */
+ * k and v, the kv heads each rank's query heads read. */
 static void split_piece(Layout *l, int s, int64_t size, const Demand *d, int tp)
 {
     l->seg[s].size = size;
-    if (d->role == ROLE_KV) {
-        int64_t group = d->heads / d->kv_heads;
-        for (int r = 0; r < tp; r++) {
-            int64_t first = 0, last = 0;
-            query_heads(d->heads, tp, r, &first, &last);
-            int64_t kv_first = first / group, kv_last = (last + group - 1) / group;
-            if (last == first) /* a rank without query heads (tp > heads) */
-                kv_last = kv_first;
-            l->seg[s].ranks[r] = (Range){kv_first * d->unit, kv_last * d->unit};
-        }
-        return;
-    }
-    int64_t units = size / d->unit, start = 0;
-    for (int r = 0; r < tp; r++) {
-        int64_t n = units / tp + (r < units % tp);
-        l->seg[s].ranks[r] = (Range){start * d->unit, (start + n) * d->unit};
-        start += n;
-    }
+    for (int r = 0; r < tp; r++)
+        l->seg[s].ranks[r] =
+            d->role == ROLE_KV
+                ? kv_range(layout_even_range(d->heads, tp, r, 1), d->heads / d->kv_heads, d->unit)
+                : layout_even_range(size / d->unit, tp, r, d->unit);
 }
 
 /* The column-parallel split of a projection's output, piece by piece (q|k|v), at `dim`. */
@@ -551,11 +533,9 @@ static Layout kv_layout(Propagation *p, const Layout *q, const Op *op)
     Layout l = split_layout(p->g->arena, p->tp, q->dim, head_dim, 1);
     l.seg[0].size = kv * head_dim;
     for (int r = 0; r < p->tp; r++) {
-        int64_t first = q->seg[0].ranks[r].start / q_head_dim;
-        int64_t last = q->seg[0].ranks[r].end / q_head_dim;
-        int64_t kv_first = first / group, kv_last = last > first ? (last + group - 1) / group
-                                                                 : kv_first;
-        l.seg[0].ranks[r] = (Range){kv_first * head_dim, kv_last * head_dim};
+        Range heads_held = {q->seg[0].ranks[r].start / q_head_dim,
+                            q->seg[0].ranks[r].end / q_head_dim};
+        l.seg[0].ranks[r] = kv_range(heads_held, group, head_dim);
     }
     return l;
 }
