@@ -182,9 +182,8 @@ static bool option_dim(Parse *p, const char *option, const char *value, char *er
         return tpcrt_error(err, errlen, "%s: expected a symbolic dimension of an input or "
                            "output, saw '%.*s'", option, (int)(eq - value), value);
     TpcrtDims *dims = &p->args->dims;
-    for (int i = 0; i < dims->n; i++)
-        if (dims->names[i] == name)
-            return tpcrt_error(err, errlen, "%s: expected '%s' once, given twice", option, name);
+    if (tpcrt_dims_find(dims, name) >= 0)
+        return tpcrt_error(err, errlen, "%s: expected '%s' once, given twice", option, name);
     uint64_t size;
     if (!parse_positive(option, "a size", eq + 1, INT64_MAX, &size, err, errlen))
         return false;
@@ -285,9 +284,8 @@ static bool check_weights(const Parse *p, char *err, size_t errlen)
 /* True when `dim` is bound by --dim or by the shape of an input read from a file. */
 static bool dim_bound(const Parse *p, const char *dim)
 {
-    for (int i = 0; i < p->args->dims.n; i++)
-        if (strcmp(p->args->dims.names[i], dim) == 0)
-            return true;
+    if (tpcrt_dims_find(&p->args->dims, dim) >= 0)
+        return true;
     for (int i = 0; i < p->prog->ninputs; i++) {
         const TpcrtTensorDecl *in = &p->prog->inputs[i];
         for (int d = 0; p->args->input_paths[i] && d < in->ndim; d++)

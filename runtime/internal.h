@@ -12,6 +12,7 @@
 #include "tpcrt.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "libtpcrt reads and writes little-endian files with memcpy: it needs a little-endian host"
@@ -54,6 +55,15 @@ static inline const char *tpcrt_decl_shape_string(char *buf, size_t len,
     if (used < len)
         snprintf(buf + used, len - used, "]");
     return buf;
+}
+
+/* The index of dimension `name` in dims, or -1 when it is not bound. */
+static inline int tpcrt_dims_find(const TpcrtDims *dims, const char *name)
+{
+    for (int i = 0; i < dims->n; i++)
+        if (strcmp(dims->names[i], name) == 0)
+            return i;
+    return -1;
 }
 
 static inline const char *tpcrt_dtype_name(TpcrtDType dtype)

@@ -27,25 +27,22 @@ static void bind_dims(Bindings *b, const TpcrtTensorDecl *decl, const int64_t *s
         const char *name = decl->dim_names[d];
         if (!name)
             continue;
-        int i = 0;
-        while (i < dims->n && strcmp(dims->names[i], name) != 0)
-            i++;
-        if (i < dims->n && dims->values[i] != shape[d] && b->source[i])
+        int i = tpcrt_dims_find(dims, name);
+        if (i >= 0 && dims->values[i] != shape[d] && b->source[i])
             tpcrt_fail("input '%s': dimension '%s': expected %lld (from input '%s'), saw %lld",
                        decl->name, name, (long long)dims->values[i], b->source[i],
                        (long long)shape[d]);
-        if (i < dims->n && dims->values[i] != shape[d])
+        if (i >= 0 && dims->values[i] != shape[d])
             tpcrt_fail("input '%s': dimension '%s': expected %lld (from --dim %s=%lld), saw %lld",
                        decl->name, name, (long long)dims->values[i], name,
                        (long long)dims->values[i], (long long)shape[d]);
-        if (i == dims->n) {
+        if (i < 0) {
             if (dims->n == TPCRT_MAX_IO)
                 tpcrt_fail("input '%s': too many symbolic dimensions (limit is %d)", decl->name,
                            TPCRT_MAX_IO);
-            dims->names[i] = name;
-            dims->values[i] = shape[d];
-            b->source[i] = decl->name;
-            dims->n++;
+            dims->names[dims->n] = name;
+            dims->values[dims->n] = shape[d];
+            b->source[dims->n++] = decl->name;
         }
     }
 }

@@ -176,9 +176,9 @@ void tpcrt_free(void *p)
 
 int64_t tpcrt_dim(const TpcrtDims *dims, const char *name)
 {
-    for (int i = 0; i < dims->n; i++)
-        if (strcmp(dims->names[i], name) == 0)
-            return dims->values[i];
+    int i = tpcrt_dims_find(dims, name);
+    if (i >= 0)
+        return dims->values[i];
     tpcrt_fail("dimension '%s' is not bound: expected it from an input's shape or from --dim %s=N",
                name, name);
 }
