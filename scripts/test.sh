@@ -15,6 +15,7 @@ for build in build build-asan; do
     echo "== lit on $build"
     log=$(mktemp)
     "${lit[@]}" --param build="$PWD/$build" "${paths[@]}" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
     read -r p f < <(/usr/bin/python3 - "$log" <<'PY'
 import re, sys
 text = open(sys.argv[1], errors="replace").read()
@@ -22,12 +23,18 @@ def count(label):
     m = re.findall(r"^\s*%s\s*:\s*(\d+)" % label, text, re.M)
     return int(m[-1]) if m else 0
 good = count("Passed") + count("Expectedly Failed")
-bad = sum(count(k) for k in ("Failed", "Unresolved", "Timed Out", "Unexpectedly Passed"))
-if good + bad == 0:
-    bad = 1          # lit itself failed: count it, never report an empty success
+# "Skipped" is lit giving up on tests (Ctrl-C, --max-time): they did not pass
+bad = sum(count(k) for k in ("Failed", "Unresolved", "Timed Out", "Unexpectedly Passed",
+                             "Skipped"))
+# lit never got to its summary, or a path named no tests
+if good + bad == 0 or "contained no tests" in text:
+    bad += 1
 print(good, bad)
 PY
 )
+    # no counts at all, or lit failing (it exits 1 or 2) with nothing counted failed
+    [ -n "${f:-}" ] || { p=0; f=1; }
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     rm -f "$log"
     passed=$((passed + p)); failed=$((failed + f))
 done

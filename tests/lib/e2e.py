@@ -6,7 +6,7 @@ output with tpcref's float64 reference. Prints one line per -tp, for FileCheck:
 
 usage: e2e.py --tpc TPC --model FILE --family F --work DIR [--tp 1,2,3,4] [--dtype f32]
               [--shards N | --single-file] [--batch B] [--seq T] [--pad K] [--set k=v ...]
-              [-D k=v ...] [--random-weights SEED]
+              [-D k=v ...] [--random-weights SEED] [--reference tpcref|hf --pypi DIR]
 
 With --random-weights there is no checkpoint: every program makes the same weights from the
 seed (and the same inputs), and each -tp's output is compared with -tp 1's.
@@ -24,8 +24,9 @@ from tpcref.compare import compare
 MPIRUN = ["mpirun", "--oversubscribe", "--bind-to", "none"]
 
 
-def run(cmd, timeout=600):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+def run(cmd, timeout=600, env=None):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+                       env=env)
     if p.returncode != 0:
         sys.stdout.write(p.stdout.decode(errors="replace"))
         print("e2e: command failed (%d): %s" % (p.returncode, " ".join(cmd)))
@@ -49,6 +50,10 @@ def main():
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("-D", dest="defines", action="append", default=[])
     ap.add_argument("--random-weights", type=int)
+    ap.add_argument("--reference", choices=("tpcref", "hf"), default="tpcref",
+                    help="the expected output: tpcref's (NumPy, float64), or Hugging Face's "
+                         "modeling code on the same checkpoint (hfref.py)")
+    ap.add_argument("--pypi", help="with --reference hf: the folder transformers is in")
     # The programs are f32 against a float64 reference: 2e-7 to 7e-7 measured on every test
     # model. 3e-6 leaves 4x of headroom and still fails a wrong RMSNorm eps (1e-6 for 1e-5
     # gives 5e-6), which 1e-4 let through.
@@ -83,6 +88,14 @@ def main():
             if name.startswith("expected_"):
                 output = name[len("expected_"):-4]
                 expected = np.load(os.path.join(args.work, name))
+        if args.reference == "hf":
+            hf_out = os.path.join(args.work, "expected_hf.npy")
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+                p for p in (args.pypi, os.environ.get("PYTHONPATH")) if p))
+            print(run([sys.executable, os.path.join(os.path.dirname(__file__), "hfref.py"),
+                       args.family, "--ckpt", ckpt, "--inputs", args.work, "--out", hf_out],
+                      env=env).strip().replace(args.work + "/", ""))
+            expected = np.load(hf_out)
     else:
         weights = ["--random-weights", str(args.random_weights), "--random-input", "5",
                    "--dim", "batch=%d" % args.batch, "--dim", "seq=%d" % args.seq]
