@@ -306,14 +306,39 @@ Users ir_users(Graph *g)
     return u;
 }
 
+Op *ir_only_user(const Users *users, const Value *v)
+{
+    if (v->kind == VAL_WEIGHT || v->kind == VAL_CONST)
+        return NULL; /* not listed */
+    const struct UseList *u = &users->of[v->id];
+    return u->len == 1 ? u->items[0].op : NULL;
+}
+
 bool ir_gemm_epilogue(const Users *users, const Op *add, int i)
 {
     if (add->kind != OP_ADD)
         return false;
     const Value *y = add->args[i], *r = add->args[1 - i], *sum = add->results[0];
-    if (y->kind != VAL_RESULT || !(op_info[y->def->kind].flags & OPF_GEMM) ||
-        y->def->args[1]->kind != VAL_WEIGHT || y->def->block != add->block)
+    if (y->kind != VAL_RESULT || !ir_is_projection(y->def) || y->def->block != add->block)
         return false;
-    return users->of[y->id].len == 1 && r != y && r->kind != VAL_CONST &&
+    return ir_only_user(users, y) == add && r != y && r->kind != VAL_CONST &&
            shape_equal(&y->shape, &sum->shape) && shape_equal(&r->shape, &sum->shape);
+}
+
+bool ir_is_projection(const Op *op)
+{
+    return (op_info[op->kind].flags & OPF_GEMM) && op->args[1]->kind == VAL_WEIGHT;
+}
+
+int ir_weight_out_dim(const Op *op)
+{
+    return op->kind == OP_MATMUL ? 1 : 0;
+}
+
+int64_t ir_count_ops(Graph *g)
+{
+    int64_t n = 0;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
+        n++;
+    return n;
 }

@@ -380,12 +380,22 @@ typedef struct Users {
     } *of; /* [nvalues] */
 } Users;
 Users ir_users(Graph *g);
+/* The op reading v, when exactly one op reads it (once); else NULL. */
+Op *ir_only_user(const Users *users, const Value *v);
 /* Can argument i of `add` be computed by its GEMM accumulating into the sum (an epilogue: the
  * other term is copied into the sum's buffer, then the GEMM adds with beta = 1)? Argument i
  * must be a linear or matmul with a weight, read by this add alone, in the add's block, and
  * both terms must have the sum's shape. Layouts are the caller's to check. */
 bool ir_gemm_epilogue(const Users *users, const Op *add, int i);
 
+/* A linear or matmul whose weight is a declared weight: a projection the sharding pass splits
+ * (a product of two activations is not). */
+bool ir_is_projection(const Op *op);
+/* The dimension of a projection's weight that holds its outputs: 0 for linear's [out, in], 1
+ * for matmul's [in, out]; the other holds its inputs. */
+int ir_weight_out_dim(const Op *op);
+/* Ops of the graph, those of loop bodies included. */
+int64_t ir_count_ops(Graph *g);
 /* Sets Weight.used from the ops that read each weight. */
 void ir_mark_used_weights(Graph *g);
 /* Puts w into g->weights right after `after` (so groups stay together when printed). */

@@ -12,7 +12,6 @@
  */
 #include "passes.h"
 
-static const int64_t ELIDE_BUDGET = 20000000; /* op visits */
 
 static double plan_cost(Graph *g, Propagation *p)
 {
@@ -27,14 +26,12 @@ bool pass_elide(Graph *g, const Options *opt, Diag *diag)
     collectives_strip(g);
     Propagation p;
     double best = plan_cost(g, &p);
-    int64_t ops = 1, gathers = 0;
-    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
-        ops++;
+    int64_t ops = 1 + ir_count_ops(g), gathers = 0;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
         gathers += op->attrs.gather_output;
-    }
     /* Each gather is weighed with a propagation of the whole plan; for a huge model every
      * gather goes at once (what the shard pass costed). */
-    bool one_by_one = gathers * ops <= ELIDE_BUDGET;
+    bool one_by_one = gathers * ops <= PASS_SEARCH_BUDGET;
     for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
         if (!op->attrs.gather_output)
             continue;

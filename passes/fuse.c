@@ -20,16 +20,12 @@
 
 enum { MAX_FUSED = 16 };
 
-/* The dimension of a projection's weight that holds its outputs. */
-static int out_dim(const Op *op)
-{
-    return op->kind == OP_LINEAR ? 0 : 1;
-}
-
+/* A projection fuse-projections may fuse or cut: its weight a matrix from the checkpoint (not
+ * fused yet), its bias, if any, a weight too. */
 static bool is_projection(const Op *op)
 {
-    return (op->kind == OP_LINEAR || op->kind == OP_MATMUL) && op->args[1]->kind == VAL_WEIGHT &&
-           op->args[1]->weight->nparts == 0 && op->args[1]->weight->shape.rank == 2 &&
+    return ir_is_projection(op) && op->args[1]->weight->nparts == 0 &&
+           op->args[1]->weight->shape.rank == 2 &&
            (op->nargs < 3 || op->args[2]->kind == VAL_WEIGHT);
 }
 
@@ -79,7 +75,7 @@ static void replace_uses(const Users *users, Value *from, Value *to)
 static void fuse(Graph *g, const Users *users, Op **ops, int n)
 {
     Op *first = ops[0];
-    int dim = out_dim(first);
+    int dim = ir_weight_out_dim(first);
     Weight *parts[MAX_FUSED], *biases[MAX_FUSED];
     for (int i = 0; i < n; i++) {
         parts[i] = ops[i]->args[1]->weight;
@@ -179,21 +175,19 @@ static void mark_split_weights(Graph *g)
     for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
         if (!is_projection(op) || op->args[1]->weight->nsegments)
             continue;
-        const struct UseList *u = &users.of[op->results[0]->id];
-        Op *user = u->len == 1 ? u->items[0].op : NULL;
+        Op *user = ir_only_user(&users, op->results[0]);
         Weight *bias = op->nargs == 3 ? op->args[2]->weight : NULL;
         if (user && user->kind == OP_ADD && user->args[1]->kind == VAL_WEIGHT &&
             user->args[1]->shape.rank == 1) {
             bias = user->args[1]->weight;
-            u = &users.of[user->results[0]->id];
-            user = u->len == 1 ? u->items[0].op : NULL;
+            user = ir_only_user(&users, user->results[0]);
         }
         if (!user || user->kind != OP_SPLIT)
             continue;
         Weight *w = op->args[1]->weight;
         w->segments = user->attrs.sizes;
         w->nsegments = user->attrs.nsizes;
-        w->segment_dim = out_dim(op);
+        w->segment_dim = ir_weight_out_dim(op);
         if (bias && !bias->nsegments && bias->shape.dims[0].size == w->shape.dims[w->segment_dim].size) {
             bias->segments = w->segments;
             bias->nsegments = w->nsegments;

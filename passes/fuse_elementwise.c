@@ -10,13 +10,6 @@
  */
 #include "passes.h"
 
-/* The op reading v, when exactly one op does. */
-static Op *only_user(const Users *users, const Value *v)
-{
-    const struct UseList *u = &users->of[v->id];
-    return u->len == 1 ? u->items[0].op : NULL;
-}
-
 static bool is_elementwise(const Op *op)
 {
     return op_info[op->kind].flags & OPF_ELEMENTWISE;
@@ -84,7 +77,7 @@ bool pass_fuse_elementwise(Graph *g, const Options *opt, Diag *diag)
                 length += chain[a->id];
         }
         chain[op->results[0]->id] = length;
-        Op *user = only_user(&users, op->results[0]);
+        Op *user = ir_only_user(&users, op->results[0]);
         if (user && user->block == op->block && is_elementwise(user) && !has_epilogue(user))
             op->attrs.inlined = length < MAX_CHAIN &&
                                 same_form(g, op->results[0], user->results[0]) &&

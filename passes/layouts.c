@@ -106,10 +106,9 @@ static void demand_of(const Propagation *p, const Value *v, Demand *d, int depth
 static const Op *pieces_of(const Propagation *p, const Value *out)
 {
     for (int hop = 0; hop < 2; hop++) {
-        const struct UseList *u = &p->users.of[out->id];
-        if (u->len != 1)
+        const Op *user = ir_only_user(&p->users, out);
+        if (!user)
             return NULL;
-        const Op *user = u->items[0].op;
         if (user->kind == OP_SPLIT)
             return user;
         if (user->kind != OP_ADD)
@@ -144,8 +143,7 @@ static void split_piece(Layout *l, int s, int64_t size, const Demand *d, int tp)
 static Layout column_split(Propagation *p, const Op *op, int dim)
 {
     const Weight *w = op->args[1]->weight;
-    int out_dim = op->kind == OP_MATMUL ? 1 : 0;
-    int64_t whole = w->shape.dims[out_dim].size;
+    int64_t whole = w->shape.dims[ir_weight_out_dim(op)].size;
     int n = w->nsegments ? w->nsegments : 1;
     const Op *split = w->nsegments ? pieces_of(p, op->results[0]) : NULL;
     Layout l = split_layout(p->g->arena, p->tp, dim, 1, n);
@@ -319,7 +317,7 @@ static Parallel greedy_choice(Propagation *p, const Op *op)
 {
     const Value *x = op->args[0], *y = op->results[0];
     const Weight *w = op->args[1]->weight;
-    int out_dim = op->kind == OP_MATMUL ? 1 : 0;
+    int out_dim = ir_weight_out_dim(op);
     bool split_input = x->layout.kind == LAYOUT_S && x->layout.dim == x->shape.rank - 1;
     if (split_input && w->shape.dims[1 - out_dim].size >= p->tp)
         return PAR_ROW;
@@ -337,7 +335,7 @@ static void rule_projection(Propagation *p, Op *op)
 {
     Value *x = op->args[0], *y = op->results[0];
     const Weight *w = op->args[1]->weight;
-    int out_dim = op->kind == OP_MATMUL ? 1 : 0, in_dim = 1 - out_dim, last = y->shape.rank - 1;
+    int out_dim = ir_weight_out_dim(op), in_dim = 1 - out_dim, last = y->shape.rank - 1;
     int64_t in = w->shape.dims[in_dim].size, out = w->shape.dims[out_dim].size, rows;
     rows = cost_elements(p->g, &x->shape) / in;
     if (p->greedy && !op->attrs.hint && p->tp > 1)
@@ -655,7 +653,7 @@ static void apply_rule(Propagation *p, Op *op)
 {
     switch (op_info[op->kind].layout_rule) {
     case LRULE_PROJECTION:
-        if (op->args[1]->kind == VAL_WEIGHT)
+        if (ir_is_projection(op))
             rule_projection(p, op);
         else
             rule_whole(p, op); /* a product of two activations: keep it whole */
@@ -688,12 +686,6 @@ static void propagate_block(Propagation *p, Block *b)
 {
     for (Op *op = b->first; op; op = op->next)
         apply_rule(p, op);
-}
-
-bool layout_is_projection(const Op *op)
-{
-    return (op->kind == OP_LINEAR || op->kind == OP_MATMUL || op->kind == OP_EMBEDDING) &&
-           op->args[1]->kind == VAL_WEIGHT;
 }
 
 double layout_seconds(const Propagation *p)

@@ -27,7 +27,6 @@ typedef struct Planner {
     Graph *g;
     Users users;     /* every value's readers, by Value.id */
     int *last_use;   /* by value id: the last position reading it */
-    Op **user;       /* by value id: the op reading it, when it is read once */
     int *slot_end;   /* by slot: the last position reading what it holds */
     int nslot_cap;
 } Planner;
@@ -41,7 +40,7 @@ static bool is_activation(const Value *v)
 static const Op *root(const Planner *pl, const Op *op)
 {
     while (op->attrs.inlined)
-        op = pl->user[op->results[0]->id];
+        op = ir_only_user(&pl->users, op->results[0]);
     return op;
 }
 
@@ -165,12 +164,6 @@ static void number_positions(Block *b, int *positions)
 static int loop_end(const Op *loop)
 {
     return loop->body->last ? loop->body->last->order : loop->order;
-}
-
-static void find_users(Planner *pl)
-{
-    for (int v = 0; v < pl->users.nvalues; v++)
-        pl->user[v] = pl->users.of[v].len == 1 ? pl->users.of[v].items[0].op : NULL;
 }
 
 static void note_use(Planner *pl, const Value *v, const Op *reader)
@@ -448,13 +441,11 @@ bool pass_plan_memory(Graph *g, const Options *opt, Diag *diag)
             op->results[i]->view_of = NULL;
         }
     pl.last_use = arena_array(g->arena, (size_t)n, sizeof *pl.last_use);
-    pl.user = arena_array(g->arena, (size_t)n, sizeof *pl.user);
     for (int i = 0; i < n; i++)
         pl.last_use[i] = -1;
     int positions = 0;
     number_positions(g->top, &positions);
     g->slots.len = 0;
-    find_users(&pl);
     make_views(&pl);
     liveness(&pl);
     /* A view's readers keep its split value alive. */

@@ -9,6 +9,10 @@
 
 #include "ir.h"
 
+/* How many op visits a pass may spend weighing plans, each weighing a propagation over the
+ * whole graph: about a second. Past it a huge model keeps the plan it has (shard, elide). */
+enum { PASS_SEARCH_BUDGET = 20000000 };
+
 /* A pass returns false when it reported an error the user can fix (a -tp too large). */
 typedef bool (*PassFn)(Graph *g, const Options *opt, Diag *diag);
 
@@ -94,7 +98,6 @@ void layout_propagate(Graph *g, int tp, bool greedy, Propagation *p);
 double layout_seconds(const Propagation *p);
 /* Records a propagated plan's estimate in g->estimate, for the plan. */
 void layout_record_estimate(Graph *g, const Propagation *p);
-bool layout_is_projection(const Op *op); /* linear or matmul with a weight, or embedding */
 /* The op that changes a value's layout kind `from` into `to`: P -> R all_reduce, S -> R
  * all_gather, P -> S reduce_scatter, R -> S slice; S -> S (another split) is an all_gather
  * followed by a slice, and gives all_gather. */

@@ -21,7 +21,6 @@
 #include <inttypes.h>
 
 enum { MAX_ROUNDS = 8 };
-static const int64_t SEARCH_BUDGET = 20000000; /* op visits: about a second */
 
 /* Tables below this size are replicated: they cost little memory, and no collective. */
 static const int64_t SMALL_TABLE_BYTES = 16 << 20;
@@ -35,6 +34,12 @@ typedef struct Site {
 static bool is_table(const Op *op)
 {
     return op->kind == OP_EMBEDDING;
+}
+
+/* A decision of the plan: a projection, or an embedding of a declared table. */
+static bool is_site(const Op *op)
+{
+    return ir_is_projection(op) || (is_table(op) && op->args[1]->kind == VAL_WEIGHT);
 }
 
 static int64_t weight_bytes(const Weight *w)
@@ -104,16 +109,13 @@ static double estimate(Graph *g, int tp, Propagation *p)
 
 /* Coordinate descent from the greedy plan: try each other decision of each site; keep what
  * lowers the estimate. A plan costs a propagation, linear in the ops; the search stops after
- * SEARCH_BUDGET op visits, so a huge model keeps the greedy plan rather than taking hours. */
+ * PASS_SEARCH_BUDGET op visits, so a huge model keeps the greedy plan rather than taking hours. */
 static void search(Graph *g, int tp, Site *sites, int n)
 {
     Propagation p;
     layout_propagate(g, tp, true, &p);
     double best = price(&p);
-    int64_t ops = 1;
-    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
-        ops++;
-    int64_t evaluations = SEARCH_BUDGET / ops;
+    int64_t evaluations = PASS_SEARCH_BUDGET / (1 + ir_count_ops(g));
     for (int round = 0; round < MAX_ROUNDS; round++) {
         bool changed = false;
         for (int i = 0; i < n; i++) {
@@ -174,7 +176,7 @@ static bool check_splittable(Graph *g, int tp, Site *sites, int n, Diag *diag)
         if (splits)
             continue;
         const Weight *w = op->args[1]->weight;
-        int out_dim = op->kind == OP_MATMUL ? 1 : 0;
+        int out_dim = ir_weight_out_dim(op);
         int64_t outs = w->shape.dims[out_dim].size, ins = w->shape.dims[1 - out_dim].size;
         diag_error(diag, op->loc, "-tp %d is more than the %" PRId64 " outputs and the %" PRId64
                    " inputs of '%s': the largest -tp that works is %" PRId64, tp, outs, ins,
@@ -193,7 +195,7 @@ bool pass_shard(Graph *g, const Options *opt, Diag *diag)
         return false;
     Vec(Site) sites = {0};
     for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
-        if (!layout_is_projection(op))
+        if (!is_site(op))
             continue;
         Site s = {.op = op};
         site_options(&s);
