@@ -14,25 +14,12 @@ seed (and the same inputs), and each -tp's output is compared with -tp 1's.
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 
+from jobs import MPIRUN, run
 from tpcref.compare import compare
-
-MPIRUN = ["mpirun", "--oversubscribe", "--bind-to", "none"]
-
-
-def run(cmd, timeout=600, env=None):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
-                       env=env)
-    if p.returncode != 0:
-        sys.stdout.write(p.stdout.decode(errors="replace"))
-        print("e2e: command failed (%d): %s" % (p.returncode, " ".join(cmd)))
-        sys.exit(1)
-    return p.stdout.decode(errors="replace")
-
 
 def main():
     ap = argparse.ArgumentParser()

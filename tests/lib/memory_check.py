@@ -7,27 +7,22 @@ usage: memory_check.py TPC MODEL_DIR WORK
 """
 import os
 import re
-import subprocess
 import sys
 
 tpc, root, work = sys.argv[1:4]
 sys.path.insert(0, os.path.join(root, "tests", "lib"))
-MPIRUN = ["mpirun", "--oversubscribe", "--bind-to", "none"]
+from jobs import MPIRUN, run  # noqa: E402
+
 CONFIG = ["vocab=8192", "hidden=1024", "layers=6", "heads=8", "kv_heads=2", "intermediate=2816"]
-
-
-def run(cmd):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
-    if p.returncode:
-        sys.stdout.write(p.stdout.decode(errors="replace"))
-        sys.exit("memory_check: failed: " + " ".join(cmd))
-    return p.stdout.decode(errors="replace")
 
 
 def peaks(program, tp, args):
     """Each rank's peak resident set in MB, as GNU time reports it."""
     out = run(MPIRUN + ["-np", str(tp), "/usr/bin/time", "-f", "peak_kb %M", program] + args)
-    return [int(k) / 1024 for k in re.findall(r"peak_kb (\d+)", out)]
+    found = [int(k) / 1024 for k in re.findall(r"peak_kb (\d+)", out)]
+    if len(found) != tp:
+        sys.exit("memory_check: %d peak figures from %d ranks:\n%s" % (len(found), tp, out))
+    return found
 
 
 os.makedirs(work, exist_ok=True)
