@@ -29,10 +29,7 @@ const char *number_str(Number n, char *buf, size_t size)
         snprintf(buf, size, "%" PRId64, n.i);
         return buf;
     }
-    int digits = 15;
-    do /* the shortest of %.15g, %.16g, %.17g that reads back as the same double */
-        snprintf(buf, size, "%.*g", digits, n.f);
-    while (strtod(buf, NULL) != n.f && ++digits <= 17);
+    double_str(n.f, buf, size);
     if (isfinite(n.f) && !strpbrk(buf, ".e"))
         snprintf(buf + strlen(buf), size - strlen(buf), ".0");
     return buf;
@@ -121,9 +118,7 @@ static Number eval(const Config *config, const Expr *e, Diag *diag, int depth)
                        "defined above)", ast_clip(a, e->name.name), ast_suggestion(a, &sg));
             return BAD;
         }
-        if (v->bad)
-            return BAD;
-        return v->is_int ? integer(v->i) : real(v->f);
+        return v->value;
     }
     case EXPR_NEG: {
         Number n = eval(config, e->lhs, diag, depth + 1);
@@ -159,27 +154,20 @@ Number config_eval_expr(const Config *config, const Expr *e, Diag *diag)
 
 /* -D NAME=VALUE: VALUE is an integer or a float literal, optionally negative, with no spaces
  * (strtoll and strtod would skip leading ones only). */
-static bool parse_define_value(const char *text, ConfigValue *v)
+static Number parse_define_value(const char *text)
 {
     char *end;
     errno = 0;
     if (strpbrk(text, " \t\n\v\f\r"))
-        return false;
+        return BAD;
     if (strpbrk(text, ".eE") == NULL) {
         long long i = strtoll(text, &end, 10);
-        if (*text && !*end && errno == 0) {
-            v->is_int = true;
-            v->i = i;
-            return true;
-        }
-        return false;
+        return *text && !*end && errno == 0 ? integer(i) : BAD;
     }
     double f = strtod(text, &end);
     if (!*text || *end || errno == ERANGE || !isfinite(f))
-        return false;
-    v->is_int = false;
-    v->f = f;
-    return true;
+        return BAD;
+    return real(f);
 }
 
 static const struct Define *find_define(const Options *opt, const char *name)
@@ -220,22 +208,23 @@ static void check_defines(Arena *a, const Module *m, const Options *opt, Diag *d
 }
 
 /* The value of a -D, of the type the model gives NAME (`natural`, when it is known). */
-static void define_value(Arena *a, const struct Define *d, const ConfigValue *natural,
-                         ConfigValue *v, Diag *diag)
+static Number define_value(Arena *a, const struct Define *d, const ConfigValue *natural,
+                           Diag *diag)
 {
     const char *text = ast_clip(a, d->value), *name = ast_clip(a, d->name);
-    if (!parse_define_value(d->value, v)) {
+    Number v = parse_define_value(d->value);
+    bool typed = natural && natural->value.ok;
+    if (!v.ok) {
         diag_error(diag, define_value_loc(d), "-D %s=%s: expected an integer or a float%s",
                    name, text, strpbrk(d->value, " \t\n\v\f\r") ? " (without spaces)" : "");
-        v->bad = true;
-    } else if (natural && !natural->bad && natural->is_int && !v->is_int) {
+    } else if (typed && natural->value.is_int && !v.is_int) {
         diag_error(diag, define_value_loc(d), "-D %s=%s: '%s' is an integer in the model", name,
                    text, name);
-        v->bad = true;
-    } else if (natural && !natural->bad && !natural->is_int && v->is_int) {
-        v->is_int = false; /* -D eps=0 for eps = 1e-5: 0.0 */
-        v->f = (double)v->i;
+        return BAD;
+    } else if (typed && !natural->value.is_int && v.is_int) {
+        return real((double)v.i); /* -D eps=0 for eps = 1e-5: 0.0 */
     }
+    return v;
 }
 
 /* Evaluates the section in order; with `opt`, its -D values replace the model's, checked
@@ -258,15 +247,8 @@ static void evaluate(Arena *a, const Module *m, const Options *opt, const Config
         v->name = item->name.name;
         v->loc = item->name.loc;
         const struct Define *d = opt ? find_define(opt, v->name) : NULL;
-        if (d) {
-            define_value(a, d, strmap_get(&natural->values, v->name), v, diag);
-        } else {
-            Number n = config_eval_expr(config, item->value, diag);
-            v->bad = !n.ok;
-            v->is_int = n.is_int;
-            v->i = n.i;
-            v->f = n.f;
-        }
+        v->value = d ? define_value(a, d, strmap_get(&natural->values, v->name), diag)
+                     : config_eval_expr(config, item->value, diag);
         strmap_put(&config->values, v->name, v);
         vec_push(a, &config->order, v);
     }

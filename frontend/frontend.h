@@ -137,26 +137,23 @@ Source *source_from_string(Arena *a, const char *path, const char *text);
 Module *parse_module(Arena *a, const Source *src, Diag *diag);
 
 /* ---- config.c: the config section, with -D overrides ---------------------------------------- */
-typedef struct ConfigValue {
-    const char *name;
-    bool is_int;
-    int64_t i;
-    double f;
-    Loc loc;
-    bool bad;        /* its expression had an error: uses say nothing more */
-} ConfigValue;
-
-typedef struct Config {
-    StrMap values;   /* name -> ConfigValue * */
-    Vec(ConfigValue *) order;
-} Config;
-
 /* A compile-time number: the value of a config expression. */
 typedef struct Number {
     bool ok, is_int;
     int64_t i;
     double f;
 } Number;
+
+typedef struct ConfigValue {
+    const char *name;
+    Number value;    /* not ok: its expression had an error, and uses say nothing more */
+    Loc loc;
+} ConfigValue;
+
+typedef struct Config {
+    StrMap values;   /* name -> ConfigValue * */
+    Vec(ConfigValue *) order;
+} Config;
 
 void config_evaluate(Arena *a, const Module *m, const Options *opt, Config *config, Diag *diag);
 /* Evaluates a compile-time expression of literals, config names and + - * / % ( ). Errors are

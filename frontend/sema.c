@@ -299,8 +299,7 @@ static Operand lower_name(Sema *s, const Expr *e)
         return b->value ? tensor(b->value) : POISON;
     ConfigValue *c = strmap_get(&s->config.values, name);
     if (c)
-        return c->bad ? POISON
-                      : number((Number){.ok = true, .is_int = c->is_int, .i = c->i, .f = c->f});
+        return number(c->value);
     Declared *d = strmap_get(&s->weights, name);
     if (d && d->bad)
         return POISON;

@@ -434,6 +434,9 @@ char *layout_ranges_str(const Layout *l, int rank, char *buf, size_t size);
 
 /* print.c — one op a line, stable for FileCheck. `rank` chooses whose weight slices to show. */
 void ir_print(FILE *out, Graph *g, int rank);
+/* A double in the shortest of %.15g, %.16g and %.17g that reads back as the same number:
+ * "1e-05", "0.1", "1234567.5" (%g's six digits would print 1.23457e+06). */
+const char *double_str(double x, char *buf, size_t size);
 
 /* verify.c — the IR's invariants: arity, SSA (defined before used, in scope), shapes against
  * their rules, layouts consistent once set. Returns false and reports after the named pass. */

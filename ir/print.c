@@ -52,9 +52,7 @@ static void name_block(Printer *p, Block *b)
     }
 }
 
-/* A double in the shortest of %.15g, %.16g and %.17g that reads back as the same number:
- * "1e-05", "0.1", "1234567.5" (%g's six digits would print 1.23457e+06). */
-static const char *double_str(double x, char *buf, size_t size)
+const char *double_str(double x, char *buf, size_t size)
 {
     for (int digits = 15; digits < 17; digits++) {
         snprintf(buf, size, "%.*g", digits, x);
