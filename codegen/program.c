@@ -44,7 +44,6 @@ typedef struct Emitter {
     StrMap used_names;     /* every name of the file's one scope of names (fixed_names first) */
     StrMap next_suffix;    /* stem -> the next number unique_name tries */
     StrMap size_names;     /* per-rank sizes ("12,12,11") -> their RankSize */
-    StrMap transposed;     /* weight (as "%p") -> 2 kept [in, out], 1 not (kept_transposed) */
     StrMap group_structs;  /* group name -> its struct's tag */
     const char **slot_names;
     const char **symbol_names; /* by symbol: forward's and allocate_buffers' local */
@@ -54,7 +53,6 @@ typedef struct Emitter {
 
 static const char *cols_expr(Emitter *e, const Value *v);
 static const char *rows_expr(Emitter *e, const Value *v);
-static bool kept_transposed(Emitter *e, const Weight *w);
 
 /* ---- names ------------------------------------------------------------------------------------ */
 
@@ -565,13 +563,15 @@ static void emit_elementwise(Emitter *e, const Op *op, int depth)
     line(e, depth, "%s", call);
 }
 
-/* The GEMM of a linear (w stored [out, in]) or matmul (w stored [in, out]) into out with
- * beta: through the launchers below, which stream w with sgemv for one row. */
+/* The GEMM of a linear or matmul into out with beta, by how its weight is kept: [out, in] (a
+ * linear's, as the checkpoint stores it) or [in, out] (a matmul's, or a linear's weight the
+ * weight-layout pass keeps so): through the launchers below, which stream w with sgemv for
+ * one row. */
 static void gemm_call(Emitter *e, const Op *op, const char *out, const char *ld_out,
                       const char *beta, int depth)
 {
     const Value *x = op->args[0], *y = op->results[0];
-    bool nt = op->kind == OP_LINEAR && !kept_transposed(e, op->args[1]->weight);
+    bool nt = op->kind == OP_LINEAR && !op->args[1]->weight->stored_in_out;
     line(e, depth, "%s(%s, %s, %s, %s, %s, %s, %s, %s, %s);",
          nt ? "linear_rows" : "matmul_rows", out, ld_out, buffer(e, x),
          ld_expr(e, x), buffer(e, op->args[1]), rows_expr(e, x), cols_expr(e, y),
@@ -1005,33 +1005,15 @@ static void emit_read(Emitter *e, FILE *out, const Weight *tensor, const Layout 
             strides);
 }
 
-/* A linear's weight is kept [in, out] (transposed as it is read) when linears are all that read
- * it: a GEMM of 2 to 128 rows then runs without transposing it (OpenBLAS's sgemm NN was 1.1 to
- * 2.3 times faster than NT here; equal at 512 rows; one row streams it with sgemv either way).
- * A table an embedding also reads keeps the checkpoint's [out, in]. */
-static bool kept_transposed(Emitter *e, const Weight *w)
-{
-    const char *key = arena_printf(e->a, "%p", (const void *)w);
-    intptr_t known = (intptr_t)strmap_get(&e->transposed, key);
-    if (known)
-        return known == 2;
-    bool linear_only = w->shape.rank == 2 && w->segment_dim == 0;
-    for (Op *op = e->g->top->first; op && linear_only; op = ir_walk_next(op, e->g->top))
-        for (int i = 0; i < op->nargs; i++)
-            if (op->args[i]->kind == VAL_WEIGHT && op->args[i]->weight == w)
-                linear_only &= op->kind == OP_LINEAR && i == 1;
-    strmap_put(&e->transposed, key, (void *)(intptr_t)(linear_only ? 2 : 1));
-    return linear_only;
-}
-
 /* One weight of the Weights struct: a tensor, or a fused one read part by part. Element (o, i)
- * of the slice goes to [o * cols + i], or kept transposed to [i * rows + o]. */
+ * of the slice goes to [o * cols + i], or kept [in, out] (Weight.stored_in_out) to
+ * [i * rows + o]. */
 static void emit_load_weight(Emitter *e, FILE *out, const Weight *w, const char *indent)
 {
     const char *dst = arena_printf(e->a, "%s->%s", w->group ? "l" : "w", weight_field(e, w));
     fprintf(out, "%s%s = next;\n", indent, dst);
     fprintf(out, "%snext += %s;\n", indent, weight_elements(e, w));
-    bool transposed = kept_transposed(e, w);
+    bool transposed = w->stored_in_out;
     const char *rows = w->shape.rank == 2 ? weight_dim(e, w, 0) : "1";
     const char *cols = w->shape.rank == 2 ? weight_dim(e, w, 1) : "1";
     const char *strides = w->shape.rank < 2 ? "1"
@@ -1074,7 +1056,7 @@ static void weight_field_decl(Emitter *e, FILE *out, const Weight *w)
     fprintf(out, "    float *%s; /* %s %s%s */\n", weight_field(e, w),
             shape_str(e->g, &w->shape, shape, sizeof shape),
             layout_str(&w->layout, layout, sizeof layout),
-            kept_transposed(e, w) ? ", kept [in, out]" : "");
+            w->stored_in_out ? ", kept [in, out]" : "");
 }
 
 static void emit_weights_struct(Emitter *e, FILE *out)
@@ -1503,7 +1485,6 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
     strmap_init(&e.used_names, g->arena);
     strmap_init(&e.next_suffix, g->arena);
     strmap_init(&e.size_names, g->arena);
-    strmap_init(&e.transposed, g->arena);
     strmap_init(&e.group_structs, g->arena);
     name_fixed(&e);
     name_slots(&e);

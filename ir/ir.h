@@ -219,6 +219,8 @@ struct Weight {
     bool used;              /* an op reads it (directly, not only as a part) */
     Value *value;           /* the value ops read it through */
     Weight *clone_of;       /* a second copy with another slice, for a second use */
+    bool stored_in_out;     /* set by weight-layout: the program keeps it [in, out] (a linear's
+                               weight transposed as it is loaded), not as the checkpoint does */
 };
 
 /* `layer[layers] { ... }`: `count` blocks of the same weights; "{i}" in a checkpoint name is

@@ -251,6 +251,8 @@ static void print_weight(Printer *p, const Weight *w, int depth)
         for (int i = 0; i < w->nsegments; i++)
             fprintf(p->out, "%s%" PRId64, i ? " | " : ", pieces ", w->segments[i]);
     }
+    if (w->stored_in_out)
+        fprintf(p->out, ", stored [in, out]");
     print_slice(p, &w->shape, &w->layout, -1);
     fputc('\n', p->out);
     for (int i = 0; i < w->nparts; i++) {

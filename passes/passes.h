@@ -37,6 +37,7 @@ bool pass_collectives(Graph *g, const Options *opt, Diag *diag);      /* collect
 bool pass_elide(Graph *g, const Options *opt, Diag *diag);            /* elide.c */
 bool pass_fuse_elementwise(Graph *g, const Options *opt, Diag *diag); /* fuse_elementwise.c */
 bool pass_plan_memory(Graph *g, const Options *opt, Diag *diag);      /* memory.c */
+bool pass_weight_layout(Graph *g, const Options *opt, Diag *diag);    /* weight_layout.c */
 
 /* ---- cost.c: the cost model ------------------------------------------------------------------ */
 int64_t cost_dim(const Graph *g, Dim d); /* a dimension's size in the costed workload */

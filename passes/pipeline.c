@@ -15,6 +15,7 @@ const Pass pass_pipeline[] = {
     {"elide",            pass_elide,            "drop the gathers a column -> row chain skips"},
     {"fuse-elementwise", pass_fuse_elementwise, "one kernel per elementwise chain; GEMM epilogues"},
     {"plan-memory",      pass_plan_memory,      "activation buffers, reused by liveness"},
+    {"weight-layout",    pass_weight_layout,    "weights only linears read kept [in, out]"},
     {NULL, NULL, NULL},
 };
 const int pass_count = (int)(sizeof pass_pipeline / sizeof pass_pipeline[0]) - 1;
