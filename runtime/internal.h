@@ -163,6 +163,9 @@ bool tpcrt_safetensors_header_length(const unsigned char *prefix, uint64_t file_
 /* Parses and validates the JSON header (header_len bytes, read from just after the length). */
 bool tpcrt_safetensors_parse(const char *header, uint64_t header_len, uint64_t file_size,
                              TpcrtSafetensors *st, char *err, size_t errlen);
+/* "[2, 3]", or "[1, 2, 3, 4, 5, 6, 7, 8, ...] (9 dimensions)" past what a tensor of the runtime
+ * can have; returns buf. */
+const char *tpcrt_stored_shape_string(char *buf, size_t len, const TpcrtTensorInfo *t);
 const TpcrtTensorInfo *tpcrt_safetensors_find(const TpcrtSafetensors *st, const char *name);
 void tpcrt_safetensors_free(TpcrtSafetensors *st);
 /* What a message says was seen: the JSON text of value (a json_t *), cut short to fit in buf;

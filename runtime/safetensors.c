@@ -47,6 +47,16 @@ bool tpcrt_stored_type_readable(TpcrtStoredType type)
     return type == TPCRT_STORED_F32 || type == TPCRT_STORED_F16 || type == TPCRT_STORED_BF16;
 }
 
+const char *tpcrt_stored_shape_string(char *buf, size_t len, const TpcrtTensorInfo *t)
+{
+    if (t->ndim <= TPCRT_MAX_DIMS)
+        return tpcrt_shape_string(buf, len, t->ndim, t->shape);
+    char head[TPCRT_SHAPE_LEN];
+    tpcrt_shape_string(head, sizeof head, TPCRT_MAX_DIMS, t->shape);
+    snprintf(buf, len, "%.*s, ...] (%d dimensions)", (int)strlen(head) - 1, head, t->ndim);
+    return buf;
+}
+
 static bool stored_type_find(const char *name, TpcrtStoredType *type)
 {
     for (int t = 0; t < TPCRT_STORED_COUNT; t++)
@@ -150,16 +160,14 @@ static bool parse_offsets(const char *name, const json_t *v, int64_t count, uint
                            (unsigned long long)begin, (unsigned long long)end);
     int64_t bytes;
     char shape[TPCRT_SHAPE_LEN];
-    int shown = t->ndim < TPCRT_MAX_DIMS ? t->ndim : TPCRT_MAX_DIMS;
     if (tpcrt_mul_overflows(count, tpcrt_stored_type_size(t->dtype), &bytes))
         return tpcrt_error(err, errlen, "%s: expected a shape of fewer than 2^63 bytes, saw "
                            "more", name);
     if ((uint64_t)bytes != end - begin)
-        return tpcrt_error(err, errlen, "%s: expected %lld bytes for %s %s%s, data_offsets "
+        return tpcrt_error(err, errlen, "%s: expected %lld bytes for %s %s, data_offsets "
                            "[%llu, %llu) hold %llu", name, (long long)bytes,
                            tpcrt_stored_type_name(t->dtype),
-                           tpcrt_shape_string(shape, sizeof shape, shown, t->shape),
-                           t->ndim > TPCRT_MAX_DIMS ? " (leading dimensions)" : "",
+                           tpcrt_stored_shape_string(shape, sizeof shape, t),
                            (unsigned long long)begin, (unsigned long long)end,
                            (unsigned long long)(end - begin));
     t->offset = data_start + begin;

@@ -291,17 +291,6 @@ static const Entry *find_entry(const TpcrtWeights *w, const char *name)
     return bsearch(&key, w->entries, (size_t)w->nentries, sizeof key, entry_by_name);
 }
 
-/* "[2, 3]", or "[2, 3, ...] (9 dimensions)" beyond what a tensor of the runtime can have. */
-static const char *stored_shape(const TpcrtTensorInfo *t, char *buf, size_t len)
-{
-    if (t->ndim <= TPCRT_MAX_DIMS)
-        return tpcrt_shape_string(buf, len, t->ndim, t->shape);
-    char head[TPCRT_SHAPE_LEN];
-    tpcrt_shape_string(head, sizeof head, TPCRT_MAX_DIMS, t->shape);
-    snprintf(buf, len, "%.*s, ...] (%d dimensions)", (int)strlen(head) - 1, head, t->ndim);
-    return buf;
-}
-
 static void read_checkpoint(TpcrtWeights *w, const char *name, int ndim, const int64_t *shape,
                             const TpcrtDimSlice *slice, float *dst, const int64_t *dst_strides)
 {
@@ -318,7 +307,7 @@ static void read_checkpoint(TpcrtWeights *w, const char *name, int ndim, const i
     if (!same)
         tpcrt_fail("%s: %s: expected shape %s, saw %s", path, name,
                    tpcrt_shape_string(want, sizeof want, ndim, shape),
-                   stored_shape(t, saw, sizeof saw));
+                   tpcrt_stored_shape_string(saw, sizeof saw, t));
     if (!tpcrt_stored_type_readable(t->dtype))
         tpcrt_fail("%s: %s: expected dtype F32, F16 or BF16, saw %s", path, name,
                    tpcrt_stored_type_name(t->dtype));

@@ -4,6 +4,7 @@ DIR/good.safetensors   F32, F16 and BF16 tensors of 0 to 4 dimensions, special v
                        half-precision ones, a zero-size tensor, an I64 tensor and __metadata__
 DIR/single/            a folder with model.safetensors (the same tensors)
 DIR/sharded/           model.safetensors.index.json and two shards (the same tensors)
+DIR/many-dims.safetensors  a tensor of 9 dimensions, more than the runtime reads
 DIR/bad/*.safetensors  one defect each, named after it
 DIR/bad-*/             folders whose index or layout is wrong
 """
@@ -64,6 +65,8 @@ def write_good(out):
     weight_map.update({t[0]: names[1] for t in second})
     with open(os.path.join(sharded, "model.safetensors.index.json"), "w") as f:
         json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f, indent=2)
+    rtfiles.write_safetensors(os.path.join(out, "many-dims.safetensors"),
+                              [("w", "F32", np.ones((1,) * 8 + (2,), np.float32))])
 
 
 def entry(dtype="F32", shape=(2, 2), offsets=(0, 16)):
@@ -94,6 +97,7 @@ def write_bad(out):
     raw("offsets-outside", {"w": entry(offsets=(60, 76))})
     raw("offsets-reversed", {"w": entry(offsets=(16, 0))})
     raw("offsets-size", {"w": entry(offsets=(0, 12))})
+    raw("offsets-size-9d", {"w": entry(shape=(1,) * 8 + (2,), offsets=(0, 4))})
     raw("offsets-one", {"w": {"dtype": "F32", "shape": [2], "data_offsets": [8]}})
     raw("offsets-negative", {"w": entry(offsets=(-16, 0))})
     raw("offsets-huge", '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,18446744073709551616]}}')

@@ -37,8 +37,7 @@ static void print_tensors(const char *name, const TpcrtSafetensors *st)
     for (int i = 0; i < st->ntensors; i++) {
         const TpcrtTensorInfo *t = &st->tensors[i];
         printf("  %s %s %s at [%llu, %llu)\n", t->name, tpcrt_stored_type_name(t->dtype),
-               tpcrt_shape_string(shape, sizeof shape,
-                                  t->ndim < TPCRT_MAX_DIMS ? t->ndim : TPCRT_MAX_DIMS, t->shape),
+               tpcrt_stored_shape_string(shape, sizeof shape, t),
                (unsigned long long)(t->offset - st->data_start),
                (unsigned long long)(t->offset - st->data_start + t->nbytes));
     }
