@@ -55,10 +55,4 @@ struct Kernel *kernel_copy_columns(Arena *a);
 struct Kernel *kernel_fill_rows(Arena *a);
 struct Kernel *kernel_add_rows(Arena *a);
 
-/* ---- shared by the emitters (plan.c) ------------------------------------------------------------ */
-/* Bytes rank r sends in collective `op`, per token (per element of the dimensions bound at run
- * time), by the ring convention of nccl-tests: all-reduce 2(p-1)/p of the data, all-gather and
- * reduce-scatter what the ring forwards, a gather to rank 0 the rank's own part. */
-double collective_bytes_per_token(const Graph *g, const Op *op, int rank);
-
 #endif /* TPC_CODEGEN_H */

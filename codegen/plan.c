@@ -50,7 +50,8 @@ static const char *layout_name(const Layout *l, char *buf, size_t size)
 
 /* ---- collectives --------------------------------------------------------------------------- */
 
-static int64_t token_elements(const Graph *g, const Shape *s)
+/* Elements per token of a shape: the product of its dimensions that are numbers. */
+static int64_t token_elements(const Shape *s)
 {
     int64_t n = 1;
     for (int i = 0; i < s->rank; i++)
@@ -59,29 +60,23 @@ static int64_t token_elements(const Graph *g, const Shape *s)
     return n;
 }
 
-/* Elements per token rank r holds of v under layout l (split dims count their local part). */
-static double local_per_token(const Graph *g, const Value *v, const Layout *l, int r)
+/* Bytes each rank sends per token in collective `op` (layout_collective_bytes): [tp]. */
+static double *collective_bytes_per_token(const Graph *g, const Op *op)
 {
-    double n = (double)token_elements(g, &v->shape);
-    if (l->kind == LAYOUT_S && v->shape.dims[l->dim].sym < 0)
-        n = n / (double)v->shape.dims[l->dim].size * (double)layout_local_size(l, r);
-    return n;
-}
-
-double collective_bytes_per_token(const Graph *g, const Op *op, int rank)
-{
-    const Value *in = op->args[0], *out = op->results[0];
-    int p = g->tp;
-    double full = 4.0 * (double)token_elements(g, &out->shape);
-    switch (op->kind) {
-    case OP_ALL_REDUCE: return 2.0 * (p - 1) / p * full;
-    case OP_ALL_GATHER:
-        if (op->attrs.to_root)
-            return rank == 0 ? 0 : 4.0 * local_per_token(g, in, &in->layout, rank);
-        return full - 4.0 * local_per_token(g, in, &in->layout, (rank + 1) % p);
-    case OP_REDUCE_SCATTER: return full - 4.0 * local_per_token(g, out, &out->layout, rank);
-    default: return 0;
+    const Value *split = op->kind == OP_REDUCE_SCATTER ? op->results[0] : op->args[0];
+    const Layout *l = &split->layout;
+    double *part = arena_array(g->arena, (size_t)g->tp, sizeof *part);
+    double *bytes = arena_array(g->arena, (size_t)g->tp, sizeof *bytes);
+    for (int r = 0; r < g->tp; r++) { /* a split dimension counts the rank's part of it */
+        part[r] = 4.0 * (double)token_elements(&split->shape);
+        if (l->kind == LAYOUT_S && split->shape.dims[l->dim].sym < 0)
+            part[r] = part[r] / (double)split->shape.dims[l->dim].size *
+                      (double)layout_local_size(l, r);
     }
+    double full = 4.0 * (double)token_elements(&op->results[0]->shape);
+    for (int r = 0; r < g->tp; r++)
+        bytes[r] = layout_collective_bytes(op->kind, op->attrs.to_root, full, part, g->tp, g->tp, r);
+    return bytes;
 }
 
 static const char *value_name(const Value *v)
@@ -105,8 +100,9 @@ static void emit_collective(FILE *out, Graph *g, const Op *op, bool first)
     if (loop)
         fprintf(out, ", \"in_group\": \"%s\"", loop->group->name);
     fprintf(out, ", \"line\": %d, \"bytes_per_token\": [", line);
+    double *bytes = collective_bytes_per_token(g, op);
     for (int r = 0; r < g->tp; r++)
-        fprintf(out, "%s%.6g", r ? ", " : "", collective_bytes_per_token(g, op, r));
+        fprintf(out, "%s%.6g", r ? ", " : "", bytes[r]);
     fprintf(out, "]}");
 }
 
@@ -129,8 +125,9 @@ static void emit_summary(FILE *out, Graph *g)
             per_layer++;
         else
             outside++;
+        double *sent = collective_bytes_per_token(g, op);
         for (int r = 0; r < g->tp; r++)
-            bytes[r] += (double)times * collective_bytes_per_token(g, op, r);
+            bytes[r] += (double)times * sent[r];
     }
     fprintf(out, "  \"summary\": {\"collectives_per_block\": %d, \"collectives_outside_blocks\": "
                  "%d, \"bytes_per_token\": [", per_layer, outside);

@@ -162,8 +162,8 @@ typedef enum {
 
 typedef enum {
     LRULE_OUTPUT, LRULE_LOOP, LRULE_YIELD, LRULE_PROJECTION, LRULE_EMBEDDING, LRULE_REPLICATED,
-    LRULE_WHOLE_LAST, LRULE_LINEAR_MAP, LRULE_ELEMENTWISE, LRULE_ADD, LRULE_MUL, LRULE_DIV,
-    LRULE_HEADS, LRULE_ATTENTION, LRULE_SPLIT, LRULE_REDUCE, LRULE_FIXED,
+    LRULE_WHOLE_LAST, LRULE_LINEAR_MAP, LRULE_ELEMENTWISE, LRULE_BINARY, LRULE_HEADS,
+    LRULE_ATTENTION, LRULE_SPLIT, LRULE_REDUCE, LRULE_FIXED,
 } LayoutRule;
 
 enum {
@@ -172,6 +172,10 @@ enum {
     OPF_GEMM        = 1 << 2, /* a matrix product with a weight: the vendor library's */
     OPF_ELEMENTWISE = 1 << 3,
     OPF_COLLECTIVE  = 1 << 4,
+    OPF_ROWS        = 1 << 5, /* reads its arguments as rows with a stride: a split's piece is
+                                 read in place, as columns of the split value's buffer */
+    OPF_INPLACE     = 1 << 6, /* may write its result over an argument that dies there */
+    OPF_MAP         = OPF_ELEMENTWISE | OPF_ROWS | OPF_INPLACE, /* every elementwise op */
 };
 
 typedef struct OpInfo {
@@ -433,6 +437,12 @@ int64_t layout_local_size(const Layout *l, int rank); /* elements of the split d
 char *layout_str(const Layout *l, char *buf, size_t size); /* "R", "P", "S(2)" */
 /* The ranges rank r holds, "[0:2752]" or "[0:512, 4096:4224, 5120:5248]" for segments. */
 char *layout_ranges_str(const Layout *l, int rank, char *buf, size_t size);
+/* Bytes rank `rank` sends in one collective over a value of `full_bytes`, by the ring
+ * algorithms (nccl-tests' convention). Rank s holds part[s] bytes of the split side (an
+ * all-gather's input, a reduce-scatter's output); `part` has tp entries, or 1 when every rank
+ * holds as much. The cost model and the plan both count bytes with it. */
+double layout_collective_bytes(OpKind kind, bool to_root, double full_bytes, const double *part,
+                               int nparts, int tp, int rank);
 
 /* print.c — one op a line, stable for FileCheck. `rank` chooses whose weight slices to show. */
 void ir_print(FILE *out, Graph *g, int rank);

@@ -79,6 +79,30 @@ char *layout_str(const Layout *l, char *buf, size_t size)
     return buf;
 }
 
+/* A ring all-gather sends on what it received, so rank r sends every part but the next
+ * rank's, which reaches it last; a ring reduce-scatter sends every part's partial sums but its
+ * own part's; an all-reduce is both, 2 (tp-1)/tp of the value, also when rank 0 alone needs
+ * the sum; a gather to rank 0 sends the rank's own part once, and rank 0 sends nothing. With
+ * ranges that do not overlap, a ring's ranks send (tp-1)/tp of the value on average, however
+ * uneven the split; ranks that share a part (GQA's kv heads) each send it. */
+double layout_collective_bytes(OpKind kind, bool to_root, double full_bytes, const double *part,
+                               int nparts, int tp, int rank)
+{
+    double own = part[nparts == 1 ? 0 : rank], next = part[nparts == 1 ? 0 : (rank + 1) % tp];
+    double all = nparts == 1 ? tp * part[0] : 0;
+    for (int s = 0; nparts > 1 && s < tp; s++)
+        all += part[s];
+    switch (kind) {
+    case OP_ALL_REDUCE: return 2.0 * (tp - 1) / tp * full_bytes;
+    case OP_ALL_GATHER:
+        if (to_root)
+            return rank == 0 ? 0 : own;
+        return all - next;
+    case OP_REDUCE_SCATTER: return all - own;
+    default: return 0;
+    }
+}
+
 /* "0:2752" for one segment; "0:512 | 0:128 | 0:128" for q|k|v (offsets within each segment). */
 char *layout_ranges_str(const Layout *l, int rank, char *buf, size_t size)
 {

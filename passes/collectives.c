@@ -14,9 +14,10 @@
 
 #include <string.h>
 
+/* A collective or a slice: the ops this file inserts, whose layout rule is LRULE_FIXED. */
 static bool is_conversion(const Op *op)
 {
-    return (op_info[op->kind].flags & OPF_COLLECTIVE) || op->kind == OP_SLICE;
+    return op_info[op->kind].layout_rule == LRULE_FIXED;
 }
 
 /* What a conversion converted, through conversions of conversions (a gather, then a slice). */

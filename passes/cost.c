@@ -61,27 +61,14 @@ double cost_pass(int64_t elements)
     return 4.0 * (double)elements / machine.memory_bytes;
 }
 
-/* Bytes one rank sends, for a collective over `full_bytes` of data in all: a ring all-reduce
- * sends 2 (tp-1)/tp of it (a reduce-scatter, then an all-gather), and so does a reduction to
- * rank 0 alone (reduce-scatter, then a gather); a ring all-gather or reduce-scatter sends
- * (tp-1)/tp; a gather to rank 0 sends the rank's own part once (`local_bytes`). */
-double cost_collective_bytes(OpKind kind, double full_bytes, double local_bytes, int tp,
-                             bool to_root)
-{
-    double share = (double)(tp - 1) / tp;
-    switch (kind) {
-    case OP_ALL_REDUCE:     return 2 * share * full_bytes;
-    case OP_ALL_GATHER:     return to_root ? local_bytes : share * full_bytes;
-    case OP_REDUCE_SCATTER: return share * full_bytes;
-    default:                return 0;
-    }
-}
-
+/* A collective's latency, and the bytes the average rank sends (layout_collective_bytes)
+ * when every rank holds `local_bytes` of the split side: ranks 1 to tp-1 send alike, and rank
+ * 0 differs only in a gather to it. */
 double cost_collective(OpKind kind, double full_bytes, double local_bytes, int tp, bool to_root)
 {
     if (kind == OP_SLICE || tp < 2)
         return 0;
-    return machine.collective_latency +
-           cost_collective_bytes(kind, full_bytes, local_bytes, tp, to_root) /
-               machine.collective_bytes;
+    double root = layout_collective_bytes(kind, to_root, full_bytes, &local_bytes, 1, tp, 0);
+    double other = layout_collective_bytes(kind, to_root, full_bytes, &local_bytes, 1, tp, 1);
+    return machine.collective_latency + (root + (tp - 1) * other) / tp / machine.collective_bytes;
 }

@@ -668,9 +668,7 @@ static void apply_rule(Propagation *p, Op *op)
     case LRULE_WHOLE_LAST: rule_whole(p, op); break;
     case LRULE_ELEMENTWISE: rule_elementwise(p, op, false); break;
     case LRULE_LINEAR_MAP: rule_elementwise(p, op, true); break;
-    case LRULE_ADD:
-    case LRULE_MUL:
-    case LRULE_DIV: rule_binary(p, op); break;
+    case LRULE_BINARY: rule_binary(p, op); break;
     case LRULE_HEADS: rule_rope(p, op); break;
     case LRULE_ATTENTION: rule_attention(p, op); break;
     case LRULE_SPLIT: rule_split(p, op); break;

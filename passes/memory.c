@@ -205,14 +205,14 @@ static void liveness(Planner *pl)
 /* Can `reader` (the op whose kernel reads v) read v as strided rows? */
 static bool reads_strided(const Op *reader)
 {
-    unsigned f = op_info[reader->kind].flags;
-    return (f & (OPF_ELEMENTWISE | OPF_GEMM)) || reader->kind == OP_ROPE ||
-           reader->kind == OP_ATTENTION || reader->kind == OP_RMSNORM ||
-           reader->kind == OP_LAYERNORM || reader->kind == OP_SOFTMAX ||
-           reader->kind == OP_NORMALIZE;
+    return op_info[reader->kind].flags & OPF_ROWS;
 }
 
-static bool writes_in_place(const Op *op);
+/* May op's kernel write its result over an argument that dies there? */
+static bool writes_in_place(const Op *op)
+{
+    return op_info[op->kind].flags & OPF_INPLACE;
+}
 
 /* Every op that reads v, directly or through ops that may write over it in place (rope over
  * q), can read strided rows; nothing keeps it past its base (a loop's carried value, an
@@ -263,14 +263,6 @@ static void make_views(Planner *pl)
 }
 
 /* ---- allocation ---------------------------------------------------------------------------- */
-
-static bool writes_in_place(const Op *op)
-{
-    unsigned f = op_info[op->kind].flags;
-    return (f & OPF_ELEMENTWISE) || op->kind == OP_RMSNORM || op->kind == OP_LAYERNORM ||
-           op->kind == OP_SOFTMAX || op->kind == OP_NORMALIZE || op->kind == OP_ROPE ||
-           op->kind == OP_ALL_REDUCE;
-}
 
 /* The values `op`'s kernel reads element for element at the index it writes (so its result may
  * go over one that dies there): its arguments, and the leaves of what is inlined into it, but

@@ -45,8 +45,6 @@ int64_t cost_elements(const Graph *g, const Shape *s);
 void cost_workload(Estimate *e);
 double cost_gemm(int64_t rows, int64_t in, int64_t out);
 double cost_pass(int64_t elements);
-double cost_collective_bytes(OpKind kind, double full_bytes, double local_bytes, int tp,
-                             bool to_root);
 double cost_collective(OpKind kind, double full_bytes, double local_bytes, int tp, bool to_root);
 
 /* ---- layouts.c: the layout rules and their propagation ---------------------------------------

@@ -97,29 +97,32 @@ static const char *list_names(const TpcrtTensorDecl *decls, int n, char *buf, si
     return buf;
 }
 
-/* "[NAME=]FILE" of --input and --output: sets *index; NAME may be left out when n == 1. */
+/* "[NAME=]FILE" of --input and --output: sets paths[index] of the declaration NAME names (NAME
+ * may be left out when n == 1), once. */
 static bool parse_named_file(const char *option, const char *value, const TpcrtTensorDecl *decls,
-                             int n, const char *kind, int *index, const char **file, char *err,
+                             int n, const char *kind, const char **paths, char *err,
                              size_t errlen)
 {
     char names[TPCRT_ERROR_LEN / 2];
-    const char *eq = strchr(value, '=');
-    if (!eq && n == 1) {
-        *index = 0;
-        *file = value;
-    } else if (!eq) {
+    const char *eq = strchr(value, '='), *file = value;
+    int index = 0;
+    if (!eq && n != 1)
         return tpcrt_error(err, errlen, "%s: expected NAME=FILE.npy (the %ss are %s), saw '%s'",
                            option, kind, list_names(decls, n, names, sizeof names), value);
-    } else {
-        *index = find_decl(decls, n, value, (size_t)(eq - value));
-        *file = eq + 1;
-        if (*index < 0)
+    if (eq) {
+        index = find_decl(decls, n, value, (size_t)(eq - value));
+        file = eq + 1;
+        if (index < 0)
             return tpcrt_error(err, errlen, "%s: expected the name of an %s (%s), saw '%.*s'",
                                option, kind, list_names(decls, n, names, sizeof names),
                                (int)(eq - value), value);
     }
-    if (**file == '\0')
+    if (*file == '\0')
         return tpcrt_error(err, errlen, "%s: expected a file name after '%s'", option, value);
+    if (paths[index])
+        return tpcrt_error(err, errlen, "%s: expected %s '%s' once, given twice", option, kind,
+                           decls[index].name);
+    paths[index] = file;
     return true;
 }
 
@@ -151,16 +154,8 @@ static bool option_random_weights(Parse *p, const char *option, const char *valu
 static bool option_input(Parse *p, const char *option, const char *value, char *err,
                          size_t errlen)
 {
-    int index;
-    const char *file;
-    if (!parse_named_file(option, value, p->prog->inputs, p->prog->ninputs, "input", &index,
-                          &file, err, errlen))
-        return false;
-    if (p->args->input_paths[index])
-        return tpcrt_error(err, errlen, "%s: expected input '%s' once, given twice", option,
-                           p->prog->inputs[index].name);
-    p->args->input_paths[index] = file;
-    return true;
+    return parse_named_file(option, value, p->prog->inputs, p->prog->ninputs, "input",
+                            p->args->input_paths, err, errlen);
 }
 
 static bool option_random_input(Parse *p, const char *option, const char *value, char *err,
@@ -198,16 +193,8 @@ static bool option_dim(Parse *p, const char *option, const char *value, char *er
 static bool option_output(Parse *p, const char *option, const char *value, char *err,
                           size_t errlen)
 {
-    int index;
-    const char *file;
-    if (!parse_named_file(option, value, p->prog->outputs, p->prog->noutputs, "output", &index,
-                          &file, err, errlen))
-        return false;
-    if (p->args->output_paths[index])
-        return tpcrt_error(err, errlen, "%s: expected output '%s' once, given twice", option,
-                           p->prog->outputs[index].name);
-    p->args->output_paths[index] = file;
-    return true;
+    return parse_named_file(option, value, p->prog->outputs, p->prog->noutputs, "output",
+                            p->args->output_paths, err, errlen);
 }
 
 static bool option_bench(Parse *p, const char *option, const char *value, char *err,
