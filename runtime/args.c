@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct Parse {
     const TpcrtProgram *prog;
@@ -284,6 +285,12 @@ static bool dim_bound(const Parse *p, const char *dim)
 
 static bool check_inputs(const Parse *p, char *err, size_t errlen)
 {
+    bool random_used = false;
+    for (int i = 0; i < p->prog->ninputs; i++)
+        random_used |= !p->args->input_paths[i];
+    if (p->random_input_seen && !random_used)
+        return tpcrt_error(err, errlen, "--random-input: every input is given by --input, so "
+                           "there is nothing to make: leave --random-input out");
     for (int i = 0; i < p->prog->ninputs; i++) {
         const TpcrtTensorDecl *in = &p->prog->inputs[i];
         if (p->args->input_paths[i])
@@ -296,6 +303,28 @@ static bool check_inputs(const Parse *p, char *err, size_t errlen)
                 return tpcrt_error(err, errlen, "--random-input: input '%s' needs "
                                    "--dim %s=N", in->name, in->dim_names[d]);
     }
+    return true;
+}
+
+/* Two outputs written to one file: the same path, or two paths of one existing file. */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return strcmp(a, b) == 0 || (stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+                                 sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+}
+
+static bool check_outputs(const Parse *p, char *err, size_t errlen)
+{
+    const char *const *paths = p->args->output_paths;
+    char shown[TPCRT_TEXT_LEN];
+    for (int i = 0; i < p->prog->noutputs; i++)
+        for (int j = 0; paths[i] && j < i; j++)
+            if (paths[j] && same_file(paths[i], paths[j]))
+                return tpcrt_error(err, errlen, "--output: outputs '%s' and '%s' would both be "
+                                   "written to %s: give each its own file",
+                                   p->prog->outputs[j].name, p->prog->outputs[i].name,
+                                   tpcrt_escape(paths[i], shown, sizeof shown));
     return true;
 }
 
@@ -339,7 +368,8 @@ TpcrtArgsStatus tpcrt_args_parse(int argc, char **argv, const TpcrtProgram *prog
     for (int i = 1; i < argc; i++)
         if (!parse_option(&p, argc, argv, &i, err, errlen))
             return TPCRT_ARGS_USAGE;
-    if (!check_weights(&p, err, errlen) || !check_inputs(&p, err, errlen))
+    if (!check_weights(&p, err, errlen) || !check_inputs(&p, err, errlen) ||
+        !check_outputs(&p, err, errlen))
         return TPCRT_ARGS_USAGE;
     return TPCRT_ARGS_OK;
 }

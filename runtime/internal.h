@@ -74,13 +74,84 @@ static inline const char *tpcrt_dtype_name(TpcrtDType dtype)
 enum {
     TPCRT_ERROR_LEN = 512, /* the size of every message buffer */
     TPCRT_SHAPE_LEN = 200, /* the size of a tpcrt_shape_string buffer */
+    TPCRT_TEXT_LEN = 160,  /* the size of a tpcrt_escape buffer for a name in a message */
+    TPCRT_PATH_LEN = 1024, /* the size of a tpcrt_escape buffer for a path */
 };
+
+/* The length of the valid UTF-8 sequence of a printable character at s (at most `left` bytes
+ * there), or 0: a control character (C0, DEL, C1), a byte that starts no character, a
+ * sequence cut short, overlong, a surrogate or past U+10FFFF. */
+static inline size_t tpcrt_printable_length(const unsigned char *s, size_t left)
+{
+    if (s[0] >= 0x20 && s[0] < 0x7f)
+        return 1;
+    size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+             : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+    if (n == 0 || n > left)
+        return 0;
+    uint32_t code = s[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        code = code << 6 | (s[i] & 0x3f);
+    }
+    static const uint32_t smallest[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < smallest[n] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) ||
+        (code >= 0x80 && code <= 0x9f))
+        return 0;
+    return n;
+}
+
+/* Text nobody vouches for (a checkpoint's tensor names, dtypes and shard names, a path, an
+ * argument), as a message may show it: printable ASCII and valid UTF-8 as they are, every other
+ * byte as \xNN (ESC is "\x1b"), so a file cannot move the cursor or retitle the terminal of
+ * whoever reads the error. `backslash` doubles backslashes too, so that the escaped text reads
+ * back unambiguously; the last pass over a whole message (tpcrt_fail) leaves them, since the
+ * parts it holds are escaped already. Cut short with "..." to fit in buf; returns buf. */
+static inline const char *tpcrt_escape_text(const char *text, bool backslash, char *buf,
+                                            size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t left = strlen(text), used = 0;
+    if (len == 0)
+        return buf;
+    while (left > 0) {
+        size_t n = tpcrt_printable_length(s, left), taken = n ? n : 1;
+        bool doubled = backslash && s[0] == '\\';
+        char escaped[5];
+        if (n == 0 || doubled)
+            snprintf(escaped, sizeof escaped, doubled ? "\\\\" : "\\x%02x", s[0]);
+        size_t out = n == 0 || doubled ? strlen(escaped) : n;
+        /* Room for this piece, and for "..." unless it is the last. */
+        if (used + out + (taken == left ? 1 : 4) > len) {
+            snprintf(buf + used, len - used, "%s", len - used >= 4 ? "..." : "");
+            return buf;
+        }
+        memcpy(buf + used, n == 0 || doubled ? escaped : (const char *)s, out);
+        used += out;
+        s += taken;
+        left -= taken;
+    }
+    buf[used] = '\0';
+    return buf;
+}
+
+/* A name or a path from outside, for a message: tpcrt_escape_text with backslashes doubled. */
+static inline const char *tpcrt_escape(const char *text, char *buf, size_t len)
+{
+    return tpcrt_escape_text(text, true, buf, len);
+}
 
 /* ---- world.c --------------------------------------------------------------------------------- */
 
 /* Every MPI call goes through mpi_check: a failure ends the job naming the call and where. */
 #define mpi_check(call) tpcrt_mpi_check((call), #call, __FILE__, __LINE__)
 void tpcrt_mpi_check(int status, const char *call, const char *file, int line);
+
+/* tpcrt_fail's line, where every rank has come to the same failure together (tpcrt_check_start
+ * after its one collective): every rank prints its line and leaves with status 1 through
+ * MPI_Finalize, so none is killed before it has said why. */
+_Noreturn void tpcrt_fail_everywhere(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- args.c: the built program's command line ------------------------------------------------ */
 
@@ -91,11 +162,23 @@ TpcrtArgsStatus tpcrt_args_parse(int argc, char **argv, const TpcrtProgram *prog
                                  TpcrtArgs *args, char *err, size_t errlen);
 void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog);
 
+/* ---- start.c: what every rank must agree on ---------------------------------------------------- */
+
+/* In tpcrt_init, the first collective: every rank's argument status (a usage error on any rank
+ * ends them all, status 2; *speaker is the rank that prints it), then that every rank runs the
+ * same program with the arguments that must agree (else every rank fails with one line). Sets
+ * args->stats to rank 0's, since --stats gathers from every rank. */
+TpcrtArgsStatus tpcrt_start_agree(const TpcrtProgram *prog, TpcrtArgs *args,
+                                  TpcrtArgsStatus status, int *speaker);
+
 /* ---- npy.c ----------------------------------------------------------------------------------- */
 
 /* Exactly n bytes at offset of the open file fd (pread, retried when interrupted); false with a
  * message when the file cannot be read or ends first. */
 bool tpcrt_read_at(int fd, void *buf, size_t n, uint64_t offset, char *err, size_t errlen);
+/* open(path, flags) of a regular file, never blocking: a FIFO, a device, a socket or a directory
+ * is refused at once. -1 with a message naming the path (escaped) and what it is, or errno. */
+int tpcrt_open_regular(const char *path, int flags, char *err, size_t errlen);
 
 /* ---- random.c: values that are a function of (seed, name, index) ----------------------------- */
 

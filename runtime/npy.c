@@ -195,14 +195,14 @@ static bool parse_shape(Cursor *c, NpyHeader *h)
 
 static bool parse_descr(Cursor *c, NpyHeader *h)
 {
-    char descr[16];
+    char descr[16], shown[TPCRT_TEXT_LEN];
     if (!parse_string(c, descr, sizeof descr))
         return false;
     h->dtype = strcmp(descr, "<f4") == 0 ? TPCRT_F32 : TPCRT_I32;
     h->file_elem = strcmp(descr, "<i8") == 0 ? 8 : 4;
     if (strcmp(descr, "<f4") != 0 && strcmp(descr, "<i4") != 0 && strcmp(descr, "<i8") != 0)
         return tpcrt_error(c->err, c->errlen, "expected dtype '<f4', '<i4' or '<i8', saw '%s'",
-                           descr);
+                           tpcrt_escape(descr, shown, sizeof shown));
     return true;
 }
 
@@ -211,7 +211,7 @@ static const char *const key_names[NKEYS] = {"descr", "fortran_order", "shape"};
 
 static bool parse_entry(Cursor *c, NpyHeader *h, bool *seen)
 {
-    char key[32];
+    char key[32], shown[TPCRT_TEXT_LEN];
     if (!parse_string(c, key, sizeof key) || !expect(c, ':', "':' after a key"))
         return false;
     int k = 0;
@@ -219,7 +219,8 @@ static bool parse_entry(Cursor *c, NpyHeader *h, bool *seen)
         k++;
     if (k == NKEYS)
         return tpcrt_error(c->err, c->errlen, "header: expected the keys 'descr', "
-                           "'fortran_order' and 'shape', saw '%s'", key);
+                           "'fortran_order' and 'shape', saw '%s'",
+                           tpcrt_escape(key, shown, sizeof shown));
     if (seen[k])
         return tpcrt_error(c->err, c->errlen, "header: expected '%s' once, saw it twice", key);
     seen[k] = true;
@@ -343,6 +344,46 @@ bool tpcrt_npy_parse(const void *bytes, size_t size, TpcrtArray *out, char *err,
 
 /* ---- files ----------------------------------------------------------------------------------- */
 
+/* What a file that is not a regular one is, for messages. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode)  ? "a directory"
+         : S_ISFIFO(mode) ? "a FIFO"
+         : S_ISCHR(mode)  ? "a character device"
+         : S_ISBLK(mode)  ? "a block device"
+         : S_ISSOCK(mode) ? "a socket"
+                          : "not a regular file";
+}
+
+/* O_NONBLOCK makes open() return at once on a FIFO (which would otherwise wait for a writer, or
+ * a reader, forever); once fstat has said the file is regular, the flag is cleared again. A FIFO
+ * opened for writing without a reader fails with ENXIO before fstat can look at it: stat says
+ * what it is then. */
+int tpcrt_open_regular(const char *path, int flags, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, 0666);
+    bool refused = fd < 0 && errno == ENXIO && stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+    if (fd < 0 && !refused) {
+        snprintf(err, errlen, "%s: %s", flags & O_CREAT ? "cannot create" : "cannot open",
+                 strerror(errno));
+        return -1;
+    }
+    if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+        refused = true;
+    if (refused) {
+        snprintf(err, errlen, "expected a regular file, saw %s", file_kind(st.st_mode));
+    } else {
+        int status = fcntl(fd, F_GETFL);
+        if (status >= 0 && fcntl(fd, F_SETFL, status & ~O_NONBLOCK) == 0)
+            return fd;
+        snprintf(err, errlen, "cannot open: %s", strerror(errno));
+    }
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
 bool tpcrt_read_at(int fd, void *buf, size_t n, uint64_t offset, char *err, size_t errlen)
 {
     for (size_t done = 0; done < n;) {
@@ -399,8 +440,8 @@ static bool read_fd(int fd, TpcrtArray *out, char *err, size_t errlen)
     struct stat st;
     NpyHeader h;
     void *data;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        return tpcrt_error(err, errlen, "expected a regular file");
+    if (fstat(fd, &st) != 0)
+        return tpcrt_error(err, errlen, "cannot stat: %s", strerror(errno));
     if (!read_header(fd, (uint64_t)st.st_size, &h, err, errlen) ||
         !read_data(fd, &h, &data, err, errlen))
         return false;
@@ -411,13 +452,13 @@ static bool read_fd(int fd, TpcrtArray *out, char *err, size_t errlen)
 bool tpcrt_npy_read(const char *path, TpcrtArray *out, char *err, size_t errlen)
 {
     char why[TPCRT_ERROR_LEN];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return tpcrt_error(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    bool ok = read_fd(fd, out, why, sizeof why);
-    close(fd);
+    int fd = tpcrt_open_regular(path, O_RDONLY, why, sizeof why);
+    bool ok = fd >= 0 && read_fd(fd, out, why, sizeof why);
+    if (fd >= 0)
+        close(fd);
+    char shown[TPCRT_PATH_LEN];
     if (!ok)
-        return tpcrt_error(err, errlen, "%s: %s", path, why);
+        return tpcrt_error(err, errlen, "%s: %s", tpcrt_escape(path, shown, sizeof shown), why);
     return true;
 }
 
@@ -465,9 +506,18 @@ bool tpcrt_npy_write(const char *path, const TpcrtArray *array, char *err, size_
     preamble[8] = (unsigned char)(len & 0xff);
     preamble[9] = (unsigned char)(len >> 8);
 
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return tpcrt_error(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+    /* No O_TRUNC: a file that turns out not to be regular is left as it was. */
+    char why[TPCRT_ERROR_LEN], shown[TPCRT_PATH_LEN];
+    int fd = tpcrt_open_regular(path, O_WRONLY | O_CREAT, why, sizeof why);
+    if (fd < 0)
+        return tpcrt_error(err, errlen, "%s: %s", tpcrt_escape(path, shown, sizeof shown), why);
+    FILE *f = ftruncate(fd, 0) == 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        int saved = errno;
+        close(fd);
+        return tpcrt_error(err, errlen, "%s: cannot create: %s",
+                           tpcrt_escape(path, shown, sizeof shown), strerror(saved));
+    }
     bool ok = fwrite(preamble, 1, sizeof preamble, f) == sizeof preamble &&
               fwrite(header, 1, len, f) == len &&
               fwrite(array->data, 1, (size_t)bytes, f) == (size_t)bytes;
@@ -477,6 +527,7 @@ bool tpcrt_npy_write(const char *path, const TpcrtArray *array, char *err, size_
         saved = errno;
     }
     if (!ok)
-        return tpcrt_error(err, errlen, "%s: cannot write: %s", path, strerror(saved));
+        return tpcrt_error(err, errlen, "%s: cannot write: %s",
+                           tpcrt_escape(path, shown, sizeof shown), strerror(saved));
     return true;
 }

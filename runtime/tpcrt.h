@@ -52,6 +52,7 @@ typedef struct TpcrtProgram {
     int tp;           /* the world size the program was built for */
     int ninputs, noutputs;
     const TpcrtTensorDecl *inputs, *outputs;
+    uint64_t hash; /* of the generated program: ranks whose programs differ refuse to start */
 } TpcrtProgram;
 
 /* Symbolic dimensions bound at run time, by name. */
@@ -99,6 +100,26 @@ void tpcrt_free(void *p);
 
 /* Bound value of a symbolic dimension; fails naming it when unbound. */
 int64_t tpcrt_dim(const TpcrtDims *dims, const char *name);
+
+/* After the inputs are bound and before anything is loaded, every rank calls this; in one
+ * collective every rank learns that all run the same program (prog->hash, prog->tp) with the
+ * arguments that must agree (--bench, --random-weights and its seed, --random-input and its
+ * seed) and the same bound dimensions, and that the ranks on each node together fit in the
+ * memory it has available (weight_bytes + activation_bytes of each rank on it, against the
+ * node's MemAvailable). A mismatch is one line on every rank naming what differs (e.g.
+ * "rank 1 was started with --bench 3, rank 0 with --bench 5"), and every rank exits 1. */
+void tpcrt_check_start(const TpcrtProgram *prog, const TpcrtArgs *args, const TpcrtDims *dims,
+                       int64_t weight_bytes, int64_t activation_bytes);
+
+/* The product of n sizes; when it does not fit in 64 bits (dimensions bound at run time can be
+ * anything), one line naming the factors ends the job. */
+int64_t tpcrt_size(int n, const int64_t *factors);
+
+/* The activation buffers of a memory plan, carved from one allocation: buf[k] gets elements[k]
+ * floats, each buffer 64-byte aligned. tpcrt_buffers_bytes is the allocation's size, checked
+ * for overflow; tpcrt_buffers_alloc allocates and carves (free the result with tpcrt_free). */
+int64_t tpcrt_buffers_bytes(const int64_t *elements, int n);
+float *tpcrt_buffers_alloc(float **buf, const int64_t *elements, int n);
 
 /* ---- io.c: the program's inputs and outputs -------------------------------------------------- */
 
@@ -160,14 +181,16 @@ typedef struct TpcrtInit {
     float offset, scale;
 } TpcrtInit;
 
-/* Reads this rank's slice of tensor `name`, whose stored shape must be shape[0..ndim) (else one
+/* Reads this rank's slice of tensor `name` (every "{i}" in it replaced by `block`, the index of
+ * the weights group's block, when block >= 0; a name is any length), whose stored shape must be shape[0..ndim) (else one
  * line naming the file, the tensor and both shapes). F32, F16, BF16 become f32. Element
  * (i0, i1, ...) of the slice (slice-local indices) goes to
  * dst[i0 * dst_strides[0] + i1 * dst_strides[1] + ...], so a caller can assemble fused weights
  * or transpose while reading. Only the slice's bytes are read (positioned reads).
  * slice may be NULL (the whole tensor), and so may dst_strides (the slice dense in C order);
  * ranges outside the shape are an internal error. */
-void tpcrt_weights_read(TpcrtWeights *w, const char *name, int ndim, const int64_t *shape,
+void tpcrt_weights_read(TpcrtWeights *w, const char *name, int64_t block, int ndim,
+                        const int64_t *shape,
                         const TpcrtDimSlice *slice, TpcrtInit init, float *dst,
                         const int64_t *dst_strides);
 

@@ -92,8 +92,8 @@ static bool file_read(void *ctx, uint64_t offset, void *buf, size_t n, char *err
 static bool file_read_header(WeightsFile *f, char *err, size_t errlen)
 {
     struct stat st;
-    if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode))
-        return tpcrt_error(err, errlen, "expected a regular file");
+    if (fstat(f->fd, &st) != 0)
+        return tpcrt_error(err, errlen, "cannot stat: %s", strerror(errno));
     uint64_t size = (uint64_t)st.st_size, header_len;
     unsigned char prefix[8];
     if (!file_read(f, 0, prefix, size < 8 ? (size_t)size : 8, err, errlen) ||
@@ -109,11 +109,12 @@ static bool file_read_header(WeightsFile *f, char *err, size_t errlen)
     return ok;
 }
 
-/* Opens f->path (errno says why not) and validates its header (a message naming the file). */
-static bool file_open(WeightsFile *f)
+/* Opens f->path, a regular file (why not goes into why), and validates its header (a failure
+ * is one line naming the file). */
+static bool file_open(WeightsFile *f, char *why, size_t whylen)
 {
     char err[TPCRT_ERROR_LEN];
-    f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    f->fd = tpcrt_open_regular(f->path, O_RDONLY, why, whylen);
     if (f->fd >= 0 && !file_read_header(f, err, sizeof err))
         tpcrt_fail("%s: %s", f->path, err);
     return f->fd >= 0;
@@ -134,8 +135,9 @@ static void open_single(TpcrtWeights *w, const char *path)
     w->nfiles = 1;
     w->files = alloc_array(1, sizeof *w->files, "checkpoint files");
     w->files[0] = (WeightsFile){.path = copy_string(path), .fd = -1};
-    if (!file_open(&w->files[0]))
-        tpcrt_fail("%s: cannot open: %s", path, strerror(errno));
+    char why[TPCRT_ERROR_LEN];
+    if (!file_open(&w->files[0], why, sizeof why))
+        tpcrt_fail("%s: %s", path, why);
 
     const TpcrtSafetensors *h = &w->files[0].header;
     w->nentries = h->ntensors;
@@ -153,7 +155,7 @@ static bool shard_name_ok(const char *name)
 static const json_t *index_weight_map(const char *index_path, const json_t *root)
 {
     const json_t *map = json_object_get(root, "weight_map");
-    char seen[64];
+    char seen[64], shown[TPCRT_TEXT_LEN];
     if (!json_is_object(map))
         tpcrt_fail("%s: expected an object \"weight_map\" (tensor name -> shard file), saw %s",
                    index_path, tpcrt_json_text(map, seen, sizeof seen));
@@ -162,7 +164,8 @@ static const json_t *index_weight_map(const char *index_path, const json_t *root
     json_object_foreach((json_t *)map, name, shard)
         if (!json_is_string(shard) || !shard_name_ok(json_string_value(shard)))
             tpcrt_fail("%s: %s: expected the name of a shard file in the folder, saw %s",
-                       index_path, name, tpcrt_json_text(shard, seen, sizeof seen));
+                       index_path, tpcrt_escape(name, shown, sizeof shown),
+                       tpcrt_json_text(shard, seen, sizeof seen));
     return map;
 }
 
@@ -175,9 +178,11 @@ static WeightsFile *index_shard(TpcrtWeights *w, const char *index_path, const c
             return &w->files[i];
     WeightsFile *f = &w->files[w->nfiles++];
     *f = (WeightsFile){.path = path_join(dir, name), .shard = name, .fd = -1};
-    if (!file_open(f))
-        tpcrt_fail("%s: %s: weight_map names shard '%s', which cannot be opened: %s", index_path,
-                   tensor, name, strerror(errno));
+    char why[TPCRT_ERROR_LEN], shown_tensor[TPCRT_TEXT_LEN], shown_shard[TPCRT_TEXT_LEN];
+    if (!file_open(f, why, sizeof why))
+        tpcrt_fail("%s: %s: weight_map names shard '%s': %s", index_path,
+                   tpcrt_escape(tensor, shown_tensor, sizeof shown_tensor),
+                   tpcrt_escape(name, shown_shard, sizeof shown_shard), why);
     return f;
 }
 
@@ -189,10 +194,15 @@ static int entry_by_name(const void *a, const void *b)
 static void open_index(TpcrtWeights *w, const char *index_path, const char *dir)
 {
     json_error_t jerr;
-    w->index = json_load_file(index_path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!w->index)
+    char why[TPCRT_ERROR_LEN], shown[TPCRT_TEXT_LEN], shown_shard[TPCRT_TEXT_LEN];
+    int fd = tpcrt_open_regular(index_path, O_RDONLY, why, sizeof why);
+    if (fd < 0)
+        tpcrt_fail("%s: %s", index_path, why);
+    w->index = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+    close(fd);
+    if (!w->index) /* jansson's text quotes what it saw near the error: escaped */
         tpcrt_fail("%s: expected JSON, saw an error at line %d: %s", index_path, jerr.line,
-                   jerr.text);
+                   tpcrt_escape_text(jerr.text, false, shown, sizeof shown));
     const json_t *map = index_weight_map(index_path, w->index);
 
     size_t n = json_object_size(map);
@@ -206,16 +216,18 @@ static void open_index(TpcrtWeights *w, const char *index_path, const char *dir)
         const TpcrtTensorInfo *info = tpcrt_safetensors_find(&f->header, name);
         if (!info)
             tpcrt_fail("%s: %s: expected in shard '%s' as weight_map says, saw no such tensor "
-                       "there", index_path, name, file);
+                       "there", index_path, tpcrt_escape(name, shown, sizeof shown),
+                       tpcrt_escape(file, shown_shard, sizeof shown_shard));
         w->entries[w->nentries++] = (Entry){name, f, info};
     }
     qsort(w->entries, (size_t)w->nentries, sizeof *w->entries, entry_by_name);
 }
 
-static bool is_file(const char *path)
+/* Whatever it is: a model.safetensors that is a FIFO is refused by name, not passed over. */
+static bool exists(const char *path)
 {
     struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    return stat(path, &st) == 0;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -229,9 +241,9 @@ static void open_folder(TpcrtWeights *w, const char *dir)
 {
     char *single = path_join(dir, "model.safetensors");
     char *index = path_join(dir, "model.safetensors.index.json");
-    if (is_file(single))
+    if (exists(single))
         open_single(w, single);
-    else if (is_file(index))
+    else if (exists(index))
         open_index(w, index, dir);
     else
         tpcrt_fail("%s: expected model.safetensors or model.safetensors.index.json in the "
@@ -359,10 +371,41 @@ static void check_request(const TpcrtWeights *w, const char *name, int ndim, con
         *count *= local[d];
 }
 
-void tpcrt_weights_read(TpcrtWeights *w, const char *name, int ndim, const int64_t *shape,
-                        const TpcrtDimSlice *slice, TpcrtInit init, float *dst,
-                        const int64_t *dst_strides)
+/* `name` with every "{i}" replaced by the decimal block (block >= 0), from tpcrt_alloc. No
+ * printf: a checkpoint's names may hold '%', and have any length. */
+static char *name_expand(const char *name, int64_t block)
 {
+    static const char marker[] = "{i}";
+    enum { MARKER_LEN = sizeof marker - 1 };
+    char digits[24];
+    size_t ndigits = block >= 0 ? (size_t)snprintf(digits, sizeof digits, "%lld",
+                                                   (long long)block) : 0;
+    size_t len = strlen(name), markers = 0;
+    for (const char *p = block >= 0 ? strstr(name, marker) : NULL; p;
+         p = strstr(p + MARKER_LEN, marker))
+        markers++;
+    /* Digits are never longer than 20 bytes and a marker 3: no overflow below SIZE_MAX / 8. */
+    if (len > SIZE_MAX / 8)
+        tpcrt_fail("weight name of %zu bytes: too long", len);
+    char *expanded = tpcrt_alloc(len + markers * ndigits + 1, "a weight name"), *out = expanded;
+    for (const char *p = name; *p;) {
+        if (markers && strncmp(p, marker, MARKER_LEN) == 0) {
+            memcpy(out, digits, ndigits);
+            out += ndigits;
+            p += MARKER_LEN;
+        } else {
+            *out++ = *p++;
+        }
+    }
+    *out = '\0';
+    return expanded;
+}
+
+void tpcrt_weights_read(TpcrtWeights *w, const char *name_pattern, int64_t block, int ndim,
+                        const int64_t *shape, const TpcrtDimSlice *slice, TpcrtInit init,
+                        float *dst, const int64_t *dst_strides)
+{
+    char *name = name_expand(name_pattern, block);
     int64_t local[TPCRT_MAX_DIMS], count, strides[TPCRT_MAX_DIMS];
     check_request(w, name, ndim, shape, slice, local, &count);
     if (!dst_strides) { /* the slice, dense in C order */
@@ -380,6 +423,7 @@ void tpcrt_weights_read(TpcrtWeights *w, const char *name, int ndim, const int64
         read_checkpoint(w, name, ndim, shape, slice, dst, dst_strides);
     }
     progress_add(count * (int64_t)sizeof(float));
+    tpcrt_free(name);
 }
 
 /* ---- progress -------------------------------------------------------------------------------- */

@@ -33,7 +33,8 @@ static struct {
     bool mpi_started_here; /* tpcrt_init called MPI_Init, so tpcrt_finalize ends MPI */
 } world;
 
-/* Leaves every rank with `status` once rank 0 has had its say. */
+/* Leaves every rank with `status` once rank 0 has had its say: only where every rank knows it
+ * must leave, so none is left waiting for another in a collective. */
 static _Noreturn void world_exit(int status)
 {
     fflush(stdout);
@@ -58,19 +59,27 @@ static void world_start(int *argc, char ***argv)
     mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &world.size));
 }
 
+/* Every rank parses its own command line (an MPMD launch may give ranks different ones); they
+ * learn each other's outcome in tpcrt_start_agree, so that a usage error on any rank ends every
+ * rank, and a rank that is told nothing of it never waits in a collective. The line is rank
+ * 0's, or the first rank's that has one. */
 static void world_parse_args(int argc, char **argv, const TpcrtProgram *prog, TpcrtArgs *args)
 {
     char err[TPCRT_ERROR_LEN];
     TpcrtArgsStatus status = tpcrt_args_parse(argc, argv, prog, args, err, sizeof err);
-    if (status == TPCRT_ARGS_OK)
+    int speaker = -1;
+    TpcrtArgsStatus worst = tpcrt_start_agree(prog, args, status, &speaker);
+    if (worst == TPCRT_ARGS_OK)
         return;
-    if (world.rank == 0 && status == TPCRT_ARGS_HELP)
+    if (world.rank == 0 && worst == TPCRT_ARGS_HELP)
         tpcrt_usage_print(stdout, prog);
-    if (world.rank == 0 && status == TPCRT_ARGS_USAGE) {
-        fprintf(stderr, "tpc: rank 0: %s\n", err);
+    if (world.rank == speaker && worst == TPCRT_ARGS_USAGE) {
+        char shown[TPCRT_ERROR_LEN];
+        fprintf(stderr, "tpc: rank %d: %s\n", world.rank,
+                tpcrt_escape_text(err, false, shown, sizeof shown));
         tpcrt_usage_print(stderr, prog);
     }
-    world_exit(status == TPCRT_ARGS_HELP ? 0 : 2);
+    world_exit(worst == TPCRT_ARGS_HELP ? 0 : 2);
 }
 
 static void world_check_size(const TpcrtProgram *prog)
@@ -112,20 +121,38 @@ int tpcrt_world_size(void)
     return world.size;
 }
 
-/* The line goes out in one write, so lines of different ranks do not interleave. */
-void tpcrt_fail(const char *fmt, ...)
+/* The line goes out in one write, so lines of different ranks do not interleave. What reaches
+ * the terminal is escaped once more as a whole (tpcrt_escape_text): a path or a name that a
+ * caller forgot to escape still cannot send it control characters. */
+static void fail_write(const char *fmt, va_list ap)
 {
-    char line[4096];
+    enum { LINE = 4096 };
+    char message[LINE], line[LINE + 64];
+    vsnprintf(message, sizeof message, fmt, ap);
     int used = snprintf(line, sizeof line, "tpc: rank %d: ", world.rank);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + used, sizeof line - (size_t)used - 1, fmt, ap);
-    va_end(ap);
+    tpcrt_escape_text(message, false, line + used, sizeof line - (size_t)used - 1);
     strcat(line, "\n");
     fflush(stdout);
     if (write(STDERR_FILENO, line, strlen(line)) < 0) {
         /* Nothing better to do: the status still says it failed. */
     }
+}
+
+void tpcrt_fail_everywhere(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_write(fmt, ap);
+    va_end(ap);
+    world_exit(1);
+}
+
+void tpcrt_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_write(fmt, ap);
+    va_end(ap);
 
     /* Unchecked: there is nothing left to do when these fail but exit. */
     int started = 0, finished = 0;
@@ -181,4 +208,62 @@ int64_t tpcrt_dim(const TpcrtDims *dims, const char *name)
         return dims->values[i];
     tpcrt_fail("dimension '%s' is not bound: expected it from an input's shape or from --dim %s=N",
                name, name);
+}
+
+/* ---- sizes from dimensions bound at run time --------------------------------------------------- */
+
+/* "10000000000 x 4 x 16": the factors, for the message. */
+static const char *factors_string(char *buf, size_t len, int n, const int64_t *factors)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%lld", i ? " x " : "",
+                                 (long long)factors[i]);
+    return buf;
+}
+
+int64_t tpcrt_size(int n, const int64_t *factors)
+{
+    char text[TPCRT_ERROR_LEN];
+    int64_t product = 1;
+    for (int i = 0; i < n; i++)
+        if (factors[i] < 0 || tpcrt_mul_overflows(product, factors[i], &product))
+            tpcrt_fail("a size of %s %s: the dimensions bound at run time (--dim, the inputs' "
+                       "shapes) are too large", factors_string(text, sizeof text, n, factors),
+                       factors[i] < 0 ? "has a negative factor" : "does not fit in 64 bits");
+    return product;
+}
+
+/* Every buffer starts on a 64-byte boundary: its elements rounded up to 16 floats. */
+enum { BUFFER_ALIGN_FLOATS = 16 };
+
+int64_t tpcrt_buffers_bytes(const int64_t *elements, int n)
+{
+    int64_t total = 0;
+    for (int k = 0; k < n; k++) {
+        int64_t rounded;
+        if (elements[k] < 0)
+            tpcrt_fail("activations: internal error: buffer %d has %lld elements", k,
+                       (long long)elements[k]);
+        if (__builtin_add_overflow(elements[k], BUFFER_ALIGN_FLOATS - 1, &rounded) ||
+            __builtin_add_overflow(total, rounded / BUFFER_ALIGN_FLOATS * BUFFER_ALIGN_FLOATS,
+                                   &total) ||
+            total > INT64_MAX / (int64_t)sizeof(float))
+            tpcrt_fail("activations: %d buffers of more than 2^63 bytes in all: the dimensions "
+                       "bound at run time (--dim, the inputs' shapes) are too large", n);
+    }
+    return total * (int64_t)sizeof(float);
+}
+
+float *tpcrt_buffers_alloc(float **buf, const int64_t *elements, int n)
+{
+    int64_t bytes = tpcrt_buffers_bytes(elements, n), offset = 0;
+    float *block = tpcrt_alloc((size_t)bytes, "activations");
+    for (int k = 0; k < n; k++) {
+        buf[k] = block + offset;
+        offset += (elements[k] + BUFFER_ALIGN_FLOATS - 1) / BUFFER_ALIGN_FLOATS *
+                  BUFFER_ALIGN_FLOATS;
+    }
+    return block;
 }

@@ -1,11 +1,16 @@
 /* rt_program — stands in for a program tpc builds, to test its life in libtpcrt:
  *     rt_program TP VARIANT -- PROGRAM-OPTIONS
- * TP is the world size it is "built" for. VARIANT "two" declares inputs x f32[batch, seq, 4]
- * (normal), ids i32[batch, seq] (ids below 10, checked against a table "embed") and
- * mask f32[seq] (ones), and output y = 2 x + ids f32[batch, seq, 4]; VARIANT "one" declares
- * only tokens i32[batch, 3] (below 7) and y = 1.5 tokens f32[batch, 3]. Rank 0 prints the
- * arguments, the bound dimensions and the inputs; every rank checks it got the same inputs.
- * With --bench N it times N pretend forwards (an all-reduce and a millisecond's work each).
+ * TP is the world size it is "built" for. VARIANT is KIND[,hash=H][,activations=F]. KIND "two"
+ * declares inputs x f32[batch, seq, 4] (normal), ids i32[batch, seq] (ids below 10, checked
+ * against a table "embed") and mask f32[seq] (ones), and output y = 2 x + ids f32[batch, seq, 4];
+ * "one" declares only tokens i32[batch, 3] (below 7) and y = 1.5 tokens f32[batch, 3]; "pair"
+ * is "one" with a second output z f32[batch, seq], z[b, s] = s. H is the program's hash (0 by
+ * default): ranks started from different H are different programs. The program says it needs
+ * 1 MB of weights and F (default 4) times its outputs' bytes of activations, computed with
+ * tpcrt_size, in tpcrt_check_start, which it calls where a built program does: after
+ * tpcrt_inputs_load, before the weights are opened. Rank 0 prints the arguments, the bound
+ * dimensions and the inputs; every rank checks it got the same inputs. With --bench N it times
+ * N pretend forwards (an all-reduce and a millisecond's work each).
  */
 #include "internal.h"
 
@@ -32,7 +37,16 @@ static const TpcrtTensorDecl one_inputs[] = {
 };
 static const TpcrtTensorDecl one_outputs[] = {
     {.name = "y", .dtype = TPCRT_F32, .ndim = 2, .dim_names = {"batch"}, .dim_sizes = {0, 3}},
+    {.name = "z", .dtype = TPCRT_F32, .ndim = 2, .dim_names = {"batch", "seq"}},
 };
+
+enum { WEIGHT_BYTES = 1 << 20 };
+
+/* What VARIANT says beyond the declarations. */
+typedef struct Variant {
+    uint64_t hash;
+    int64_t activation_factor;
+} Variant;
 
 static int64_t shape_of(const TpcrtTensorDecl *decl, const TpcrtDims *dims, int64_t *shape)
 {
@@ -100,15 +114,38 @@ static void check_identical(const TpcrtProgram *prog, const TpcrtDims *dims, voi
         printf("inputs identical on %d ranks\n", tpcrt_world_size());
 }
 
-static void forward(const TpcrtProgram *prog, const TpcrtDims *dims, void **data, float *y)
+static void forward(const TpcrtProgram *prog, const TpcrtDims *dims, void **data, float **out)
 {
     int64_t shape[TPCRT_MAX_DIMS], count = shape_of(&prog->outputs[0], dims, shape);
     for (int64_t k = 0; k < count; k++) {
         if (prog->ninputs == 1)
-            y[k] = 1.5f * (float)((const int32_t *)data[0])[k];
+            out[0][k] = 1.5f * (float)((const int32_t *)data[0])[k];
         else
-            y[k] = 2 * ((const float *)data[0])[k] + (float)((const int32_t *)data[1])[k / 4];
+            out[0][k] = 2 * ((const float *)data[0])[k] + (float)((const int32_t *)data[1])[k / 4];
     }
+    if (prog->noutputs == 2) {
+        count = shape_of(&prog->outputs[1], dims, shape);
+        for (int64_t k = 0; k < count; k++)
+            out[1][k] = (float)(k % shape[1]);
+    }
+}
+
+/* F times the outputs' bytes, as a memory plan's sizes are products of bound dimensions. */
+static int64_t activation_bytes(const TpcrtProgram *prog, const TpcrtDims *dims,
+                                const Variant *variant)
+{
+    int64_t total = 0;
+    for (int i = 0; i < prog->noutputs; i++) {
+        const TpcrtTensorDecl *out = &prog->outputs[i];
+        int64_t factors[TPCRT_MAX_DIMS + 2] = {variant->activation_factor, 4};
+        for (int d = 0; d < out->ndim; d++)
+            factors[2 + d] = out->dim_names[d] ? tpcrt_dim(dims, out->dim_names[d])
+                                               : out->dim_sizes[d];
+        int64_t bytes = tpcrt_size(2 + out->ndim, factors);
+        if (__builtin_add_overflow(total, bytes, &total))
+            total = INT64_MAX;
+    }
+    return total;
 }
 
 static void bench(const TpcrtArgs *args, int64_t tokens)
@@ -126,13 +163,14 @@ static void bench(const TpcrtArgs *args, int64_t tokens)
     tpcrt_free(seconds);
 }
 
-/* Inputs in, ids checked, the output out, as a built program's main does. */
-static void run(const TpcrtProgram *prog, const TpcrtArgs *args)
+/* Inputs in, the start checked, ids checked, the outputs out, as a built program's main does. */
+static void run(const TpcrtProgram *prog, const TpcrtArgs *args, const Variant *variant)
 {
-    TpcrtWeights *w = tpcrt_weights_open(args);
     TpcrtDims dims;
     void *data[3];
     tpcrt_inputs_load(prog, args, &dims, data);
+    tpcrt_check_start(prog, args, &dims, WEIGHT_BYTES, activation_bytes(prog, &dims, variant));
+    TpcrtWeights *w = tpcrt_weights_open(args);
     if (tpcrt_rank() == 0) {
         print_args(prog, args);
         print_inputs(prog, &dims, data);
@@ -142,40 +180,58 @@ static void run(const TpcrtProgram *prog, const TpcrtArgs *args)
     int64_t shape[TPCRT_MAX_DIMS], tokens = shape_of(ids, &dims, shape);
     tpcrt_check_ids(data[ids - prog->inputs], tokens, ids->id_limit, ids->name, "embed");
 
-    int64_t count = shape_of(&prog->outputs[0], &dims, shape);
-    float *y = tpcrt_alloc((size_t)count * 4, "y");
-    forward(prog, &dims, data, y);
-    tpcrt_output_write(prog, args, 0, y, prog->outputs[0].ndim, shape);
+    float *out[2] = {NULL, NULL};
+    for (int i = 0; i < prog->noutputs; i++)
+        out[i] = tpcrt_alloc((size_t)shape_of(&prog->outputs[i], &dims, shape) * 4, "output");
+    forward(prog, &dims, data, out);
+    for (int i = 0; i < prog->noutputs; i++) {
+        shape_of(&prog->outputs[i], &dims, shape);
+        tpcrt_output_write(prog, args, i, out[i], prog->outputs[i].ndim, shape);
+    }
     if (args->bench)
         bench(args, tokens);
     tpcrt_stats_report(args, 0);
 
-    tpcrt_free(y);
+    for (int i = 0; i < prog->noutputs; i++)
+        tpcrt_free(out[i]);
     for (int i = 0; i < prog->ninputs; i++)
         tpcrt_free(data[i]);
     tpcrt_weights_close(w);
 }
 
+/* KIND[,hash=H][,activations=F] */
+static void parse_variant(const char *text, TpcrtProgram *prog, Variant *variant)
+{
+    size_t kind_len = strcspn(text, ",");
+    bool one = strncmp(text, "one", kind_len) == 0, pair = strncmp(text, "pair", kind_len) == 0;
+    prog->ninputs = one || pair ? 1 : 3;
+    prog->noutputs = pair ? 2 : 1;
+    prog->inputs = one || pair ? one_inputs : two_inputs;
+    prog->outputs = one || pair ? one_outputs : two_outputs;
+    *variant = (Variant){.activation_factor = 4};
+    for (const char *p = strchr(text, ','); p; p = strchr(p + 1, ',')) {
+        if (strncmp(p, ",hash=", 6) == 0)
+            variant->hash = strtoull(p + 6, NULL, 10);
+        else if (strncmp(p, ",activations=", 13) == 0)
+            variant->activation_factor = strtoll(p + 13, NULL, 10);
+    }
+    prog->hash = variant->hash;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4 || strcmp(argv[3], "--") != 0) {
-        fprintf(stderr, "usage: rt_program TP one|two -- PROGRAM-OPTIONS\n");
+        fprintf(stderr, "usage: rt_program TP KIND[,hash=H][,activations=F] -- OPTIONS\n");
         return 2;
     }
-    bool one = strcmp(argv[2], "one") == 0;
-    TpcrtProgram prog = {
-        .name = "rt_program",
-        .tp = atoi(argv[1]),
-        .ninputs = one ? 1 : 3,
-        .noutputs = 1,
-        .inputs = one ? one_inputs : two_inputs,
-        .outputs = one ? one_outputs : two_outputs,
-    };
+    TpcrtProgram prog = {.name = "rt_program", .tp = atoi(argv[1])};
+    Variant variant;
+    parse_variant(argv[2], &prog, &variant);
     int program_argc = argc - 3;
     char **program_argv = argv + 3; /* "--" stands in for argv[0] */
     TpcrtArgs args;
     tpcrt_init(&program_argc, &program_argv, &prog, &args);
-    run(&prog, &args);
+    run(&prog, &args, &variant);
     tpcrt_finalize();
     return 0;
 }

@@ -1,11 +1,13 @@
 /* rt_weights — reads slices of weights the way a built program does, one process per rank:
- *     rt_weights OUTDIR [--sleep S] [--io] [--discard] SPEC... -- PROGRAM-OPTIONS
- * Each SPEC is NAME=SHAPE@DIMS[@LAYOUT]: SHAPE like 8x6 (empty for a scalar); DIMS one entry per
- * dimension, comma-separated, each `*` (whole) or the ranks' ranges: one group for every rank or
+ *     rt_weights OUTDIR [--sleep S] [--io] [--discard] [--block B] SPEC... -- PROGRAM-OPTIONS
+ * Each SPEC is NAME=SHAPE@DIMS[@LAYOUT]: NAME any length, its every "{i}" read as block B
+ * (--block; without it the name is used as it is); SHAPE like 8x6 (empty for a scalar); DIMS
+ * one entry per dimension, comma-separated, each `*` (whole) or the ranks' ranges: one group for every rank or
  * a group per rank separated by '/', a group being ranges a-b joined by '+'. LAYOUT is how the
  * slice is laid out in memory: c (C order, dst_strides NULL), t (transposed) or pad (every other
  * element, rows padded; the gaps must stay untouched). Rank R writes OUTDIR/NAME.rR.npy in C
- * order (transposed for t), which check_slices.py compares with NumPy's slicing.
+ * order (transposed for t), NAME with "{i}" replaced and cut to its first 200 bytes, which
+ * check_slices.py compares with NumPy's slicing.
  * --sleep S makes the load last S seconds more (the progress line); --io prints each rank's
  * read_bytes from /proc/self/io during the load (opening included) and the time spent in
  * tpcrt_weights_read;
@@ -24,7 +26,7 @@ enum { MAX_SPECS = 32, MAX_RANGES = 16 };
 typedef enum { LAYOUT_C, LAYOUT_T, LAYOUT_PAD } Layout;
 
 typedef struct Spec {
-    char name[128];
+    char *name; /* the pattern, "{i}" not yet replaced */
     int ndim;
     int64_t shape[TPCRT_MAX_DIMS], local[TPCRT_MAX_DIMS];
     TpcrtDimSlice slice[TPCRT_MAX_DIMS];
@@ -68,14 +70,12 @@ static void parse_dim(Spec *s, int d, const char *entry)
 
 static void parse_spec(Spec *s, const char *text)
 {
-    char copy[1024];
-    snprintf(copy, sizeof copy, "%s", text);
+    char *copy = strdup(text); /* the name points into it for the life of the program */
     char *eq = strchr(copy, '='), *at = eq ? strchr(eq, '@') : NULL;
     if (!eq || !at)
         usage("expected NAME=SHAPE@DIMS[@LAYOUT]", text);
     *eq = *at = '\0';
-    if (snprintf(s->name, sizeof s->name, "%s", copy) >= (int)sizeof s->name)
-        usage("name too long", copy);
+    s->name = copy;
     char *layout = strchr(at + 1, '@');
     if (layout)
         *layout++ = '\0';
@@ -147,8 +147,28 @@ static float *compact(const Spec *s, float *buf, int64_t size, const int64_t *st
     return out;
 }
 
+/* The file a spec's slice goes to: the name with "{i}" replaced (as check_slices.py does),
+ * cut to 200 bytes, which a file name can hold. */
+static void out_path(char *path, size_t len, const char *outdir, const char *name, int64_t block)
+{
+    char stem[201];
+    size_t n = 0;
+    for (const char *p = name; *p && n < sizeof stem - 1;) {
+        if (block >= 0 && strncmp(p, "{i}", 3) == 0) {
+            n += (size_t)snprintf(stem + n, sizeof stem - n, "%lld", (long long)block);
+            p += 3;
+        } else {
+            stem[n++] = *p++;
+        }
+    }
+    stem[n < sizeof stem ? n : sizeof stem - 1] = '\0';
+    if (snprintf(path, len, "%s/%s.r%d.npy", outdir, stem, rank) >= (int)len)
+        usage("path too long", outdir);
+}
+
 /* Reads one spec's slice and writes it out; returns the seconds tpcrt_weights_read took. */
-static double read_spec(TpcrtWeights *w, Spec *s, const char *outdir, bool discard)
+static double read_spec(TpcrtWeights *w, Spec *s, const char *outdir, bool discard,
+                        int64_t block)
 {
     char err[TPCRT_ERROR_LEN], path[4096];
     if (!tpcrt_slice_check(s->ndim, s->shape, s->slice, s->local, err, sizeof err))
@@ -160,7 +180,7 @@ static double read_spec(TpcrtWeights *w, Spec *s, const char *outdir, bool disca
         buf[i] = NAN;
     TpcrtInit init = {0.5f, 2.0f};
     double start = tpcrt_now();
-    tpcrt_weights_read(w, s->name, s->ndim, s->shape, s->slice, init, buf,
+    tpcrt_weights_read(w, s->name, block, s->ndim, s->shape, s->slice, init, buf,
                        s->layout == LAYOUT_C ? NULL : strides);
     double seconds = tpcrt_now() - start;
 
@@ -173,8 +193,7 @@ static double read_spec(TpcrtWeights *w, Spec *s, const char *outdir, bool disca
         array.shape[d] = s->local[s->layout == LAYOUT_T ? s->ndim - 1 - d : d];
     if (s->layout == LAYOUT_PAD)
         array.data = compact(s, buf, size, strides);
-    if (snprintf(path, sizeof path, "%s/%s.r%d.npy", outdir, s->name, rank) >= (int)sizeof path)
-        usage("path too long", outdir);
+    out_path(path, sizeof path, outdir, s->name, block);
     if (!tpcrt_npy_write(path, &array, err, sizeof err))
         tpcrt_fail("%s", err);
     if (array.data != buf)
@@ -201,6 +220,7 @@ typedef struct Options {
     const char *outdir;
     double sleep_seconds;
     bool io, discard;
+    int64_t block; /* -1: names are used as they are */
     int nspecs;
     Spec specs[MAX_SPECS];
 } Options;
@@ -209,8 +229,9 @@ typedef struct Options {
 static void parse_options(int split, char **argv, Options *o)
 {
     if (split < 2)
-        usage("expected OUTDIR [--sleep S] [--io] [--discard] SPEC... -- PROGRAM-OPTIONS", "");
+        usage("expected OUTDIR [--sleep S] [--io] [--discard] [--block B] SPEC... -- OPTIONS", "");
     o->outdir = argv[1];
+    o->block = -1;
     for (int i = 2; i < split; i++) {
         if (strcmp(argv[i], "--sleep") == 0 && i + 1 < split)
             o->sleep_seconds = atof(argv[++i]);
@@ -218,6 +239,8 @@ static void parse_options(int split, char **argv, Options *o)
             o->io = true;
         else if (strcmp(argv[i], "--discard") == 0)
             o->discard = true;
+        else if (strcmp(argv[i], "--block") == 0 && i + 1 < split)
+            o->block = atoll(argv[++i]);
         else if (o->nspecs < MAX_SPECS)
             parse_spec(&o->specs[o->nspecs++], argv[i]);
     }
@@ -250,7 +273,7 @@ static void load(Options *o, const TpcrtArgs *args)
         usleep((useconds_t)(o->sleep_seconds * 1e6));
     double seconds = 0;
     for (int i = 0; i < o->nspecs; i++)
-        seconds += read_spec(w, &o->specs[i], o->outdir, o->discard);
+        seconds += read_spec(w, &o->specs[i], o->outdir, o->discard, o->block);
     tpcrt_load_end();
     if (o->io)
         printf("rank %d: read_bytes %lld, %.0f MB in %.3f s, %.0f MB/s\n", rank,
