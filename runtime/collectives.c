@@ -8,6 +8,13 @@
  * rank order and there is one row, the full matrix is already laid out rank by rank and the MPI
  * call reads or writes it in place.
  *
+ * MPI counts and displacements are int. A collective whose blocks together fit in one call (at
+ * most max_count elements, INT_MAX unless a test lowers it) is that one call. A larger one goes
+ * rank by rank in pieces of at most max_count elements: a broadcast from each rank of its block
+ * (all-gather), a send of it to rank 0 (gather to root), a reduction to each rank of its block
+ * (reduce-scatter); all-reduce and broadcast go piece by piece too. Offsets into the buffers are
+ * int64_t throughout: past 2^31 elements only the counts of one call are int.
+ *
  * The repack buffer and the count tables are allocated once and grow only when a larger
  * collective comes, so a forward allocates nothing. Time inside every call, waiting included,
  * goes to tpcrt_collective_seconds.
@@ -20,38 +27,56 @@
 
 #include <limits.h>
 #include <mpi.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct Comm {
     int size, rank;
-    int *counts, *displs; /* per rank, in elements, for the variable-count calls */
-    float *buffer;        /* the repack buffer */
-    size_t capacity;      /* its elements */
-    int64_t max_count;    /* the most elements one MPI call carries */
+    int64_t *counts, *displs;   /* per rank, in elements: rank r's block in the packed buffer */
+    int *call_counts, *call_displs; /* the same as int, when one call carries them all */
+    bool one_call;              /* the blocks fit in one variable-count call */
+    float *buffer;              /* the repack buffer */
+    size_t capacity;            /* its elements */
+    int64_t max_count;          /* the most elements one MPI call carries */
 } Comm;
 
 static Comm comm;
 
+/* TPCRT_MAX_MESSAGE=N: for tests only, so that the pieces of collectives too large for one MPI
+ * call can be checked with small ones. */
+static int64_t max_count_from_environment(void)
+{
+    const char *text = getenv("TPCRT_MAX_MESSAGE");
+    char *end = NULL;
+    long long n = text ? strtoll(text, &end, 10) : 0;
+    return text && *end == '\0' && n > 0 && n < INT_MAX ? n : INT_MAX;
+}
+
 void tpcrt_collectives_init(int world_size)
 {
+    size_t n = (size_t)world_size;
     comm.size = world_size;
     comm.rank = tpcrt_rank();
-    comm.counts = tpcrt_alloc((size_t)world_size * sizeof *comm.counts, "collective counts");
-    comm.displs = tpcrt_alloc((size_t)world_size * sizeof *comm.displs, "collective counts");
-    comm.max_count = INT_MAX;
+    comm.counts = tpcrt_alloc(n * sizeof *comm.counts, "collective counts");
+    comm.displs = tpcrt_alloc(n * sizeof *comm.displs, "collective counts");
+    comm.call_counts = tpcrt_alloc(n * sizeof *comm.call_counts, "collective counts");
+    comm.call_displs = tpcrt_alloc(n * sizeof *comm.call_displs, "collective counts");
+    comm.max_count = max_count_from_environment();
 }
 
 void tpcrt_collectives_free(void)
 {
     tpcrt_free(comm.counts);
     tpcrt_free(comm.displs);
+    tpcrt_free(comm.call_counts);
+    tpcrt_free(comm.call_displs);
     tpcrt_free(comm.buffer);
     comm = (Comm){0};
 }
 
 void tpcrt_collectives_set_max_count(int64_t count)
 {
-    comm.max_count = count < INT_MAX ? count : INT_MAX;
+    comm.max_count = count < 1 ? 1 : count < INT_MAX ? count : INT_MAX;
 }
 
 size_t tpcrt_collectives_buffer_bytes(void)
@@ -124,15 +149,19 @@ static int64_t set_counts(const TpcrtSplit *split, int64_t rows, const char *op)
 {
     int64_t total = 0;
     for (int r = 0; r < comm.size; r++) {
-        int64_t count;
+        int64_t count, next;
         if (rows < 0 || tpcrt_mul_overflows(rows, tpcrt_split_local(split, r), &count) ||
-            total + count > comm.max_count)
-            tpcrt_fail("%s: expected at most %lld elements in one call (MPI counts are int), saw "
-                       "%lld rows of %lld columns", op, (long long)comm.max_count,
+            __builtin_add_overflow(total, count, &next))
+            tpcrt_fail("%s: %lld rows of %lld columns: more than 2^63 elements", op,
                        (long long)rows, (long long)split->full);
-        comm.counts[r] = (int)count;
-        comm.displs[r] = (int)total;
-        total += count;
+        comm.counts[r] = count;
+        comm.displs[r] = total;
+        total = next;
+    }
+    comm.one_call = total <= comm.max_count;
+    for (int r = 0; comm.one_call && r < comm.size; r++) {
+        comm.call_counts[r] = (int)comm.counts[r];
+        comm.call_displs[r] = (int)comm.displs[r];
     }
     return total;
 }
@@ -165,38 +194,78 @@ static void unpack(const float *block, float *full, int64_t rows, const TpcrtSpl
 
 /* ---- transport: the only MPI calls ----------------------------------------------------------- */
 
-static void transport_all_reduce(float *buf, int64_t count)
+/* The elements of the next piece of a block of `count` from `done`. */
+static int piece(int64_t count, int64_t done)
 {
-    for (int64_t done = 0; done < count; done += comm.max_count) {
-        int n = (int)(count - done < comm.max_count ? count - done : comm.max_count);
-        mpi_check(MPI_Allreduce(MPI_IN_PLACE, buf + done, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
-    }
+    return (int)(count - done < comm.max_count ? count - done : comm.max_count);
 }
 
+static void transport_all_reduce(float *buf, int64_t count)
+{
+    for (int64_t done = 0; done < count; done += comm.max_count)
+        mpi_check(MPI_Allreduce(MPI_IN_PLACE, buf + done, piece(count, done), MPI_FLOAT, MPI_SUM,
+                                MPI_COMM_WORLD));
+}
+
+/* blocks[displs[r]...] gets every rank's block; this rank's comes from `block`. */
 static void transport_all_gather(const float *block, float *blocks)
 {
-    mpi_check(MPI_Allgatherv(block, comm.counts[comm.rank], MPI_FLOAT, blocks, comm.counts,
-                             comm.displs, MPI_FLOAT, MPI_COMM_WORLD));
+    if (comm.one_call) {
+        mpi_check(MPI_Allgatherv(block, comm.call_counts[comm.rank], MPI_FLOAT, blocks,
+                                 comm.call_counts, comm.call_displs, MPI_FLOAT, MPI_COMM_WORLD));
+        return;
+    }
+    memcpy(blocks + comm.displs[comm.rank], block,
+           (size_t)comm.counts[comm.rank] * sizeof *block);
+    for (int r = 0; r < comm.size; r++)
+        for (int64_t done = 0; done < comm.counts[r]; done += comm.max_count)
+            mpi_check(MPI_Bcast(blocks + comm.displs[r] + done, piece(comm.counts[r], done),
+                                MPI_FLOAT, r, MPI_COMM_WORLD));
 }
+
+/* As transport_all_gather, into rank 0's blocks only (NULL elsewhere). */
+enum { GATHER_TAG = 1 };
 
 static void transport_gather(const float *block, float *blocks)
 {
-    mpi_check(MPI_Gatherv(block, comm.counts[comm.rank], MPI_FLOAT, blocks, comm.counts,
-                          comm.displs, MPI_FLOAT, 0, MPI_COMM_WORLD));
+    if (comm.one_call) {
+        mpi_check(MPI_Gatherv(block, comm.call_counts[comm.rank], MPI_FLOAT, blocks,
+                              comm.call_counts, comm.call_displs, MPI_FLOAT, 0, MPI_COMM_WORLD));
+        return;
+    }
+    if (comm.rank != 0) {
+        for (int64_t done = 0; done < comm.counts[comm.rank]; done += comm.max_count)
+            mpi_check(MPI_Send(block + done, piece(comm.counts[comm.rank], done), MPI_FLOAT, 0,
+                               GATHER_TAG, MPI_COMM_WORLD));
+        return;
+    }
+    memcpy(blocks + comm.displs[0], block, (size_t)comm.counts[0] * sizeof *block);
+    for (int r = 1; r < comm.size; r++)
+        for (int64_t done = 0; done < comm.counts[r]; done += comm.max_count)
+            mpi_check(MPI_Recv(blocks + comm.displs[r] + done, piece(comm.counts[r], done),
+                               MPI_FLOAT, r, GATHER_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
 }
 
+/* This rank's `block` gets the sum over ranks of its block in every rank's blocks. */
 static void transport_reduce_scatter(const float *blocks, float *block)
 {
-    mpi_check(MPI_Reduce_scatter(blocks, block, comm.counts, MPI_FLOAT, MPI_SUM,
+    if (comm.one_call) {
+        mpi_check(MPI_Reduce_scatter(blocks, block, comm.call_counts, MPI_FLOAT, MPI_SUM,
+                                     MPI_COMM_WORLD));
+        return;
+    }
+    for (int r = 0; r < comm.size; r++)
+        for (int64_t done = 0; done < comm.counts[r]; done += comm.max_count)
+            mpi_check(MPI_Reduce(blocks + comm.displs[r] + done,
+                                 r == comm.rank ? block + done : NULL,
+                                 piece(comm.counts[r], done), MPI_FLOAT, MPI_SUM, r,
                                  MPI_COMM_WORLD));
 }
 
 static void transport_broadcast(void *buf, int64_t bytes)
 {
-    for (int64_t done = 0; done < bytes; done += comm.max_count) {
-        int n = (int)(bytes - done < comm.max_count ? bytes - done : comm.max_count);
-        mpi_check(MPI_Bcast((char *)buf + done, n, MPI_BYTE, 0, MPI_COMM_WORLD));
-    }
+    for (int64_t done = 0; done < bytes; done += comm.max_count)
+        mpi_check(MPI_Bcast((char *)buf + done, piece(bytes, done), MPI_BYTE, 0, MPI_COMM_WORLD));
 }
 
 /* ---- the collectives ------------------------------------------------------------------------- */

@@ -170,6 +170,8 @@ void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog);
  * args->stats to rank 0's, since --stats gathers from every rank. */
 TpcrtArgsStatus tpcrt_start_agree(const TpcrtProgram *prog, TpcrtArgs *args,
                                   TpcrtArgsStatus status, int *speaker);
+/* The node's MemAvailable (/proc/meminfo) in bytes, or -1 where it does not say. */
+int64_t tpcrt_memory_available(void);
 
 /* ---- npy.c ----------------------------------------------------------------------------------- */
 
@@ -177,7 +179,8 @@ TpcrtArgsStatus tpcrt_start_agree(const TpcrtProgram *prog, TpcrtArgs *args,
  * message when the file cannot be read or ends first. */
 bool tpcrt_read_at(int fd, void *buf, size_t n, uint64_t offset, char *err, size_t errlen);
 /* open(path, flags) of a regular file, never blocking: a FIFO, a device, a socket or a directory
- * is refused at once. -1 with a message naming the path (escaped) and what it is, or errno. */
+ * is refused at once. -1 with a message saying what it is, or why open failed; the caller puts
+ * the path in front. */
 int tpcrt_open_regular(const char *path, int flags, char *err, size_t errlen);
 
 /* ---- random.c: values that are a function of (seed, name, index) ----------------------------- */

@@ -68,11 +68,44 @@ static void read_input(const TpcrtTensorDecl *decl, const char *path, TpcrtArray
 
 static int64_t element_count(int ndim, const int64_t *shape, const char *input)
 {
+    char text[TPCRT_SHAPE_LEN];
     int64_t count = 1;
     for (int d = 0; d < ndim; d++)
         if (tpcrt_mul_overflows(count, shape[d], &count) || count > INT64_MAX / 4)
-            tpcrt_fail("input '%s': too many elements", input);
+            tpcrt_fail("input '%s': shape %s: more than 2^63 bytes", input,
+                       tpcrt_shape_string(text, sizeof text, ndim, shape));
     return count;
+}
+
+/* Every input's shape from its file or its bound dimensions. */
+static void input_shape(const TpcrtTensorDecl *decl, const char *path, const TpcrtDims *dims,
+                        int64_t *shape)
+{
+    for (int d = 0; !path && d < decl->ndim; d++)
+        shape[d] = decl->dim_names[d] ? tpcrt_dim(dims, decl->dim_names[d]) : decl->dim_sizes[d];
+}
+
+/* Before anything is allocated: inputs made from --dim sizes that cannot fit end the job with a
+ * line, not the kernel's OOM killer. (tpcrt_check_start checks the whole plan, node by node.) */
+static void check_inputs_fit(const TpcrtProgram *prog, const TpcrtArgs *args,
+                             const TpcrtDims *dims, int64_t (*shapes)[TPCRT_MAX_DIMS])
+{
+    int64_t total = 0, largest = 0, available = tpcrt_memory_available();
+    int which = 0;
+    for (int i = 0; i < prog->ninputs; i++) {
+        input_shape(&prog->inputs[i], args->input_paths[i], dims, shapes[i]);
+        int64_t bytes = 4 * element_count(prog->inputs[i].ndim, shapes[i], prog->inputs[i].name);
+        if (bytes > largest) {
+            largest = bytes;
+            which = i;
+        }
+        if (__builtin_add_overflow(total, bytes, &total))
+            total = INT64_MAX;
+    }
+    if (available >= 0 && total > available)
+        tpcrt_fail("the inputs need %.1f GB (input '%s' %.1f GB) but this node has %.1f GB "
+                   "available: give smaller dimensions", (double)total / 1e9,
+                   prog->inputs[which].name, (double)largest / 1e9, (double)available / 1e9);
 }
 
 static void make_random(const TpcrtTensorDecl *decl, uint64_t seed, int64_t count, void *data)
@@ -113,10 +146,8 @@ static void read_files(const TpcrtProgram *prog, const TpcrtArgs *args, Bindings
 
 /* Input i's data on every rank: rank 0's file, broadcast, or made from the seed. */
 static void *input_data(const TpcrtTensorDecl *decl, const TpcrtArgs *args, const char *path,
-                        const TpcrtDims *dims, TpcrtArray *array, int64_t *shape)
+                        TpcrtArray *array, const int64_t *shape)
 {
-    for (int d = 0; !path && d < decl->ndim; d++)
-        shape[d] = decl->dim_names[d] ? tpcrt_dim(dims, decl->dim_names[d]) : decl->dim_sizes[d];
     int64_t count = element_count(decl->ndim, shape, decl->name);
     void *data = tpcrt_alloc((size_t)count * 4, decl->name);
     if (!path) {
@@ -138,27 +169,44 @@ void tpcrt_inputs_load(const TpcrtProgram *prog, const TpcrtArgs *args, TpcrtDim
     Bindings b = {.dims = dims};
     *dims = args->dims;
     read_files(prog, args, &b, arrays, shapes);
+    check_inputs_fit(prog, args, dims, shapes);
     for (int i = 0; i < prog->ninputs; i++)
-        data[i] = input_data(&prog->inputs[i], args, args->input_paths[i], dims, &arrays[i],
-                             shapes[i]);
+        data[i] = input_data(&prog->inputs[i], args, args->input_paths[i], &arrays[i], shapes[i]);
 }
 
-/* Without --output, rank 0 shows what came out: shape, mean, spread and the first values. */
+/* ", 3 of 64 values are NaN and 1 infinite": what made mean and std nan or inf. */
+static void print_non_finite(int64_t n, int64_t nans, int64_t infs)
+{
+    if (!nans && !infs)
+        return;
+    printf(", %lld of %lld value%s %s ", (long long)(nans ? nans : infs), (long long)n,
+           n == 1 ? "" : "s", (nans ? nans : infs) == 1 ? "is" : "are");
+    if (nans && infs)
+        printf("NaN and %lld infinite", (long long)infs);
+    else
+        printf("%s", nans ? "NaN" : "infinite");
+}
+
+/* Without --output, rank 0 shows what came out: shape, mean, spread and the first values. NaN
+ * and infinities are counted and said, and make mean and std what they are (nan, inf): a
+ * summary must not look healthy when the output is not. */
 static void print_summary(const char *name, const float *data, int ndim, const int64_t *shape)
 {
-    int64_t n = 1;
-    printf("%s: f32[", name);
-    for (int d = 0; d < ndim; d++) {
-        printf("%s%lld", d ? ", " : "", (long long)shape[d]);
-        n *= shape[d];
-    }
+    char text[TPCRT_SHAPE_LEN];
+    int64_t n = element_count(ndim, shape, name), nans = 0, infs = 0;
+    printf("%s: f32%s", name, tpcrt_shape_string(text, sizeof text, ndim, shape));
     double sum = 0, sum2 = 0;
     for (int64_t i = 0; i < n; i++) {
+        nans += isnan(data[i]) != 0;
+        infs += isinf(data[i]) != 0;
         sum += data[i];
         sum2 += (double)data[i] * data[i];
     }
     double mean = n ? sum / (double)n : 0, var = n ? sum2 / (double)n - mean * mean : 0;
-    printf("], mean %.6g, std %.6g, first [", mean, var > 0 ? sqrt(var) : 0.0);
+    double std = nans || infs ? NAN : var > 0 ? sqrt(var) : 0.0; /* var < 0: rounding */
+    printf(", mean %.6g, std %.6g", mean, std);
+    print_non_finite(n, nans, infs);
+    printf(", first [");
     for (int64_t i = 0; i < n && i < 5; i++)
         printf("%s%.6g", i ? ", " : "", data[i]);
     printf("%s]\n", n > 5 ? ", ..." : "");

@@ -92,7 +92,9 @@ bool tpcrt_safetensors_header_length(const unsigned char *prefix, uint64_t file_
 const char *tpcrt_json_text(const void *value, char *buf, size_t len)
 {
     const json_t *v = value;
-    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    /* ASCII only: every control character, and anything else not ASCII, comes out as \uXXXX,
+     * and cutting the text short cannot split a character. */
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
     if (!text)
         return v ? "a JSON value" : "none";
     if (snprintf(buf, len, "%s", text) >= (int)len && len > 4)
@@ -106,13 +108,14 @@ enum { SEEN_LEN = 64 };
 static bool parse_dtype(const char *name, const json_t *v, TpcrtTensorInfo *t, char *err,
                         size_t errlen)
 {
-    char seen[SEEN_LEN];
+    char seen[SEEN_LEN], shown[TPCRT_TEXT_LEN];
     if (!json_is_string(v))
         return tpcrt_error(err, errlen, "%s: expected \"dtype\": a string, saw %s", name,
                            tpcrt_json_text(v, seen, sizeof seen));
     if (!stored_type_find(json_string_value(v), &t->dtype))
         return tpcrt_error(err, errlen, "%s: expected a safetensors dtype (F32, F16, BF16, ...), "
-                           "saw '%s'", name, json_string_value(v));
+                           "saw '%s'", name, tpcrt_escape(json_string_value(v), shown,
+                                                          sizeof shown));
     return true;
 }
 
@@ -175,18 +178,20 @@ static bool parse_offsets(const char *name, const json_t *v, int64_t count, uint
     return true;
 }
 
+/* The messages below name the tensor by `shown`, its name escaped: a header is anybody's. */
 static bool parse_tensor(const char *name, const json_t *entry, uint64_t data_start,
                          uint64_t data_size, TpcrtTensorInfo *t, char *err, size_t errlen)
 {
-    char seen[SEEN_LEN];
+    char seen[SEEN_LEN], shown[TPCRT_TEXT_LEN];
+    tpcrt_escape(name, shown, sizeof shown);
     if (!json_is_object(entry))
         return tpcrt_error(err, errlen, "%s: expected an object with dtype, shape and "
-                           "data_offsets, saw %s", name, tpcrt_json_text(entry, seen, sizeof seen));
+                           "data_offsets, saw %s", shown, tpcrt_json_text(entry, seen, sizeof seen));
     t->name = name;
     int64_t count;
-    return parse_dtype(name, json_object_get(entry, "dtype"), t, err, errlen) &&
-           parse_shape(name, json_object_get(entry, "shape"), t, &count, err, errlen) &&
-           parse_offsets(name, json_object_get(entry, "data_offsets"), count, data_start,
+    return parse_dtype(shown, json_object_get(entry, "dtype"), t, err, errlen) &&
+           parse_shape(shown, json_object_get(entry, "shape"), t, &count, err, errlen) &&
+           parse_offsets(shown, json_object_get(entry, "data_offsets"), count, data_start,
                          data_size, t, err, errlen);
 }
 
@@ -198,9 +203,11 @@ static bool check_metadata(const json_t *meta, char *err, size_t errlen)
     if (!json_is_object(meta))
         return tpcrt_error(err, errlen, "__metadata__: expected an object of strings, saw %s",
                            tpcrt_json_text(meta, seen, sizeof seen));
+    char shown[TPCRT_TEXT_LEN];
     json_object_foreach((json_t *)meta, key, value)
         if (!json_is_string(value))
-            return tpcrt_error(err, errlen, "__metadata__: %s: expected a string, saw %s", key,
+            return tpcrt_error(err, errlen, "__metadata__: %s: expected a string, saw %s",
+                               tpcrt_escape(key, shown, sizeof shown),
                                tpcrt_json_text(value, seen, sizeof seen));
     return true;
 }
@@ -227,12 +234,15 @@ static bool check_overlaps(TpcrtSafetensors *st, char *err, size_t errlen)
         const TpcrtTensorInfo *t = &st->tensors[i];
         if (t->nbytes == 0)
             continue;
+        char shown[TPCRT_TEXT_LEN], shown_reach[TPCRT_TEXT_LEN];
         if (reach && t->offset < reach->offset + reach->nbytes)
             return tpcrt_error(err, errlen, "%s: expected data apart from every other tensor's, "
-                               "saw bytes [%llu, %llu) shared with '%s'", t->name,
+                               "saw bytes [%llu, %llu) shared with '%s'",
+                               tpcrt_escape(t->name, shown, sizeof shown),
                                (unsigned long long)(t->offset - st->data_start),
                                (unsigned long long)(reach->offset + reach->nbytes -
-                                                    st->data_start), reach->name);
+                                                    st->data_start),
+                               tpcrt_escape(reach->name, shown_reach, sizeof shown_reach));
         if (!reach || t->offset + t->nbytes > reach->offset + reach->nbytes)
             reach = t;
     }
@@ -263,9 +273,11 @@ bool tpcrt_safetensors_parse(const char *header, uint64_t header_len, uint64_t f
     *st = (TpcrtSafetensors){.file_size = file_size, .data_start = 8 + header_len};
     json_error_t jerr;
     json_t *root = json_loadb(header, header_len, JSON_REJECT_DUPLICATES, &jerr);
+    char shown[TPCRT_TEXT_LEN]; /* jansson's text quotes the header near the error */
     if (!root)
         return tpcrt_error(err, errlen, "header: expected JSON, saw an error at byte %d: %s",
-                           jerr.position, jerr.text);
+                           jerr.position, tpcrt_escape_text(jerr.text, false, shown,
+                                                            sizeof shown));
     st->json = root;
     if (!json_is_object(root)) {
         char seen[SEEN_LEN];

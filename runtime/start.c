@@ -54,7 +54,7 @@ static uint64_t text_hash(const char *text)
 }
 
 /* MemAvailable from /proc/meminfo in bytes, or -1 where it does not say. */
-static int64_t memory_available(void)
+int64_t tpcrt_memory_available(void)
 {
     FILE *f = fopen("/proc/meminfo", "r");
     char line[256];
@@ -335,7 +335,7 @@ void tpcrt_check_start(const TpcrtProgram *prog, const TpcrtArgs *args, const Tp
     }
     mine.weight_bytes = weight_bytes;
     mine.activation_bytes = activation_bytes;
-    mine.memory_available = memory_available();
+    mine.memory_available = tpcrt_memory_available();
     StartRecord *all = records_gather(&mine);
     records_compare(prog, all, true);
     memory_compare(all);
