@@ -196,6 +196,17 @@ static int dim_find(const StartRecord *r, uint64_t hash)
     return -1;
 }
 
+/* "seq = 3", or "no value for seq". */
+static void dim_text(char *buf, size_t len, const char *name, const StartRecord *r,
+                     uint64_t hash)
+{
+    int i = dim_find(r, hash);
+    if (i >= 0)
+        snprintf(buf, len, "%s = %lld", name, (long long)r->dim_value[i]);
+    else
+        snprintf(buf, len, "no value for %s", name);
+}
+
 /* Rank 0's dimensions must be rank a's, with the same values, and no more. */
 static bool differ_dims(const TpcrtProgram *prog, const StartRecord *a, const StartRecord *r0,
                         int rank, char *msg, size_t len)
@@ -207,14 +218,11 @@ static bool differ_dims(const TpcrtProgram *prog, const StartRecord *a, const St
             if (j >= 0 && to->dim_value[j] == from->dim_value[i])
                 continue;
             const char *name = dim_name(prog, from->dim_name_hash[i]);
-            char a_text[48] = "no value", r0_text[48] = "no value";
-            int ai = dim_find(a, from->dim_name_hash[i]), r0i = dim_find(r0, from->dim_name_hash[i]);
-            if (ai >= 0)
-                snprintf(a_text, sizeof a_text, "%lld", (long long)a->dim_value[ai]);
-            if (r0i >= 0)
-                snprintf(r0_text, sizeof r0_text, "%lld", (long long)r0->dim_value[r0i]);
-            snprintf(msg, len, "rank %d has dimension %s = %s, rank 0 %s: every rank needs the "
-                     "same --dim options and inputs", rank, name, a_text, r0_text);
+            char a_text[TPCRT_TEXT_LEN], r0_text[TPCRT_TEXT_LEN];
+            dim_text(a_text, sizeof a_text, name, a, from->dim_name_hash[i]);
+            dim_text(r0_text, sizeof r0_text, name, r0, from->dim_name_hash[i]);
+            snprintf(msg, len, "rank %d has %s, rank 0 %s: every rank needs the same --dim "
+                     "options and inputs", rank, a_text, r0_text);
             return true;
         }
     }
