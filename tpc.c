@@ -9,9 +9,12 @@
 #include "tpc_config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { EXIT_INPUT = 1, EXIT_USAGE = 2, MAX_TP = 4096 };
 
@@ -225,6 +228,28 @@ static bool make_folder(const char *path)
     return mkdir(p, 0777) == 0 || errno == EEXIST;
 }
 
+/* One tpc at a time writes and builds in a folder: a second one started on the same -o would
+ * interleave its files with the first's. The lock is held until tpc exits. */
+static bool lock_folder(const char *folder)
+{
+    const char *path = arena_printf(arena, "%s/.tpc.lock", folder);
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "tpc: error: cannot open the lock '%s': %s\n", path, strerror(errno));
+        return false;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            fprintf(stderr, "tpc: error: another tpc is writing to '%s' (it holds '%s'); wait for "
+                    "it, or give this one another -o\n", folder, path);
+        else
+            fprintf(stderr, "tpc: error: cannot lock '%s': %s\n", path, strerror(errno));
+        close(fd);
+        return false;
+    }
+    return true;
+}
+
 /* --emit c: the program's source and a Makefile in -o's folder; --emit bin: built too. */
 static int emit_files(Graph *g, const Options *opt)
 {
@@ -233,6 +258,8 @@ static int emit_files(Graph *g, const Options *opt)
                 strerror(errno));
         return EXIT_INPUT;
     }
+    if (!lock_folder(opt->outdir))
+        return EXIT_INPUT;
     const char *c_path = emit_program(g, opt, opt->input);
     if (!c_path)
         return EXIT_INPUT;

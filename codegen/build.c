@@ -1,5 +1,7 @@
-/* build.c — building the program tpc wrote: `make` in the output folder, with the Makefile
- * emit_program wrote, so that `tpc` and a user who edits the C and types `make` build alike.
+/* build.c — writing and building the program: its files, written whole or not at all, and
+ * `make -f Makefile` in the output folder with the Makefile written here, so that `tpc` and a
+ * user who edits the C and types `make` build alike. (-f: make would prefer a GNUmakefile or
+ * makefile it finds in the folder to ours.)
  * Flags and libraries come from this tpc's own build (tpc_config.h): the same C compiler,
  * OpenBLAS, Open MPI, jansson and this build's libtpcrt.
  */
@@ -8,14 +10,17 @@
 
 #include <errno.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 extern char **environ;
 
 const char *build_cflags(void)
 {
-    return "-std=c17 -O3 -march=native -fopenmp-simd -fno-trapping-math -fno-math-errno "
+    return "-std=gnu17 -O3 -march=native -fopenmp-simd -fno-trapping-math -fno-math-errno "
            "-Wall -Wno-unused-function "
            "-I" TPC_RUNTIME_INCLUDE " -I" TPC_CBLAS_INCLUDE " " TPC_MPI_INCLUDES " "
            TPC_PROGRAM_CFLAGS;
@@ -28,8 +33,9 @@ const char *build_libs(void)
 
 bool build_program(Graph *g, const Options *opt, const char *c_path)
 {
-    char make[] = "make", silent[] = "-s", quiet[] = "--no-print-directory", dir[] = "-C";
-    char *argv[] = {make, silent, quiet, dir, (char *)opt->outdir, NULL};
+    char make[] = "make", silent[] = "-s", quiet[] = "--no-print-directory", dir[] = "-C",
+         file[] = "-f", makefile[] = "Makefile";
+    char *argv[] = {make, silent, quiet, dir, (char *)opt->outdir, file, makefile, NULL};
     pid_t pid;
     int err = posix_spawnp(&pid, "make", NULL, NULL, argv, environ);
     if (err) {
@@ -46,4 +52,50 @@ bool build_program(Graph *g, const Options *opt, const char *c_path)
         return false;
     }
     return true;
+}
+
+bool write_file(const char *path, const char *text, size_t size)
+{
+    char *temporary = malloc(strlen(path) + 32);
+    if (!temporary)
+        internal_error("out of memory");
+    sprintf(temporary, "%s.%ld.tmp", path, (long)getpid());
+    FILE *f = fopen(temporary, "wb");
+    bool ok = f && fwrite(text, 1, size, f) == size;
+    ok = f && fclose(f) == 0 && ok;
+    if (ok && rename(temporary, path) != 0)
+        ok = false;
+    if (!ok) {
+        fprintf(stderr, "tpc: error: cannot write '%s': %s\n", path, strerror(errno));
+        remove(temporary);
+    }
+    free(temporary);
+    return ok;
+}
+
+bool check_program_name(const Graph *g)
+{
+    static const char *const makefiles[] = {"Makefile", "makefile", "GNUmakefile"};
+    for (size_t i = 0; i < sizeof makefiles / sizeof makefiles[0]; i++) {
+        if (strcasecmp(g->name, makefiles[i]))
+            continue;
+        Diag diag;
+        diag_init(&diag, stderr);
+        diag_error(&diag, g->name_loc, "a model may not be called '%s': the program is built with "
+                   "the Makefile beside it, which has that name", g->name);
+        return false;
+    }
+    return true;
+}
+
+bool write_makefile(Graph *g, const Options *opt)
+{
+    const char *text = arena_printf(g->arena,
+                                    "# Builds %s, as tpc does: make\n"
+                                    "CC = %s\n"
+                                    "CFLAGS = %s\n"
+                                    "LDLIBS = %s\n\n"
+                                    "%s: %s.c\n\t$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)\n",
+                                    g->name, TPC_CC, build_cflags(), build_libs(), g->name, g->name);
+    return write_file(arena_printf(g->arena, "%s/Makefile", opt->outdir), text, strlen(text));
 }

@@ -17,11 +17,43 @@ void emit_dot(FILE *out, Graph *g, int rank);
 /* Writes OUTDIR/NAME.c and OUTDIR/Makefile; returns the C file's path, or NULL (reported). */
 const char *emit_program(Graph *g, const Options *opt, const char *source_path);
 
-/* ---- build.c: building what emit_program wrote --------------------------------------------------- */
+/* ---- build.c: writing and building the program --------------------------------------------------- */
 /* Runs make in the output folder (the Makefile emit_program wrote); false when it fails. */
 bool build_program(Graph *g, const Options *opt, const char *c_path);
+bool write_file(const char *path, const char *text, size_t size); /* whole or not at all */
+bool write_makefile(Graph *g, const Options *opt);                 /* OUTDIR/Makefile */
+bool check_program_name(const Graph *g); /* not a name make reads as a makefile (reported) */
 const char *build_cflags(void); /* what the Makefile compiles and links with */
 const char *build_libs(void);
+
+/* ---- size.c: sizes as a rank computes them, folded at compile time ------------------------------ */
+/* A sum of terms, each a per-rank coefficient times a product of symbolic dimensions: what is
+ * constant is folded here in 64 bits, so generated code never does arithmetic on two
+ * constants (int arithmetic in C). No term has a zero coefficient on every rank; zero has none. */
+enum { SIZE_MAX_SYMBOLS = 8 };
+typedef struct SizeTerm {
+    int nsyms;
+    int syms[SIZE_MAX_SYMBOLS]; /* symbols of the graph, sorted */
+    int64_t *coef;              /* [tp] */
+} SizeTerm;
+typedef struct Size {
+    int tp, nterms;
+    SizeTerm *terms;
+} Size;
+Size *size_number(Arena *a, int tp, int64_t n);
+Size *size_per_rank(Arena *a, int tp, const int64_t *per_rank);
+Size *size_symbol(Arena *a, int tp, int sym);
+Size *size_add(Arena *a, const Size *x, const Size *y);
+Size *size_mul(Arena *a, const Size *x, const Size *y);
+Size *size_div(Arena *a, const Size *x, int64_t n); /* NULL unless every coefficient divides */
+bool size_number_of(const Size *s, int64_t *n);     /* the same number on every rank? */
+
+/* ---- c_text.c: the one way user text and numbers reach generated C ---------------------------- */
+const char *c_string(Arena *a, const char *bytes); /* a string literal, quotes included */
+const char *c_comment(Arena *a, const char *text); /* text safe inside a comment of either kind */
+const char *c_float(Arena *a, double v);           /* "1e-05f": reads back as (float)v exactly */
+const char *c_double(Arena *a, double v);          /* "10000.0": reads back as v exactly */
+void c_number(char *buf, size_t size, double v, bool f32); /* either, into buf (48 bytes do) */
 
 /* ---- kernels.c: the kernels between GEMMs, in the loop-level form (kernel.h) ------------------ */
 struct Kernel;

@@ -6,6 +6,7 @@
  * written, so in place is safe). Math goes through helpers that vectorise (tpc_expf and the
  * ones built on it) rather than libm calls that do not.
  */
+#include "codegen.h"
 #include "kernel.h"
 
 #include <string.h>
@@ -37,10 +38,9 @@ static void print_expr(FILE *out, const Kernel *k, const KExpr *e)
     switch (e->kind) {
     case KX_INT: fprintf(out, "%lld", (long long)e->i); break;
     case KX_FLOAT: {
-        char num[40];
-        snprintf(num, sizeof num, e->type == KT_F64 ? "%.17g" : "%.9g", e->f);
-        bool integral = !strpbrk(num, ".eEni"); /* 1 -> 1.0f, not the integer 1f */
-        fprintf(out, "%s%s%s", num, integral ? ".0" : "", e->type == KT_F64 ? "" : "f");
+        char num[48];
+        c_number(num, sizeof num, e->f, e->type != KT_F64);
+        fputs(num, out);
         break;
     }
     case KX_PARAM: fputs(k->params[e->index].name, out); break;
@@ -192,7 +192,8 @@ void kernel_print_c_prelude(FILE *out)
           "}\n\n"
           "static inline float tpc_expf(float x)\n"
           "{\n"
-          "    x = x < -87.3f ? -87.3f : x > 88.7f ? 88.7f : x;\n"
+          "    float in = x;\n"
+          "    x = x < -87.3f ? -87.3f : x > 88.7f ? 88.7f : x == x ? x : 0.0f; /* NaN: below */\n"
           "    float n = floorf(x * 1.44269504f + 0.5f);\n"
           "    float r = x - n * 0.693359375f + n * 2.12194440e-4f;\n"
           "    float p = 1.9875691500e-4f;\n"
@@ -205,7 +206,7 @@ void kernel_print_c_prelude(FILE *out)
           "    int32_t bits = ((int32_t)n + 127) << 23;\n"
           "    float scale;\n"
           "    memcpy(&scale, &bits, sizeof scale);\n"
-          "    return p * scale;\n"
+          "    return in == in ? p * scale : in; /* NaN in, NaN out */\n"
           "}\n\n"
           "static inline float tpc_tanhf(float x)\n"
           "{\n"

@@ -62,8 +62,8 @@ static const char *rows_expr(Emitter *e, const Value *v);
  * never gives a model's name one of these: emit_program marks them used first. */
 static const char *const fixed_names[] = {
     /* the program's own */
-    "TP", "RankSizes", "rank_sizes", "RANK_SIZES", "Weights", "format_name", "read",
-    "load_weights", "BUFFERS", "largest", "allocate_buffers", "linear_rows", "matmul_rows",
+    "TP", "RankSizes", "rank_sizes", "RANK_SIZES", "Weights",
+    "load_weights", "weight_elements", "BUFFERS", "largest", "buffer_elements", "linear_rows", "matmul_rows",
     "attention", "forward", "inputs", "outputs", "program", "main",
     /* the prelude's */
     "tpc_maxf", "tpc_minf", "tpc_expf", "tpc_tanhf", "tpc_erff", "tpc_rsqrtf",
@@ -85,8 +85,9 @@ static bool reserved(const char *s)
         "size_t", "NULL", "bool", "true", "false",
         /* forward's parameters and locals */
         "w", "buf", "in", "dims", "rank", "rs", "l", "i",
-        /* allocate_buffers' */
-        "elements", "total", "block", "k", "at"};
+        /* buffer_elements' and main's */
+        "elements", "block", "k", "args", "src", "bound", "times", "tokens", "collectives",
+        "start"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (!strcmp(s, words[i]))
             return true;
@@ -220,43 +221,81 @@ static const char *rank_size(Emitter *e, const char *name, const int64_t *per_ra
     return ref;
 }
 
-/* The C expression of dimension d of v as this rank holds it (a weight as it was loaded). */
-static const char *dim_expr(Emitter *e, const Value *v, int d)
+/* A size as C: "batch * seq * 4096", "rs->wq_rows" (a coefficient that differs by rank is a
+ * field of rank_sizes[], named after `name`), "2 * seq + rs->k_at". */
+static const char *size_c(Emitter *e, const Size *s, const char *name)
+{
+    const char *text = NULL;
+    for (int i = 0; i < s->nterms; i++) {
+        const SizeTerm *t = &s->terms[i];
+        const char *term = NULL;
+        for (int k = 0; k < t->nsyms; k++)
+            term = term ? arena_printf(e->a, "%s * %s", term, symbol_name(e, t->syms[k]))
+                        : symbol_name(e, t->syms[k]);
+        const char *coef = rank_size(e, name, t->coef);
+        if (!term)
+            term = coef;
+        else if (strcmp(coef, "1"))
+            term = arena_printf(e->a, "%s * %s", term, coef);
+        text = text ? arena_printf(e->a, "%s + %s", text, term) : term;
+    }
+    return text ? text : "0";
+}
+
+/* Dimension d of v as this rank holds it (a weight as it was loaded). */
+static Size *dim_size(Emitter *e, const Value *v, int d)
 {
     Dim dim = v->shape.dims[d];
     const Layout *l = v->kind == VAL_WEIGHT ? &v->weight->layout : &v->layout;
     if (dim.sym >= 0)
-        return symbol_name(e, dim.sym);
+        return size_symbol(e->a, e->tp, dim.sym);
     if (l->kind != LAYOUT_S || l->dim != d)
-        return arena_printf(e->a, "%" PRId64, dim.size);
+        return size_number(e->a, e->tp, dim.size);
     int64_t *per_rank = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
     for (int r = 0; r < e->tp; r++)
         per_rank[r] = layout_local_size(l, r);
-    return rank_size(e, display_name(v), per_rank);
+    return size_per_rank(e->a, e->tp, per_rank);
 }
 
-/* The product of dims [from, to) of v, as C. */
+/* The product of dims [from, to) of v. */
+static Size *dims_size(Emitter *e, const Value *v, int from, int to)
+{
+    Size *s = size_number(e->a, e->tp, 1);
+    for (int d = from; d < to; d++)
+        s = size_mul(e->a, s, dim_size(e, v, d));
+    return s;
+}
+
+static Size *cols_size(Emitter *e, const Value *v)
+{
+    return v->shape.rank ? dim_size(e, v, v->shape.rank - 1) : size_number(e->a, e->tp, 1);
+}
+
+static const char *dim_expr(Emitter *e, const Value *v, int d)
+{
+    return size_c(e, dim_size(e, v, d), display_name(v));
+}
+
 static const char *dims_expr(Emitter *e, const Value *v, int from, int to)
 {
-    const char *s = NULL;
-    for (int d = from; d < to; d++)
-        s = s ? arena_printf(e->a, "%s * %s", s, dim_expr(e, v, d)) : dim_expr(e, v, d);
-    return s ? s : "1";
+    return size_c(e, dims_size(e, v, from, to), arena_printf(e->a, "%s_size", display_name(v)));
 }
 
 static const char *rows_expr(Emitter *e, const Value *v)
 {
-    return dims_expr(e, v, 0, v->shape.rank - 1);
+    return size_c(e, dims_size(e, v, 0, v->shape.rank - 1),
+                  arena_printf(e->a, "%s_rows", display_name(v)));
 }
 
 static const char *cols_expr(Emitter *e, const Value *v)
 {
-    return v->shape.rank ? dim_expr(e, v, v->shape.rank - 1) : "1";
+    return size_c(e, cols_size(e, v), display_name(v));
 }
 
 static const char *elements_expr(Emitter *e, const Value *v)
 {
-    return dims_expr(e, v, 0, v->shape.rank);
+    return size_c(e, dims_size(e, v, 0, v->shape.rank),
+                  arena_printf(e->a, "%s_elements", display_name(v)));
 }
 
 /* Which input of forward v is. */
@@ -385,7 +424,12 @@ static void comment(Emitter *e, int depth, const Op *op)
 {
     char shape[256] = "", layout[16] = "";
     const Value *r = op->nresults ? op->results[0] : NULL;
-    fprintf(e->out, "\n%*s// ", 4 * depth, "");
+    FILE *forward = e->out;
+    char *text = NULL;
+    size_t size = 0;
+    e->out = open_memstream(&text, &size);
+    if (!e->out)
+        internal_error("open_memstream: %s", strerror(errno));
     for (int i = 0; i < op->nresults; i++)
         fprintf(e->out, "%s%s", i ? ", " : "", display_name(op->results[i]));
     fprintf(e->out, "%s%s(", op->nresults ? " = " : "", op_info[op->kind].name);
@@ -403,7 +447,10 @@ static void comment(Emitter *e, int depth, const Op *op)
             fprintf(e->out, " (rank 0: %s)", layout_ranges_str(&r->layout, 0, ranges, sizeof ranges));
         }
     }
-    fputc('\n', e->out);
+    fclose(e->out);
+    e->out = forward;
+    fprintf(e->out, "\n%*s// %s\n", 4 * depth, "", c_comment(e->a, text));
+    free(text);
 }
 
 /* An argument in a comment: its name, or what an op inlined into this one computes. */
@@ -526,7 +573,7 @@ static const char *elementwise_call(Emitter *e, const Op *op, const char *out, c
     for (int i = 0; i < leaves->n; i++) {
         const Value *v = leaves->values[i];
         switch (leaves->args[i].kind) {
-        case ARG_SCALAR: call = arena_printf(e->a, "%s, (float)%.17g", call, v->constant); break;
+        case ARG_SCALAR: call = arena_printf(e->a, "%s, %s", call, c_float(e->a, v->constant)); break;
         case ARG_ROWS: call = arena_printf(e->a, "%s, %s, %s", call, buffer(e, v), ld_expr(e, v)); break;
         default: call = arena_printf(e->a, "%s, %s", call, buffer(e, v)); break;
         }
@@ -637,11 +684,12 @@ static const char *row_args(Emitter *e, const Op *op)
 static void emit_norm(Emitter *e, const Op *op, int depth)
 {
     if (op->kind == OP_RMSNORM)
-        line(e, depth, "%s(%s, %s, %.9gf);", use_kernel(e, kernel_rmsnorm(e->a)), row_args(e, op),
-             buffer(e, op->args[1]), op->attrs.eps);
+        line(e, depth, "%s(%s, %s, %s);", use_kernel(e, kernel_rmsnorm(e->a)), row_args(e, op),
+             buffer(e, op->args[1]), c_float(e->a, op->attrs.eps));
     else
-        line(e, depth, "%s(%s, %s, %s, %.9gf);", use_kernel(e, kernel_layernorm(e->a)),
-             row_args(e, op), buffer(e, op->args[1]), buffer(e, op->args[2]), op->attrs.eps);
+        line(e, depth, "%s(%s, %s, %s, %s);", use_kernel(e, kernel_layernorm(e->a)),
+             row_args(e, op), buffer(e, op->args[1]), buffer(e, op->args[2]),
+             c_float(e->a, op->attrs.eps));
 }
 
 static void emit_rows(Emitter *e, const Op *op, Kernel *k, int depth)
@@ -649,14 +697,13 @@ static void emit_rows(Emitter *e, const Op *op, Kernel *k, int depth)
     line(e, depth, "%s(%s);", use_kernel(e, k), row_args(e, op));
 }
 
-/* a / n, folded when a is a number. */
-static const char *divide(Emitter *e, const char *a, int64_t n)
+/* The heads in columns of x: its columns over head_dim, which divides them on every rank. */
+static const char *heads_expr(Emitter *e, const Value *x, int64_t head_dim)
 {
-    char *end;
-    long long v = strtoll(a, &end, 10);
-    if (*a && !*end && v % n == 0)
-        return arena_printf(e->a, "%lld", v / n);
-    return arena_printf(e->a, "%s / %" PRId64, a, n);
+    Size *heads = size_div(e->a, cols_size(e, x), head_dim);
+    if (!heads)
+        internal_error("a rank's columns of '%s' are not whole heads", display_name(x));
+    return size_c(e, heads, arena_printf(e->a, "%s_heads", display_name(x)));
 }
 
 static void emit_rope(Emitter *e, const Op *op, int depth)
@@ -669,7 +716,7 @@ static void emit_rope(Emitter *e, const Op *op, int depth)
     line(e, depth, "%s(%s, %s, %s, %s, %s, %s, %s, %s, %" PRId64 ", %" PRId64 ");",
          use_kernel(e, kernel_rope(e->a, op->attrs.rope_style)), buffer(e, y), ld_expr(e, y),
          buffer(e, x), ld_expr(e, x), e->slot_names[op->scratch], rows_expr(e, x), seq,
-         divide(e, cols_expr(e, x), head_dim), head_dim, rotary);
+         heads_expr(e, x, head_dim), head_dim, rotary);
 }
 
 static void emit_attention(Emitter *e, const Op *op, int depth)
@@ -692,9 +739,10 @@ static void emit_attention(Emitter *e, const Op *op, int depth)
          ld_expr(e, v), op->nargs == 4 ? buffer(e, op->args[3]) : "NULL",
          e->slot_names[op->scratch]);
     line(e, depth + 2, "%s, %s, %s, %s, %" PRId64 ",", dim_expr(e, q, 0), dim_expr(e, q, 1),
-         divide(e, cols_expr(e, q), head_dim), divide(e, cols_expr(e, k), head_dim), head_dim);
-    line(e, depth + 2, "%s, %" PRId64 ", %s, %.9gf, %d);", rank_size(e, "first_head", first_head),
-         heads / kv, rank_size(e, "first_kv_head", first_kv), scale, op->attrs.causal);
+         heads_expr(e, q, head_dim), heads_expr(e, k, head_dim), head_dim);
+    line(e, depth + 2, "%s, %" PRId64 ", %s, %s, %d);", rank_size(e, "first_head", first_head),
+         heads / kv, rank_size(e, "first_kv_head", first_kv), c_float(e->a, scale),
+         op->attrs.causal);
 }
 
 static void emit_embedding(Emitter *e, const Op *op, int depth)
@@ -709,8 +757,9 @@ static void emit_embedding(Emitter *e, const Op *op, int depth)
         first[r] = rows ? l->seg[0].ranks[r].start : 0;
         count[r] = rows ? l->seg[0].ranks[r].end - first[r] : vocab;
     }
-    line(e, depth, "tpcrt_check_ids(%s, %s, %" PRId64 ", \"%s\", \"%s\");", buffer(e, ids),
-         elements_expr(e, ids), vocab, display_name(ids), display_name(table));
+    line(e, depth, "tpcrt_check_ids(%s, %s, %" PRId64 ", %s, %s);", buffer(e, ids),
+         elements_expr(e, ids), vocab, c_string(e->a, display_name(ids)),
+         c_string(e->a, display_name(table)));
     line(e, depth, "%s(%s, %s, %s, %s, %s, %s, %s);", use_kernel(e, kernel_embedding(e->a)),
          buffer(e, y), buffer(e, ids), buffer(e, table), elements_expr(e, ids), cols_expr(e, y),
          rank_size(e, "vocab_first", first), rank_size(e, "vocab_held", count));
@@ -729,27 +778,30 @@ static void emit_split(Emitter *e, const Op *op, int depth)
 {
     const Value *x = op->args[0];
     if (op->results[0]->view_of) { /* the pieces are read in place */
-        line(e, depth, "// (views: the pieces are columns of %s's rows)", display_name(x));
+        line(e, depth, "// (views: the pieces are columns of %s's rows)",
+             c_comment(e->a, display_name(x)));
         return;
     }
-    const char *offset = "0";
+    Size *offset = size_number(e->a, e->tp, 0);
     for (int i = 0; i < op->nresults; i++) {
         const Value *piece = op->results[i];
         copy_columns(e, depth, buffer(e, piece), buffer(e, x), rows_expr(e, x), cols_expr(e, piece),
-                     cols_expr(e, piece), "0", cols_expr(e, x), offset);
-        offset = arena_printf(e->a, "%s + %s", offset, cols_expr(e, piece));
+                     cols_expr(e, piece), "0", cols_expr(e, x),
+                     size_c(e, offset, arena_printf(e->a, "%s_at", display_name(piece))));
+        offset = size_add(e->a, offset, cols_size(e, piece));
     }
 }
 
 static void emit_concat(Emitter *e, const Op *op, int depth)
 {
     const Value *y = op->results[0];
-    const char *offset = "0";
+    Size *offset = size_number(e->a, e->tp, 0);
     for (int i = 0; i < op->nargs; i++) {
         const Value *x = op->args[i];
         copy_columns(e, depth, buffer(e, y), buffer(e, x), rows_expr(e, x), cols_expr(e, x),
-                     cols_expr(e, y), offset, cols_expr(e, x), "0");
-        offset = arena_printf(e->a, "%s + %s", offset, cols_expr(e, x));
+                     cols_expr(e, y), size_c(e, offset, arena_printf(e->a, "%s_at", display_name(x))),
+                     cols_expr(e, x), "0");
+        offset = size_add(e->a, offset, cols_size(e, x));
     }
 }
 
@@ -761,7 +813,7 @@ static void emit_slice(Emitter *e, const Op *op, int depth)
     if (l->dim != y->shape.rank - 1)
         internal_error("a slice of a dimension other than the last");
     int64_t seg_offset = 0;
-    const char *to = "0";
+    Size *to = size_number(e->a, e->tp, 0);
     for (int s = 0; s < l->nseg; s++) {
         int64_t *start = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
         int64_t *size = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
@@ -771,8 +823,8 @@ static void emit_slice(Emitter *e, const Op *op, int depth)
         }
         const char *cols = rank_size(e, "slice_cols", size);
         copy_columns(e, depth, buffer(e, y), buffer(e, x), rows_expr(e, x), cols, cols_expr(e, y),
-                     to, cols_expr(e, x), rank_size(e, "slice_from", start));
-        to = arena_printf(e->a, "%s + %s", to, cols);
+                     size_c(e, to, "slice_to"), cols_expr(e, x), rank_size(e, "slice_from", start));
+        to = size_add(e->a, to, size_per_rank(e->a, e->tp, size));
         seg_offset += l->seg[s].size;
     }
 }
@@ -833,7 +885,8 @@ static void emit_loop(Emitter *e, const Op *op, int depth)
         const Value *v = yield->args[i], *param = body->params[i];
         if (strcmp(buffer(e, v), buffer(e, param))) {
             fprintf(e->out, "\n");
-            line(e, depth + 1, "// %s carries into the next block", param->name ? param->name : "t");
+            line(e, depth + 1, "// %s carries into the next block",
+                 c_comment(e->a, param->name ? param->name : "t"));
             line(e, depth + 1, "memcpy(%s, %s, sizeof(float) * (%s));", buffer(e, param),
                  buffer(e, v), elements_expr(e, v));
         }
@@ -900,19 +953,25 @@ static int64_t held(const Weight *w, int d, int r)
     return layout_local_size(l, r);
 }
 
-static const char *weight_dim(Emitter *e, const Weight *w, int d)
+static Size *weight_dim(Emitter *e, const Weight *w, int d)
 {
     int64_t *per_rank = arena_array(e->a, (size_t)e->tp, sizeof(int64_t));
     for (int r = 0; r < e->tp; r++)
         per_rank[r] = held(w, d, r);
-    return rank_size(e, arena_printf(e->a, "%s_%s", w->name, d ? "cols" : "rows"), per_rank);
+    return size_per_rank(e->a, e->tp, per_rank);
 }
 
-static const char *weight_elements(Emitter *e, const Weight *w)
+static const char *weight_dim_expr(Emitter *e, const Weight *w, int d)
 {
-    const char *s = "1";
+    return size_c(e, weight_dim(e, w, d), arena_printf(e->a, "%s_%s", w->name, d ? "cols" : "rows"));
+}
+
+/* The elements rank r holds of w (one block's, for a group's weight). */
+static Size *weight_elements(Emitter *e, const Weight *w)
+{
+    Size *s = size_number(e->a, e->tp, 1);
     for (int d = 0; d < w->shape.rank; d++)
-        s = d ? arena_printf(e->a, "%s * %s", s, weight_dim(e, w, d)) : weight_dim(e, w, d);
+        s = size_mul(e->a, s, weight_dim(e, w, d));
     return s;
 }
 
@@ -929,33 +988,9 @@ static const char *init_of(Emitter *e, const Weight *w)
             }
     if (w->shape.rank == 2) {
         int64_t fan_in = matmul ? w->shape.dims[0].size : w->shape.dims[1].size;
-        return arena_printf(e->a, "(TpcrtInit){0.0f, %.9gf}", 1.0 / sqrt((double)fan_in));
+        return arena_printf(e->a, "(TpcrtInit){0.0f, %s}", c_float(e->a, 1.0 / sqrt((double)fan_in)));
     }
     return norm ? "(TpcrtInit){1.0f, 0.1f}" : "(TpcrtInit){0.0f, 0.1f}";
-}
-
-/* A printf format for a checkpoint name, in a C string: "{i}" becomes "%d", '%' becomes "%%",
- * quotes and backslashes are escaped, other bytes outside printable ASCII are octal escapes. */
-static const char *name_format(Emitter *e, const char *name)
-{
-    char *s = arena_alloc(e->a, 4 * strlen(name) + 1), *out = s;
-    for (const char *p = name; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (!strncmp(p, "{i}", 3)) {
-            out += sprintf(out, "%%d");
-            p += 2;
-        } else if (c == '%') {
-            out += sprintf(out, "%%%%");
-        } else if (c == '"' || c == '\\') {
-            out += sprintf(out, "\\%c", c);
-        } else if (c < 32 || c > 126) {
-            out += sprintf(out, "\\%03o", c);
-        } else {
-            *out++ = (char)c;
-        }
-    }
-    *out = 0;
-    return s;
 }
 
 /* The ranges rank r reads of dimension d of a stored tensor: piece `piece` of a fused weight's
@@ -987,11 +1022,12 @@ static const char *slice_table(Emitter *e, const char *name, const Layout *l, in
 static void emit_read(Emitter *e, FILE *out, const Weight *tensor, const Layout *l, int piece,
                       const char *dst, const char *strides, const char *indent)
 {
-    const char *name = tensor->group ? "name" : arena_printf(e->a, "\"%s\"", name_format(e, tensor->checkpoint));
-    fprintf(out, "%sread(src, %s, %d, (int64_t[]){", indent, name, tensor->shape.rank);
+    /* the checkpoint's name as written; the runtime puts the block's index for each "{i}" */
+    fprintf(out, "%stpcrt_weights_read(src, %s, %s, %d, (int64_t[]){", indent,
+            c_string(e->a, tensor->checkpoint), tensor->group ? "i" : "-1", tensor->shape.rank);
     for (int d = 0; d < tensor->shape.rank; d++)
         fprintf(out, "%s%" PRId64, d ? ", " : "", tensor->shape.dims[d].size);
-    fprintf(out, "},\n%s     (TpcrtDimSlice[]){", indent);
+    fprintf(out, "},\n%s                   (TpcrtDimSlice[]){", indent);
     for (int d = 0; d < tensor->shape.rank; d++) {
         if (l->kind == LAYOUT_S && l->dim == d) {
             int n = piece < 0 ? l->nseg : 1;
@@ -1001,7 +1037,7 @@ static void emit_read(Emitter *e, FILE *out, const Weight *tensor, const Layout 
             fprintf(out, "%s{0, NULL}", d ? ", " : "");
         }
     }
-    fprintf(out, "},\n%s     %s, %s, (int64_t[]){%s});\n", indent, init_of(e, tensor), dst,
+    fprintf(out, "},\n%s                   %s, %s, (int64_t[]){%s});\n", indent, init_of(e, tensor), dst,
             strides);
 }
 
@@ -1012,16 +1048,15 @@ static void emit_load_weight(Emitter *e, FILE *out, const Weight *w, const char 
 {
     const char *dst = arena_printf(e->a, "%s->%s", w->group ? "l" : "w", weight_field(e, w));
     fprintf(out, "%s%s = next;\n", indent, dst);
-    fprintf(out, "%snext += %s;\n", indent, weight_elements(e, w));
+    fprintf(out, "%snext += %s;\n", indent,
+            size_c(e, weight_elements(e, w), arena_printf(e->a, "%s_elements", w->name)));
     bool transposed = w->stored_in_out;
-    const char *rows = w->shape.rank == 2 ? weight_dim(e, w, 0) : "1";
-    const char *cols = w->shape.rank == 2 ? weight_dim(e, w, 1) : "1";
+    const char *rows = w->shape.rank == 2 ? weight_dim_expr(e, w, 0) : "1";
+    const char *cols = w->shape.rank == 2 ? weight_dim_expr(e, w, 1) : "1";
     const char *strides = w->shape.rank < 2 ? "1"
                           : transposed     ? arena_printf(e->a, "1, %s", rows)
                                            : arena_printf(e->a, "%s, 1", cols);
     if (!w->nparts) {
-        if (w->group)
-            fprintf(out, "%sformat_name(name, \"%s\", i);\n", indent, name_format(e, w->checkpoint));
         emit_read(e, out, w, &w->layout, -1, dst, strides, indent);
         return;
     }
@@ -1029,7 +1064,7 @@ static void emit_load_weight(Emitter *e, FILE *out, const Weight *w, const char 
      * k-1's, each the rank's own piece when the split runs along the parts. */
     const Layout *l = &w->layout;
     bool by_piece = l->kind == LAYOUT_S && l->dim == w->segment_dim;
-    const char *offset = "0";
+    Size *offset = size_number(e->a, e->tp, 0); /* of part k, in rows or columns */
     for (int k = 0; k < w->nparts; k++) {
         const Weight *part = w->parts[k];
         Weight tensor = *part;
@@ -1038,14 +1073,14 @@ static void emit_load_weight(Emitter *e, FILE *out, const Weight *w, const char 
         for (int r = 0; r < e->tp; r++)
             size[r] = by_piece ? l->seg[k].ranks[r].end - l->seg[k].ranks[r].start
                                : part->shape.dims[w->segment_dim].size;
-        if (w->group)
-            fprintf(out, "%sformat_name(name, \"%s\", i);\n", indent, name_format(e, part->checkpoint));
         bool along_rows = w->segment_dim == 0 && !transposed;
-        const char *at = along_rows ? arena_printf(e->a, "%s + (%s) * %s", dst, offset, cols)
-                                    : arena_printf(e->a, "%s + %s", dst, offset);
+        Size *row = w->shape.rank == 2 ? weight_dim(e, w, 1) : size_number(e->a, e->tp, 1);
+        Size *first = along_rows ? size_mul(e->a, offset, row) : offset;
+        const char *at = first->nterms == 0 ? dst
+                         : arena_printf(e->a, "%s + %s", dst,
+                                        size_c(e, first, arena_printf(e->a, "%s_at", part->name)));
         emit_read(e, out, &tensor, l, by_piece ? k : -1, at, strides, indent);
-        offset = arena_printf(e->a, "%s + %s", offset,
-                              rank_size(e, arena_printf(e->a, "%s_%s", w->name, part->name), size));
+        offset = size_add(e->a, offset, size_per_rank(e->a, e->tp, size));
     }
 }
 
@@ -1054,7 +1089,7 @@ static void weight_field_decl(Emitter *e, FILE *out, const Weight *w)
 {
     char shape[128], layout[16];
     fprintf(out, "    float *%s; /* %s %s%s */\n", weight_field(e, w),
-            shape_str(e->g, &w->shape, shape, sizeof shape),
+            c_comment(e->a, shape_str(e->g, &w->shape, shape, sizeof shape)),
             layout_str(&w->layout, layout, sizeof layout),
             w->stored_in_out ? ", kept [in, out]" : "");
 }
@@ -1064,7 +1099,8 @@ static void emit_weights_struct(Emitter *e, FILE *out)
     Graph *g = e->g;
     for (int gi = 0; gi < g->groups.len; gi++) {
         const Group *grp = g->groups.items[gi];
-        fprintf(out, "struct %s { /* one block of %s */\n", group_struct(e, grp), grp->name);
+        fprintf(out, "struct %s { /* one block of %s */\n", group_struct(e, grp),
+                c_comment(e->a, grp->name));
         for (int i = 0; i < g->weights.len; i++) {
             const Weight *w = g->weights.items[i];
             if (w->used && w->group == grp)
@@ -1098,13 +1134,12 @@ static void emit_loader(Emitter *e, FILE *out)
     char *text = NULL;
     size_t size = 0;
     FILE *body = open_memstream(&text, &size);
-    const char *total = "0";
+    Size *total = size_number(e->a, e->tp, 0);
     for (int i = 0; i < g->weights.len; i++) {
         const Weight *w = g->weights.items[i];
-        if (!w->used)
-            continue;
-        const char *n = weight_elements(e, w);
-        total = arena_printf(e->a, "%s\n        + (int64_t)%s%s", total, w->group ? arena_printf(e->a, "%" PRId64 " * ", w->group->count) : "", n);
+        if (w->used)
+            total = size_add(e->a, total, size_mul(e->a, weight_elements(e, w),
+                                                   size_number(e->a, e->tp, w->group ? w->group->count : 1)));
     }
     for (int i = 0; i < g->weights.len; i++) {
         const Weight *w = g->weights.items[i];
@@ -1129,17 +1164,24 @@ static void emit_loader(Emitter *e, FILE *out)
         fprintf(body, "    }\n");
     }
     fclose(body);
+    const char *elements = size_c(e, total, "weights_held");
+    fprintf(out, "/* The elements of every weight this rank holds. */\n"
+                 "static int64_t weight_elements(int rank)\n{\n");
+    if (strstr(elements, "rs->"))
+        fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n");
+    else
+        fprintf(out, "    (void)rank;\n");
+    fprintf(out, "    return %s;\n}\n\n", elements);
     fprintf(out, "/* Every weight this rank holds, in one allocation; each tensor read as its slice. */\n"
-                 "static int64_t load_weights(Weights *w, TpcrtWeights *src, int rank)\n{\n");
+                 "static void load_weights(Weights *w, TpcrtWeights *src, int rank)\n{\n");
     if (e->sizes.len)
         fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n    (void)rs;\n");
-    fprintf(out, "    int64_t elements = %s;\n", total);
-    fprintf(out, "    float *next = tpcrt_alloc(sizeof(float) * (size_t)elements, \"weights\");\n");
+    fprintf(out, "    int64_t bytes = (int64_t)sizeof(float) * weight_elements(rank);\n");
+    fprintf(out, "    float *next = tpcrt_alloc((size_t)bytes, \"weights\");\n");
     fprintf(out, "    w->block = next;\n");
-    fprintf(out, "    char name[512];\n    (void)name;\n");
-    fprintf(out, "    tpcrt_load_begin((int64_t)sizeof(float) * elements);\n");
+    fprintf(out, "    tpcrt_load_begin(bytes);\n");
     fputs(text, out);
-    fprintf(out, "    tpcrt_load_end();\n    return (int64_t)sizeof(float) * elements;\n}\n\n");
+    fprintf(out, "    tpcrt_load_end();\n}\n\n");
     free(text);
 }
 
@@ -1168,14 +1210,20 @@ static void name_slots(Emitter *e)
             e->slot_names[s] = unique_name(e, "unused");
 }
 
+/* A term of a buffer's size: symbols bound at run time times a per-rank number, multiplied by
+ * tpcrt_size, which ends the job when the product does not fit in 64 bits. */
 static const char *term_expr(Emitter *e, const SlotTerm *t)
 {
-    const char *s = NULL;
-    for (int i = 0; i < t->nsyms; i++)
-        s = s ? arena_printf(e->a, "%s * %s", s, symbol_name(e, t->syms[i]))
-              : symbol_name(e, t->syms[i]);
     const char *n = rank_size(e, "buffer_elements", t->per_rank);
-    return s ? arena_printf(e->a, "%s * %s", s, n) : n;
+    if (!t->nsyms)
+        return n;
+    bool one = !strcmp(n, "1");
+    const char *factors = NULL;
+    for (int i = 0; i < t->nsyms; i++)
+        factors = factors ? arena_printf(e->a, "%s, %s", factors, symbol_name(e, t->syms[i]))
+                          : symbol_name(e, t->syms[i]);
+    return arena_printf(e->a, "tpcrt_size(%d, (int64_t[]){%s%s%s})", t->nsyms + !one, factors,
+                        one ? "" : ", ", one ? "" : n);
 }
 
 static void emit_symbols(Emitter *e, FILE *out, int depth)
@@ -1191,14 +1239,13 @@ static void emit_buffers(Emitter *e, FILE *out)
     Graph *g = e->g;
     fprintf(out, "enum { BUFFERS = %d };\n\n", g->slots.len ? g->slots.len : 1);
     fprintf(out, "static int64_t largest(int64_t a, int64_t b)\n{\n    return a > b ? a : b;\n}\n\n");
-    fprintf(out, "/* The activation buffers of the memory plan, allocated once for these input shapes: a\n"
-                 " * buffer holds in turn the values whose lives do not overlap. */\n"
-                 "static float *allocate_buffers(float **buf, const int64_t *dims, int rank)\n{\n");
+    fprintf(out, "/* The sizes of the memory plan's activation buffers for these input shapes: a buffer\n"
+                 " * holds in turn the values whose lives do not overlap. */\n"
+                 "static void buffer_elements(int64_t *elements, const int64_t *dims, int rank)\n{\n");
     if (e->sizes.len)
         fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n    (void)rs;\n");
     fprintf(out, "    (void)rank;\n");
     emit_symbols(e, out, 1);
-    fprintf(out, "    int64_t elements[BUFFERS] = {0}, total = 0;\n");
     for (int s = 0; s < g->slots.len; s++) {
         const Slot *slot = &g->slots.items[s];
         const char *expr = "0";
@@ -1207,14 +1254,7 @@ static void emit_buffers(Emitter *e, FILE *out)
                      : term_expr(e, &slot->terms.items[t]);
         fprintf(out, "    elements[%d] = %s; /* %s */\n", s, expr, e->slot_names[s]);
     }
-    fprintf(out, "    for (int k = 0; k < BUFFERS; k++)\n"
-                 "        total += (elements[k] + 15) / 16 * 16;\n"
-                 "    float *block = tpcrt_alloc(sizeof(float) * (size_t)total, \"activations\");\n"
-                 "    for (int k = 0, at = 0; k < BUFFERS; k++) {\n"
-                 "        buf[k] = block + at;\n"
-                 "        at += (elements[k] + 15) / 16 * 16;\n"
-                 "    }\n"
-                 "    return block;\n}\n\n");
+    fprintf(out, "}\n\n");
 }
 
 /* ---- the file ------------------------------------------------------------------------------------ */
@@ -1319,12 +1359,12 @@ static void emit_decl(Emitter *e, FILE *out, const Value *v, const char *name)
 {
     int64_t limit = 0;
     const char *random = v->kind == VAL_INPUT ? random_kind(e->g, v, &limit) : "TPCRT_RANDOM_NORMAL";
-    fprintf(out, "    {\"%s\", %s, %d, {", name, v->dtype == DT_I32 ? "TPCRT_I32" : "TPCRT_F32",
-            v->shape.rank);
+    fprintf(out, "    {%s, %s, %d, {", c_string(e->a, name),
+            v->dtype == DT_I32 ? "TPCRT_I32" : "TPCRT_F32", v->shape.rank);
     for (int d = 0; d < v->shape.rank; d++) {
         Dim dim = v->shape.dims[d];
         if (dim.sym >= 0)
-            fprintf(out, "%s\"%s\"", d ? ", " : "", e->g->symbols.items[dim.sym]);
+            fprintf(out, "%s%s", d ? ", " : "", c_string(e->a, e->g->symbols.items[dim.sym]));
         else
             fprintf(out, "%sNULL", d ? ", " : "");
     }
@@ -1339,7 +1379,7 @@ static const Op *return_op(const Graph *g)
     return g->top->last;
 }
 
-static void emit_program_decl(Emitter *e, FILE *out)
+static void emit_program_decl(Emitter *e, FILE *out, uint64_t hash)
 {
     Graph *g = e->g;
     fprintf(out, "static const TpcrtTensorDecl inputs[] = {\n");
@@ -1349,8 +1389,18 @@ static void emit_program_decl(Emitter *e, FILE *out)
     const Op *ret = return_op(g);
     for (int i = 0; i < ret->nargs; i++)
         emit_decl(e, out, ret->args[i], g->output_names.items[i]);
-    fprintf(out, "};\nstatic const TpcrtProgram program = {\"%s\", TP, %d, %d, inputs, outputs};\n\n",
-            g->name, g->inputs.len, ret->nargs);
+    fprintf(out, "};\n/* The last field is the fingerprint of everything above it: ranks compare it. */\n"
+                 "static const TpcrtProgram program = {%s, TP, %d, %d, inputs, outputs,\n"
+                 "                                     0x%016" PRIx64 "u};\n\n",
+            c_string(e->a, g->name), g->inputs.len, ret->nargs, hash);
+}
+
+/* The i-th dimension of v, as main computes it: a number or a bound symbol. */
+static const char *main_dim(Emitter *e, const Value *v, int d)
+{
+    Dim dim = v->shape.dims[d];
+    return dim.sym >= 0 ? arena_printf(e->a, "dims[%d]", dim.sym)
+                        : arena_printf(e->a, "%" PRId64, dim.size);
 }
 
 static void emit_main(Emitter *e, FILE *out)
@@ -1361,19 +1411,26 @@ static void emit_main(Emitter *e, FILE *out)
                  "    TpcrtArgs args;\n"
                  "    tpcrt_init(&argc, &argv, &program, &args);\n"
                  "    int rank = tpcrt_rank();\n"
-                 "    TpcrtWeights *src = tpcrt_weights_open(&args);\n"
-                 "    static Weights w;\n"
-                 "    int64_t weight_bytes = load_weights(&w, src, rank);\n"
-                 "    tpcrt_weights_close(src);\n\n"
                  "    TpcrtDims bound = {0};\n"
                  "    void *in[%d];\n"
                  "    tpcrt_inputs_load(&program, &args, &bound, in);\n"
                  "    int64_t dims[%d];\n", g->inputs.len ? g->inputs.len : 1,
             g->symbols.len ? g->symbols.len : 1);
     for (int i = 0; i < g->symbols.len; i++)
-        fprintf(out, "    dims[%d] = tpcrt_dim(&bound, \"%s\");\n", i, g->symbols.items[i]);
-    fprintf(out, "    float *buf[BUFFERS];\n"
-                 "    float *block = allocate_buffers(buf, dims, rank);\n\n"
+        fprintf(out, "    dims[%d] = tpcrt_dim(&bound, %s);\n", i,
+                c_string(e->a, g->symbols.items[i]));
+    fprintf(out, "    int64_t elements[BUFFERS];\n"
+                 "    buffer_elements(elements, dims, rank);\n"
+                 "    /* every rank runs this program with the same arguments, and fits its node */\n"
+                 "    tpcrt_check_start(&program, &args, &bound,\n"
+                 "                      (int64_t)sizeof(float) * weight_elements(rank),\n"
+                 "                      tpcrt_buffers_bytes(elements, BUFFERS));\n\n"
+                 "    TpcrtWeights *src = tpcrt_weights_open(&args);\n"
+                 "    static Weights w;\n"
+                 "    load_weights(&w, src, rank);\n"
+                 "    tpcrt_weights_close(src);\n"
+                 "    float *buf[BUFFERS];\n"
+                 "    float *block = tpcrt_buffers_alloc(buf, elements, BUFFERS);\n\n"
                  "    forward(&w, buf, in, dims, rank);\n");
     fprintf(out, "    if (args.bench > 0) {\n"
                  "        double *times = tpcrt_alloc(sizeof(double) * (size_t)args.bench, \"bench\");\n"
@@ -1387,9 +1444,7 @@ static void emit_main(Emitter *e, FILE *out)
                  "        int64_t tokens = 1;\n");
     const Value *first = g->inputs.len ? g->inputs.items[0] : NULL;
     for (int d = 0; first && d < first->shape.rank - (first->dtype == DT_F32 ? 1 : 0); d++)
-        fprintf(out, "        tokens *= %s;\n", first->shape.dims[d].sym >= 0
-                                                     ? arena_printf(e->a, "dims[%d]", first->shape.dims[d].sym)
-                                                     : arena_printf(e->a, "%" PRId64, first->shape.dims[d].size));
+        fprintf(out, "        tokens *= %s;\n", main_dim(e, first, d));
     fprintf(out, "        tpcrt_bench_report(times, args.bench, tokens,\n"
                  "                           tpcrt_collective_seconds() - collectives);\n"
                  "        tpcrt_free(times);\n"
@@ -1401,19 +1456,16 @@ static void emit_main(Emitter *e, FILE *out)
                                      : arena_printf(e->a, "buf[%d]", v->slot),
                 v->shape.rank);
         for (int d = 0; d < v->shape.rank; d++)
-            fprintf(out, "%s%s", d ? ", " : "", v->shape.dims[d].sym >= 0
-                                                  ? arena_printf(e->a, "dims[%d]", v->shape.dims[d].sym)
-                                                  : arena_printf(e->a, "%" PRId64, v->shape.dims[d].size));
+            fprintf(out, "%s%s", d ? ", " : "", main_dim(e, v, d));
         fprintf(out, "});\n");
     }
-    fprintf(out, "    tpcrt_stats_report(&args, weight_bytes);\n"
+    fprintf(out, "    tpcrt_stats_report(&args, (int64_t)sizeof(float) * weight_elements(rank));\n"
                  "    for (int k = 0; k < %d; k++)\n"
                  "        tpcrt_free(in[k]);\n"
                  "    tpcrt_free(w.block);\n"
-                 "    tpcrt_free(block);\n", g->inputs.len);
-    fprintf(out, 
+                 "    tpcrt_free(block);\n"
                  "    tpcrt_finalize();\n"
-                 "    return 0;\n}\n");
+                 "    return 0;\n}\n", g->inputs.len);
 }
 
 /* The cos and sin tables rope ops read, each filled once, before the first layer. */
@@ -1427,9 +1479,10 @@ static void emit_rope_tables(Emitter *e)
         const Value *x = op->args[0];
         int64_t head_dim = x->shape.dims[x->shape.rank - 1].size / op->attrs.heads;
         int64_t rotary = op->attrs.rotary_dim ? op->attrs.rotary_dim : head_dim;
-        fprintf(e->out, "\n    // RoPE's cos and sin at theta %.17g, for every position\n", op->attrs.theta);
-        line(e, 1, "%s(%s, %s, %" PRId64 ", %.17g);", use_kernel(e, kernel_rope_table(e->a)),
-             e->slot_names[op->scratch], dim_expr(e, x, x->shape.rank - 2), rotary, op->attrs.theta);
+        const char *theta = c_double(e->a, op->attrs.theta);
+        fprintf(e->out, "\n    // RoPE's cos and sin at theta %s, for every position\n", theta);
+        line(e, 1, "%s(%s, %s, %" PRId64 ", %s);", use_kernel(e, kernel_rope_table(e->a)),
+             e->slot_names[op->scratch], dim_expr(e, x, x->shape.rank - 2), rotary, theta);
     }
 }
 
@@ -1474,13 +1527,23 @@ static const char *header_comment(Emitter *e, const char *source_path)
                         "%d per block, %d outside.\n"
                         " * Run: mpirun -np %d ./%s --weights CHECKPOINT --input NAME=FILE.npy --output NAME=FILE.npy\n"
                         " */\n",
-                        g->name, e->tp, source_path, per_layer, outside, e->tp, g->name);
+                        g->name, e->tp, c_comment(e->a, source_path), per_layer, outside, e->tp,
+                        g->name);
 }
 
-static bool write_makefile(const Options *opt, const char *name, Diag *diag);
+/* FNV-1a, 64 bits: the program's fingerprint, which every rank compares at start-up. */
+static uint64_t fingerprint(const char *text, size_t size)
+{
+    uint64_t h = 14695981039346656037u;
+    for (size_t i = 0; i < size; i++)
+        h = (h ^ (unsigned char)text[i]) * 1099511628211u;
+    return h;
+}
 
 const char *emit_program(Graph *g, const Options *opt, const char *source_path)
 {
+    if (!check_program_name(g))
+        return NULL;
     Emitter e = {.g = g, .a = g->arena, .opt = opt, .tp = g->tp};
     strmap_init(&e.used_names, g->arena);
     strmap_init(&e.next_suffix, g->arena);
@@ -1491,13 +1554,11 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
     char *forward_text = NULL;
     emit_forward(&e, &forward_text);
 
-    const char *path = arena_printf(g->arena, "%s/%s.c", opt->outdir, g->name);
-    FILE *out = fopen(path, "w");
-    if (!out) {
-        fprintf(stderr, "tpc: error: cannot write '%s': %s\n", path, strerror(errno));
-        free(forward_text);
-        return NULL;
-    }
+    char *program_text = NULL;
+    size_t program_size = 0;
+    FILE *out = open_memstream(&program_text, &program_size);
+    if (!out)
+        internal_error("open_memstream: %s", strerror(errno));
     fputs(header_comment(&e, source_path), out);
     fprintf(out, "#include \"tpcrt.h\"\n\n#include <cblas.h>\n#include <math.h>\n#include <stdint.h>\n"
                  "#include <stdio.h>\n#include <string.h>\n\nenum { TP = %d };\n\n", e.tp);
@@ -1512,12 +1573,6 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
     size_t loader_size = 0;
     FILE *lf = open_memstream(&loader, &loader_size);
     emit_weights_struct(&e, lf);
-    fprintf(lf, "static void format_name(char *name, const char *format, int i)\n{\n"
-                "    snprintf(name, 512, format, i);\n}\n\n"
-                "static void read(TpcrtWeights *src, const char *name, int ndim, const int64_t *shape,\n"
-                "                 const TpcrtDimSlice *slice, TpcrtInit init, float *dst,\n"
-                "                 const int64_t *strides)\n{\n"
-                "    tpcrt_weights_read(src, name, ndim, shape, slice, init, dst, strides);\n}\n\n");
     emit_loader(&e, lf);
     char *buffers = NULL;
     size_t buffers_size = 0;
@@ -1536,38 +1591,15 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
     fputs(loader, out);
     fputs(buffers, out);
     fputs(forward_text, out);
-    emit_program_decl(&e, out);
+    fflush(out);
+    emit_program_decl(&e, out, fingerprint(program_text, program_size));
     emit_main(&e, out);
     free(loader);
     free(buffers);
     free(forward_text);
-    if (fclose(out) != 0) {
-        fprintf(stderr, "tpc: error: cannot write '%s': %s\n", path, strerror(errno));
-        return NULL;
-    }
-    if (!write_makefile(opt, g->name, NULL))
-        return NULL;
-    return path;
-}
-
-/* ---- the Makefile ------------------------------------------------------------------------------ */
-
-#include "tpc_config.h"
-
-static bool write_makefile(const Options *opt, const char *name, Diag *diag)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/Makefile", opt->outdir);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "tpc: error: cannot write '%s': %s\n", path, strerror(errno));
-        return false;
-    }
-    fprintf(f, "# Builds %s, as tpc does: make\n"
-               "CC = %s\n"
-               "CFLAGS = %s\n"
-               "LDLIBS = %s\n\n"
-               "%s: %s.c\n\t$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)\n",
-            name, TPC_CC, build_cflags(), build_libs(), name, name);
-    return fclose(f) == 0;
+    fclose(out);
+    const char *path = arena_printf(g->arena, "%s/%s.c", opt->outdir, g->name);
+    bool written = write_file(path, program_text, program_size);
+    free(program_text);
+    return written && write_makefile(g, opt) ? path : NULL;
 }

@@ -9,8 +9,10 @@
 #include "parser.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* From the flex scanner (lexer.l), whose header we do not include to keep its macros out. */
 int tpl_lex_init_extra(LexState *extra, yyscan_t *scanner);
@@ -28,7 +30,11 @@ static Source *source_new(Arena *a, const char *path, char *text, size_t size)
 
 Source *source_read(Arena *a, const char *path, Diag *diag)
 {
-    FILE *f = fopen(path, "rb");
+    /* O_NONBLOCK: a FIFO is refused below, not waited on */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
     struct stat st;
     if (!f || fstat(fileno(f), &st) != 0) {
         diag_error(diag, (Loc){0}, "cannot read '%s': %s", path, strerror(errno));

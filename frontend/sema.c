@@ -21,6 +21,7 @@
  */
 #include "frontend.h"
 
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -346,6 +347,19 @@ static Operand lower_member(Sema *s, const Expr *e)
     return tensor(w->value);
 }
 
+/* A number the program computes with in f32 (a scalar in tensor arithmetic, eps, scale) must
+ * be one: anything past FLT_MAX would become inf there, silently. */
+static bool fits_f32(Sema *s, Number n, Loc loc, const char *what)
+{
+    double v = number_as_double(n);
+    if (isfinite(v) && fabs(v) <= FLT_MAX)
+        return true;
+    char num[40];
+    diag_error(s->diag, loc, "%s is %s, outside the range of f32 (at most %.9g in magnitude)", what,
+               number_str(n, num, sizeof num), (double)FLT_MAX);
+    return false;
+}
+
 static Operand lower_binary(Sema *s, const Expr *e)
 {
     Operand l = lower_expr(s, e->lhs), r = lower_expr(s, e->rhs);
@@ -360,6 +374,9 @@ static Operand lower_binary(Sema *s, const Expr *e)
                    "tensors");
         return POISON;
     }
+    if ((l.kind == OPND_NUMBER && !fits_f32(s, l.num, e->lhs->loc, "this number")) ||
+        (r.kind == OPND_NUMBER && !fits_f32(s, r.num, e->rhs->loc, "this number")))
+        return POISON;
     Value *args[2] = {as_value(s, l), as_value(s, r)};
     return emit(s, kinds[(int)e->op], e->loc, args, 2, NULL);
 }
@@ -617,7 +634,8 @@ static bool call_attrs(Sema *s, const Builtin *fn, const Bound *b, Attrs *at)
     const Expr *e;
     at->theta = 10000.0; /* Hugging Face's default rope_theta */
     if ((e = bound_arg(b, "eps")))
-        ok &= const_arg(s, fn, "eps", e, false, &n) && ((at->eps = number_as_double(n)), true);
+        ok &= const_arg(s, fn, "eps", e, false, &n) && fits_f32(s, n, e->loc, "'eps'") &&
+              ((at->eps = number_as_double(n)), true);
     if ((e = bound_arg(b, "heads")))
         ok &= const_arg(s, fn, "heads", e, true, &n) && ((at->heads = n.i), true);
     at->kv_heads = at->heads;
@@ -638,7 +656,8 @@ static bool call_attrs(Sema *s, const Builtin *fn, const Bound *b, Attrs *at)
     if ((e = bound_arg(b, "rotary_dim")))
         ok &= const_arg(s, fn, "rotary_dim", e, true, &n) && ((at->rotary_dim = n.i), true);
     if ((e = bound_arg(b, "scale"))) {
-        ok &= const_arg(s, fn, "scale", e, false, &n) && ((at->scale = number_as_double(n)), true);
+        ok &= const_arg(s, fn, "scale", e, false, &n) && fits_f32(s, n, e->loc, "'scale'") &&
+              ((at->scale = number_as_double(n)), true);
         at->has_scale = true;
     }
     if ((e = bound_arg(b, "causal")))
@@ -1447,6 +1466,7 @@ Graph *sema_lower(Arena *a, const Module *m, const Options *opt, Diag *diag)
     }
     s.g = ir_graph_new(a, m->name.name);
     s.g->src = src;
+    s.g->name_loc = m->name.loc;
     strmap_init(&s.weights, a);
     strmap_init(&s.bad_groups, a);
     push_scope(&s);

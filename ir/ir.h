@@ -335,6 +335,7 @@ typedef struct Estimate {
 typedef struct Graph {
     Arena *arena;
     const char *name;       /* model NAME */
+    Loc name_loc;
     const Source *src;
     Vec(const char *) symbols; /* symbolic dimension names */
     Vec(Value *) inputs;
