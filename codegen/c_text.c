@@ -65,6 +65,8 @@ void c_number(char *buf, size_t size, double v, bool f32)
     if (!isfinite(v) || (f32 && fabs(v) > FLT_MAX))
         internal_error("a floating constant outside %s's range reached codegen: %g",
                        f32 ? "float" : "double", v);
+    if (f32)
+        v = (float)v; /* what the program computes with: 1e-50 is 0.0f, without a warning */
     char num[40];
     for (int digits = f32 ? 6 : 15; digits <= (f32 ? 9 : 17); digits++) {
         snprintf(num, sizeof num, "%.*g", digits, v);

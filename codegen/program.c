@@ -72,28 +72,42 @@ static const char *const fixed_names[] = {
     "tanhf", "erff", "exp", "tanh", "erf", "sqrt", "sin", "cos", "pow", "fmax", "fmin", "fabs",
     "div", "abs", "log", "logf"};
 
-/* C's keywords and the types and macros of the headers, and the parameters and locals of the
- * functions where model names are locals too (forward; allocate_buffers, which declares the
- * symbolic dimensions): a model's name is given a trailing '_' instead. */
+/* Names a model's name must not take in C: keywords (GNU C's too), the types and macros of the
+ * headers the file includes (macros are called in capitals, but for these), the names GCC
+ * predefines in GNU modes (`linux` is 1), and the parameters and locals of the functions where
+ * model names are locals too (forward; buffer_elements and main, which declare the symbolic
+ * dimensions). Any name in capitals may be some header's macro (EOF, NAN, M_PI): reserved
+ * too. A reserved name is given a trailing '_'. */
 static bool reserved(const char *s)
 {
     static const char *const words[] = {
         "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
         "enum", "extern", "float", "for", "goto", "if", "int", "long", "register", "return",
         "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union",
-        "unsigned", "void", "volatile", "while", "inline", "restrict", "int64_t", "int32_t",
-        "size_t", "NULL", "bool", "true", "false",
+        "unsigned", "void", "volatile", "while", "inline", "restrict", "asm", "typeof",
+        "alignas", "alignof", "noreturn", "thread_local", "static_assert", "complex",
+        "imaginary", "int64_t", "int32_t", "uint64_t", "uint32_t", "int8_t", "uint8_t",
+        "int16_t", "uint16_t", "intptr_t", "uintptr_t", "size_t", "ptrdiff_t", "bool", "true",
+        "false", "stdin", "stdout", "stderr", "errno", "assert", "offsetof", "isnan", "isinf",
+        "isfinite", "isnormal", "signbit", "fpclassify", "isgreater", "isgreaterequal",
+        "isless", "islessequal", "islessgreater", "isunordered", "math_errhandling", "alloca",
+        "unix", "linux", "i386", "va_list", "va_start", "va_arg", "va_end", "FILE",
         /* forward's parameters and locals */
         "w", "buf", "in", "dims", "rank", "rs", "l", "i",
         /* buffer_elements' and main's */
         "elements", "block", "k", "args", "src", "bound", "times", "tokens", "collectives",
-        "start"};
+        "start", "argc", "argv"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (!strcmp(s, words[i]))
             return true;
-    /* the runtime's names and BLAS's */
+    bool lower = false;
+    for (const char *p = s; *p; p++)
+        lower |= *p >= 'a' && *p <= 'z';
+    if (!lower)
+        return true;
+    /* the runtime's names, BLAS's and MPI's */
     static const char *const prefixes[] = {"tpcrt_", "Tpcrt", "TPCRT_", "cblas_", "Cblas",
-                                           "CBLAS_"};
+                                           "CBLAS_", "MPI_", "mpi_", "PMPI_", "ompi_", "OMPI_"};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (!strncmp(s, prefixes[i], strlen(prefixes[i])))
             return true;
@@ -107,7 +121,7 @@ static char *c_name(Arena *a, const char *name)
     for (char *p = s; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
             *p = '_';
-    if (s[0] >= '0' && s[0] <= '9')
+    if ((s[0] >= '0' && s[0] <= '9') || s[0] == '_') /* '_' and a capital: the compiler's */
         s = arena_printf(a, "t%s", s);
     if (reserved(s))
         s = arena_printf(a, "%s_", s);

@@ -1,6 +1,7 @@
 """What a model file says reaches the built program as data, never as code.
 
-Writes models whose checkpoint names hold what would end a C string literal or a comment (a
+Writes models whose names are C's, libc's or the generated program's own (int, main, read,
+rank, w, Weights, ...), whose checkpoint names hold what would end a C string literal or a comment (a
 quote, a backslash, the trigraph ??/, */, control bytes, UTF-8, printf conversions, "{i}" twice,
 C code that creates a file named PWNED when run) and whose path runs through folders whose names
 hold */ and C code too. Each model is built at -tp 1 and 2 and run on a checkpoint holding
@@ -34,8 +35,10 @@ PIECES = ['"', '\\', '??/', '??=', '*/', '/*', '//', '%s', '%n', '%%', '{i}', '\
 
 def random_name(rng, braces):
     """A name of random pieces and letters; with braces, it holds "{i}" (at least once)."""
-    parts = [rng.choice(PIECES) if rng.random() < 0.5 else chr(rng.randrange(32, 127))
+    pieces = [p for p in PIECES if p != "{i}"] # "{i}" is for a group's names only
+    parts = [rng.choice(pieces) if rng.random() < 0.5 else chr(rng.randrange(32, 127))
              for _ in range(rng.randrange(1, 12))]
+    parts = [p for p in parts if p not in "{}"]
     if braces:
         parts.insert(rng.randrange(len(parts) + 1), "{i}")
     return "".join(parts)
@@ -46,29 +49,43 @@ def tpl_string(name):
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def write_model(path, names):
+# Identifiers that mean something to C, its library, OpenBLAS, MPI, libtpcrt or the generated
+# program (its functions, parameters and locals): the model's own names are drawn from them.
+IDENTIFIERS = ["int", "main", "system", "exit", "printf", "read", "write", "free", "malloc",
+               "memcpy", "argc", "argv", "rank", "w", "l", "buf", "dims", "rs", "i", "k",
+               "block", "elements", "src", "bound", "args", "program", "inputs", "outputs",
+               "Weights", "TP", "BUFFERS", "largest", "tpcrt_init", "cblas_sgemm", "NULL",
+               "errno", "stdin", "FILE", "float", "double", "_Bool", "__LINE__", "assert",
+               "EOF", "INFINITY", "NAN", "signed", "times", "tokens", "collectives", "start",
+               "weight_elements", "buffer_elements", "load_weights", "rank_sizes", "RankSizes",
+               "MPI_Init", "tpc_expf", "sqrtf", "exp", "next", "attention", "linear_rows",
+               "LayerWeights", "layer", "y", "x", "n", "h", "a", "b", "g"]
+ROLES = ("model", "h", "a", "b", "layer", "g", "x", "n", "y", "l")
+
+
+def write_model(path, names, idents):
     a, b, g = names
-    text = ("model hostile\n"
-            "config { h = 4 }\n"
-            "weights {\n"
-            "  a : [h, h] = %s\n"
-            "  b : [h] = %s\n"
-            "  layer[2] {\n"
-            "    g : [h, h] = %s\n"
-            "  }\n"
-            "}\n"
-            "forward(x: f32[n, h]) -> (y) {\n"
-            "  y = linear(x, a) + b\n"
-            "  for l in layer {\n"
-            "    y = y + linear(y, l.g)\n"
-            "  }\n"
-            "  return y\n"
-            "}\n") % (tpl_string(a), tpl_string(b), tpl_string(g))
+    text = ("model {model}\n"
+            "config {{ {h} = 4 }}\n"
+            "weights {{\n"
+            "  {a} : [{h}, {h}] = %s\n"
+            "  {b} : [{h}] = %s\n"
+            "  {layer}[2] {{\n"
+            "    {g} : [{h}, {h}] = %s\n"
+            "  }}\n"
+            "}}\n"
+            "forward({x}: f32[{n}, {h}]) -> ({y}) {{\n"
+            "  {y} = linear({x}, {a}) + {b}\n"
+            "  for {l} in {layer} {{\n"
+            "    {y} = {y} + linear({y}, {l}.{g})\n"
+            "  }}\n"
+            "  return {y}\n"
+            "}}\n").format(**idents) % (tpl_string(a), tpl_string(b), tpl_string(g))
     with open(path, "wb") as f:
         f.write(text.encode("utf-8"))
 
 
-def one_case(tpc, work, index, names, folders):
+def one_case(tpc, work, index, names, folders, idents):
     """Builds and runs one model; returns the largest relative error over -tp 1 and 2."""
     a, b, g = names
     rng = np.random.default_rng(index)
@@ -82,7 +99,7 @@ def one_case(tpc, work, index, names, folders):
     source_dir = os.path.join(case, *folders)
     os.makedirs(source_dir)
     model = os.path.join(source_dir, "model.tpl")
-    write_model(model, names)
+    write_model(model, names, idents)
     ckpt = os.path.join(case, "ckpt.safetensors")
     safetensors.save_file(tensors, ckpt)
     x = rng.standard_normal((3, 4)).astype(np.float32)
@@ -94,9 +111,9 @@ def one_case(tpc, work, index, names, folders):
     for tp in (1, 2):
         out = os.path.join(case, "out%d" % tp)
         run([tpc, model, "-tp", str(tp), "-o", out])
-        run(MPIRUN + ["-np", str(tp), os.path.join(out, "hostile"), "--weights", ckpt,
-                      "--input", "x=x.npy", "--output", "y=y%d.npy" % tp], env=None,
-            cwd=case)
+        run(MPIRUN + ["-np", str(tp), os.path.join(out, idents["model"]), "--weights", ckpt,
+                      "--input", "%s=x.npy" % idents["x"], "--output",
+                      "%s=y%d.npy" % (idents["y"], tp)], cwd=case)
         got = np.load(os.path.join(case, "y%d.npy" % tp))
         worst = max(worst, float(np.linalg.norm(got - y) / np.linalg.norm(y)))
         if os.path.exists(os.path.join(case, "PWNED")) or os.path.exists(os.path.join(out, "PWNED")):
@@ -120,16 +137,18 @@ def main():
     # folder ends in '*' so that "*/" closed the header comment, followed by a folder of code.
     cases = [(('x??/' + STATEMENT + '//', 'b%d%%s', 'model.layers.{i}.{i}.w*/' + STATEMENT),
               ["evil*", "x; " + PAYLOAD + " /*"])]
+    cases[0] += ({"model": "hostile", **{role: role for role in ROLES[1:]}},)
     rng = random.Random(args.seed)
     while len(cases) < args.cases + 1:
         names = (random_name(rng, False), random_name(rng, False), random_name(rng, True))
         folders = ["".join(rng.choice(PIECES + [PAYLOAD, "*", " ", "{", "}"])
                            for _ in range(rng.randrange(1, 5))).replace("/", "|")
                    for _ in range(2)]
-        cases.append((names, folders))
+        idents = dict(zip(ROLES, rng.sample(IDENTIFIERS, len(ROLES))))
+        cases.append((names, folders, idents))
     done = 0
-    for index, (names, folders) in enumerate(cases):
-        worst = one_case(tpc, args.work, index, names, folders)
+    for index, (names, folders, idents) in enumerate(cases):
+        worst = one_case(tpc, args.work, index, names, folders, idents)
         if worst is None:
             continue
         print("case %d: rel L2 = %.1e %s 1e-6" % (index, worst, "<=" if worst <= 1e-6 else ">"))
