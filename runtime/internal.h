@@ -162,7 +162,7 @@ TpcrtArgsStatus tpcrt_args_parse(int argc, char **argv, const TpcrtProgram *prog
                                  TpcrtArgs *args, char *err, size_t errlen);
 void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog);
 
-/* ---- start.c: what every rank must agree on ---------------------------------------------------- */
+/* ---- start.c: what every rank must agree on ------------------------------------------------ */
 
 /* In tpcrt_init, the first collective: every rank's argument status (a usage error on any rank
  * ends them all, status 2; *speaker is the rank that prints it), then that every rank runs the

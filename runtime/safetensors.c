@@ -186,7 +186,8 @@ static bool parse_tensor(const char *name, const json_t *entry, uint64_t data_st
     tpcrt_escape(name, shown, sizeof shown);
     if (!json_is_object(entry))
         return tpcrt_error(err, errlen, "%s: expected an object with dtype, shape and "
-                           "data_offsets, saw %s", shown, tpcrt_json_text(entry, seen, sizeof seen));
+                           "data_offsets, saw %s", shown,
+                           tpcrt_json_text(entry, seen, sizeof seen));
     t->name = name;
     int64_t count;
     return parse_dtype(shown, json_object_get(entry, "dtype"), t, err, errlen) &&

@@ -79,8 +79,10 @@ typedef struct TpcrtArgs {
 
 /* ---- world.c: start-up, failure, memory ------------------------------------------------------ */
 
-/* MPI_Init, the command line (usage errors: rank 0 prints one line and usage, every rank exits
- * 2), the world-size check against prog->tp (rank 0 prints one line, every rank exits 1), BLAS
+/* MPI_Init, the command line (usage errors: rank 0, or the first rank that has one, prints one
+ * line and usage, every rank exits 2), the first part of tpcrt_check_start's agreement (the same
+ * program and arguments on every rank, before any collective could differ; --stats is rank
+ * 0's), the world-size check against prog->tp (rank 0 prints one line, every rank exits 1), BLAS
  * threads per rank. Exactly one of --weights / --random-weights is required; every input needs
  * --input or --random-input. -h/--help prints usage and exits 0. If the caller has initialised
  * MPI already (a program embedding the model), that MPI is used, and tpcrt_finalize leaves
@@ -102,12 +104,13 @@ void tpcrt_free(void *p);
 int64_t tpcrt_dim(const TpcrtDims *dims, const char *name);
 
 /* After the inputs are bound and before anything is loaded, every rank calls this; in one
- * collective every rank learns that all run the same program (prog->hash, prog->tp) with the
- * arguments that must agree (--bench, --random-weights and its seed, --random-input and its
- * seed) and the same bound dimensions, and that the ranks on each node together fit in the
- * memory it has available (weight_bytes + activation_bytes of each rank on it, against the
- * node's MemAvailable). A mismatch is one line on every rank naming what differs (e.g.
- * "rank 1 was started with --bench 3, rank 0 with --bench 5"), and every rank exits 1. */
+ * collective every rank learns that all run the same program (prog->hash, prog->name, prog->tp)
+ * with the arguments that must agree (--bench, --random-weights and its seed, --random-input
+ * and its seed, which inputs come from --input) and the same bound dimensions, and that the
+ * ranks on each node (same host name) together fit in the memory it has available
+ * (weight_bytes + activation_bytes of each rank on it, against the node's MemAvailable). A
+ * mismatch is one line on every rank naming what differs (e.g. "rank 1 was started with
+ * --bench 3, rank 0 with --bench 5"), and every rank exits 1. docs/runtime.md lists it all. */
 void tpcrt_check_start(const TpcrtProgram *prog, const TpcrtArgs *args, const TpcrtDims *dims,
                        int64_t weight_bytes, int64_t activation_bytes);
 
@@ -116,8 +119,9 @@ void tpcrt_check_start(const TpcrtProgram *prog, const TpcrtArgs *args, const Tp
 int64_t tpcrt_size(int n, const int64_t *factors);
 
 /* The activation buffers of a memory plan, carved from one allocation: buf[k] gets elements[k]
- * floats, each buffer 64-byte aligned. tpcrt_buffers_bytes is the allocation's size, checked
- * for overflow; tpcrt_buffers_alloc allocates and carves (free the result with tpcrt_free). */
+ * floats, each buffer 64-byte aligned (its elements rounded up to 16 floats; offsets are 64-bit).
+ * tpcrt_buffers_bytes is the allocation's size, checked for overflow (one line, the job ends);
+ * tpcrt_buffers_alloc allocates and carves (free the result with tpcrt_free). */
 int64_t tpcrt_buffers_bytes(const int64_t *elements, int n);
 float *tpcrt_buffers_alloc(float **buf, const int64_t *elements, int n);
 
@@ -131,8 +135,9 @@ float *tpcrt_buffers_alloc(float **buf, const int64_t *elements, int n);
 void tpcrt_inputs_load(const TpcrtProgram *prog, const TpcrtArgs *args, TpcrtDims *dims,
                        void **data);
 
-/* Rank 0 writes output `index` to its --output file; without one, it prints a line with the
- * output's shape, mean, standard deviation and first values. */
+/* Rank 0 writes output `index` to its --output file (an existing one that is not a regular
+ * file is refused); without one, it prints a line with the output's shape, mean, standard
+ * deviation and first values, and how many values are NaN or infinite when some are. */
 void tpcrt_output_write(const TpcrtProgram *prog, const TpcrtArgs *args, int index,
                         const float *data, int ndim, const int64_t *shape);
 
@@ -181,18 +186,19 @@ typedef struct TpcrtInit {
     float offset, scale;
 } TpcrtInit;
 
-/* Reads this rank's slice of tensor `name` (every "{i}" in it replaced by `block`, the index of
- * the weights group's block, when block >= 0; a name is any length), whose stored shape must be shape[0..ndim) (else one
- * line naming the file, the tensor and both shapes). F32, F16, BF16 become f32. Element
+/* Reads this rank's slice of tensor `name`, whose stored shape must be shape[0..ndim) (else one
+ * line naming the file, the tensor and both shapes). Every "{i}" in name becomes the decimal
+ * `block` (the index of the weights group's block) when block >= 0; block < 0 uses name as it
+ * is. A name may be any length, and '%' in it is an ordinary character. Random weights hash
+ * the name after "{i}" is replaced. F32, F16, BF16 become f32. Element
  * (i0, i1, ...) of the slice (slice-local indices) goes to
  * dst[i0 * dst_strides[0] + i1 * dst_strides[1] + ...], so a caller can assemble fused weights
  * or transpose while reading. Only the slice's bytes are read (positioned reads).
  * slice may be NULL (the whole tensor), and so may dst_strides (the slice dense in C order);
  * ranges outside the shape are an internal error. */
 void tpcrt_weights_read(TpcrtWeights *w, const char *name, int64_t block, int ndim,
-                        const int64_t *shape,
-                        const TpcrtDimSlice *slice, TpcrtInit init, float *dst,
-                        const int64_t *dst_strides);
+                        const int64_t *shape, const TpcrtDimSlice *slice, TpcrtInit init,
+                        float *dst, const int64_t *dst_strides);
 
 /* Progress: a line on rank 0 when loading takes more than a second. bytes_to_load is this
  * rank's f32 bytes (its slices' elements times 4): tpcrt_weights_read counts towards it. */

@@ -8,6 +8,12 @@
  * bytes only (slice.c). Random weights are made by index in the full tensor (random.c), so a
  * slice holds the same values whatever the split.
  *
+ * A name the program asks for is a pattern: every "{i}" in it becomes the weights group's
+ * block index (name_expand). It is copied, never used as a printf format (a checkpoint's names
+ * may hold '%'), and has no length limit. Every path is opened with tpcrt_open_regular, so a
+ * FIFO or a device is refused at once instead of blocking, and every name or path from the
+ * checkpoint is escaped (tpcrt_escape) before it reaches a message.
+ *
  * Also here: the count of bytes read from checkpoint files (--stats) and the progress line.
  */
 #include "internal.h"
@@ -368,7 +374,10 @@ static void check_request(const TpcrtWeights *w, const char *name, int ndim, con
         tpcrt_fail("%s: %s: internal error: slice: %s", source, name, err);
     *count = 1;
     for (int d = 0; d < ndim; d++)
-        *count *= local[d];
+        *count *= local[d]; /* no overflow: tpcrt_slice_check counted them */
+    if (*count > INT64_MAX / (int64_t)sizeof(float))
+        tpcrt_fail("%s: %s: %lld elements are more than 2^63 bytes", source, name,
+                   (long long)*count);
 }
 
 /* `name` with every "{i}" replaced by the decimal block (block >= 0), from tpcrt_alloc. No

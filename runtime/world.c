@@ -2,9 +2,14 @@
  *
  * The world is MPI_COMM_WORLD, with MPI_ERRORS_RETURN so that every MPI call's status comes back
  * to mpi_check, which ends the job with one line naming the call. Ending the job is MPI_Abort:
- * it takes every rank down, so none is left waiting in a collective. Usage errors and a wrong
- * world size are seen alike by every rank (same command line, same world): rank 0 says so, and
- * every rank leaves through MPI_Finalize with the same status.
+ * it takes every rank down, so none is left waiting in a collective. Usage errors are shared in
+ * the first collective (start.c), so every rank knows of any rank's; with a wrong world size
+ * they are seen alike by every rank: one rank says so, and every rank leaves through
+ * MPI_Finalize with the same status. Every failure line is escaped as a whole before it is
+ * written (no control character from a path or a checkpoint reaches the terminal).
+ *
+ * Also here: sizes computed from dimensions bound at run time (tpcrt_size, tpcrt_buffers_*),
+ * checked for overflow, since --dim and the inputs' shapes can be anything.
  */
 #include "internal.h"
 
@@ -210,7 +215,7 @@ int64_t tpcrt_dim(const TpcrtDims *dims, const char *name)
                name, name);
 }
 
-/* ---- sizes from dimensions bound at run time --------------------------------------------------- */
+/* ---- sizes from dimensions bound at run time ------------------------------------------------- */
 
 /* "10000000000 x 4 x 16": the factors, for the message. */
 static const char *factors_string(char *buf, size_t len, int n, const int64_t *factors)

@@ -6,8 +6,9 @@
  * "one" declares only tokens i32[batch, 3] (below 7) and y = 1.5 tokens f32[batch, 3]; "pair"
  * is "one" with a second output z f32[batch, seq], z[b, s] = s. H is the program's hash (0 by
  * default): ranks started from different H are different programs. The program says it needs
- * 1 MB of weights and F (default 4) times its outputs' bytes of activations, computed with
- * tpcrt_size, in tpcrt_check_start, which it calls where a built program does: after
+ * 1 MB of weights and, as its activations, a buffer of F (default 4) times each output's
+ * elements, the outputs at their start (tpcrt_size, tpcrt_buffers_*). It calls
+ * tpcrt_check_start where a built program does: after
  * tpcrt_inputs_load, before the weights are opened. Rank 0 prints the arguments, the bound
  * dimensions and the inputs; every rank checks it got the same inputs. With --bench N it times
  * N pretend forwards (an all-reduce and a millisecond's work each).
@@ -130,24 +131,6 @@ static void forward(const TpcrtProgram *prog, const TpcrtDims *dims, void **data
     }
 }
 
-/* F times the outputs' bytes, as a memory plan's sizes are products of bound dimensions. */
-static int64_t activation_bytes(const TpcrtProgram *prog, const TpcrtDims *dims,
-                                const Variant *variant)
-{
-    int64_t total = 0;
-    for (int i = 0; i < prog->noutputs; i++) {
-        const TpcrtTensorDecl *out = &prog->outputs[i];
-        int64_t factors[TPCRT_MAX_DIMS + 2] = {variant->activation_factor, 4};
-        for (int d = 0; d < out->ndim; d++)
-            factors[2 + d] = out->dim_names[d] ? tpcrt_dim(dims, out->dim_names[d])
-                                               : out->dim_sizes[d];
-        int64_t bytes = tpcrt_size(2 + out->ndim, factors);
-        if (__builtin_add_overflow(total, bytes, &total))
-            total = INT64_MAX;
-    }
-    return total;
-}
-
 static void bench(const TpcrtArgs *args, int64_t tokens)
 {
     double *seconds = tpcrt_alloc((size_t)args->bench * sizeof *seconds, "bench");
@@ -163,13 +146,31 @@ static void bench(const TpcrtArgs *args, int64_t tokens)
     tpcrt_free(seconds);
 }
 
+/* A memory plan's buffers: F times each output's elements (products of bound dimensions,
+ * through tpcrt_size), carved by tpcrt_buffers_*. */
+static void plan_elements(const TpcrtProgram *prog, const TpcrtDims *dims, const Variant *variant,
+                          int64_t *elements)
+{
+    for (int i = 0; i < prog->noutputs; i++) {
+        const TpcrtTensorDecl *out = &prog->outputs[i];
+        int64_t factors[TPCRT_MAX_DIMS + 1] = {variant->activation_factor};
+        for (int d = 0; d < out->ndim; d++)
+            factors[1 + d] = out->dim_names[d] ? tpcrt_dim(dims, out->dim_names[d])
+                                               : out->dim_sizes[d];
+        elements[i] = tpcrt_size(1 + out->ndim, factors);
+    }
+}
+
 /* Inputs in, the start checked, ids checked, the outputs out, as a built program's main does. */
 static void run(const TpcrtProgram *prog, const TpcrtArgs *args, const Variant *variant)
 {
     TpcrtDims dims;
     void *data[3];
     tpcrt_inputs_load(prog, args, &dims, data);
-    tpcrt_check_start(prog, args, &dims, WEIGHT_BYTES, activation_bytes(prog, &dims, variant));
+    int64_t elements[2];
+    plan_elements(prog, &dims, variant, elements);
+    tpcrt_check_start(prog, args, &dims, WEIGHT_BYTES,
+                      tpcrt_buffers_bytes(elements, prog->noutputs));
     TpcrtWeights *w = tpcrt_weights_open(args);
     if (tpcrt_rank() == 0) {
         print_args(prog, args);
@@ -181,8 +182,10 @@ static void run(const TpcrtProgram *prog, const TpcrtArgs *args, const Variant *
     tpcrt_check_ids(data[ids - prog->inputs], tokens, ids->id_limit, ids->name, "embed");
 
     float *out[2] = {NULL, NULL};
+    float *block = tpcrt_buffers_alloc(out, elements, prog->noutputs);
     for (int i = 0; i < prog->noutputs; i++)
-        out[i] = tpcrt_alloc((size_t)shape_of(&prog->outputs[i], &dims, shape) * 4, "output");
+        if ((uintptr_t)out[i] % 64 != 0)
+            tpcrt_fail("test: buffer %d is not 64-byte aligned", i);
     forward(prog, &dims, data, out);
     for (int i = 0; i < prog->noutputs; i++) {
         shape_of(&prog->outputs[i], &dims, shape);
@@ -192,8 +195,7 @@ static void run(const TpcrtProgram *prog, const TpcrtArgs *args, const Variant *
         bench(args, tokens);
     tpcrt_stats_report(args, 0);
 
-    for (int i = 0; i < prog->noutputs; i++)
-        tpcrt_free(out[i]);
+    tpcrt_free(block);
     for (int i = 0; i < prog->ninputs; i++)
         tpcrt_free(data[i]);
     tpcrt_weights_close(w);

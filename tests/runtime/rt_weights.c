@@ -2,12 +2,12 @@
  *     rt_weights OUTDIR [--sleep S] [--io] [--discard] [--block B] SPEC... -- PROGRAM-OPTIONS
  * Each SPEC is NAME=SHAPE@DIMS[@LAYOUT]: NAME any length, its every "{i}" read as block B
  * (--block; without it the name is used as it is); SHAPE like 8x6 (empty for a scalar); DIMS
- * one entry per dimension, comma-separated, each `*` (whole) or the ranks' ranges: one group for every rank or
- * a group per rank separated by '/', a group being ranges a-b joined by '+'. LAYOUT is how the
- * slice is laid out in memory: c (C order, dst_strides NULL), t (transposed) or pad (every other
- * element, rows padded; the gaps must stay untouched). Rank R writes OUTDIR/NAME.rR.npy in C
- * order (transposed for t), NAME with "{i}" replaced and cut to its first 200 bytes, which
- * check_slices.py compares with NumPy's slicing.
+ * one entry per dimension, comma-separated, each `*` (whole) or the ranks' ranges: one group
+ * for every rank or a group per rank separated by '/', a group being ranges a-b joined by '+'.
+ * LAYOUT is how the slice is laid out in memory: c (C order, dst_strides NULL), t (transposed)
+ * or pad (every other element, rows padded; the gaps must stay untouched). Rank R writes
+ * OUTDIR/NAME.rR.npy in C order (transposed for t), NAME with "{i}" replaced and cut to its
+ * first 200 bytes, which check_slices.py compares with NumPy's slicing.
  * --sleep S makes the load last S seconds more (the progress line); --io prints each rank's
  * read_bytes from /proc/self/io during the load (opening included) and the time spent in
  * tpcrt_weights_read;
