@@ -335,4 +335,34 @@ void tpcrt_broadcast_bytes(void *buf, int64_t bytes);
 
 void tpcrt_collective_time_add(double seconds);
 
+/* ---- unicode_tables.c: what tokenizer.c needs of Unicode (generated) ------------------------- */
+
+/* Properties of a code point, as Hugging Face tokenizers sees them. */
+enum {
+    TPCRT_U_CLEAN_DROP = 1,      /* BertNormalizer's clean_text removes it (controls, U+FFFD) */
+    TPCRT_U_CLEAN_SPACE = 2,     /* clean_text makes it ' ' (whitespace other than ' ') */
+    TPCRT_U_CHINESE = 4,         /* handle_chinese_chars puts spaces around it */
+    TPCRT_U_COMBINING_MARK = 8,  /* the StripAccents normalizer removes it */
+    TPCRT_U_WHITESPACE = 16,     /* Rust's char::is_whitespace */
+    TPCRT_U_PUNCT = 32,          /* BertPreTokenizer isolates it */
+    TPCRT_U_BERT_MARK = 64,      /* BertNormalizer's strip_accents removes it after NFD (Mn) */
+};
+typedef struct TpcrtUnicodeRange {
+    uint32_t first, last, value;
+} TpcrtUnicodeRange;
+typedef struct TpcrtUnicodeMap { /* code -> data[offset .. offset + count) */
+    uint32_t code, offset, count;
+} TpcrtUnicodeMap;
+typedef struct TpcrtUnicodePair { /* first + second compose to composed (NFC) */
+    uint32_t first, second, composed;
+} TpcrtUnicodePair;
+
+extern const TpcrtUnicodeRange tpcrt_unicode_flags[], tpcrt_unicode_ccc[];
+extern const int tpcrt_unicode_flags_count, tpcrt_unicode_ccc_count;
+extern const TpcrtUnicodeMap tpcrt_unicode_lower[], tpcrt_unicode_nfd[];
+extern const uint32_t tpcrt_unicode_lower_data[], tpcrt_unicode_nfd_data[];
+extern const int tpcrt_unicode_lower_count, tpcrt_unicode_nfd_count;
+extern const TpcrtUnicodePair tpcrt_unicode_compose[];
+extern const int tpcrt_unicode_compose_count;
+
 #endif /* TPCRT_INTERNAL_H */

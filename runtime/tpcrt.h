@@ -241,4 +241,43 @@ void tpcrt_bench_report(const double *forward_seconds, int n, int64_t tokens_per
  * rank order, since mpirun interleaves ranks' output in any order; so every rank calls it.) */
 void tpcrt_stats_report(const TpcrtArgs *args, int64_t weight_bytes);
 
+/* ---- tokenizer.c: Hugging Face tokenizer.json ------------------------------------------------ */
+
+/* A tokenizer.json as Hugging Face tokenizers (0.15) reads it: added tokens matched first, then
+ * the normalizer, the pre-tokenizer, the model (BPE, byte-level or with byte fallback;
+ * WordPiece), the post-processor's template, truncation and padding. What a file asks for that
+ * is not supported is refused at load, naming the component. docs/tokenizer.md lists it all.
+ * These functions never end the job: they return NULL or false with one line in err. */
+typedef struct TpcrtTokenizer TpcrtTokenizer;
+
+/* One encoded text: ids, token type ids and attention mask (0 on padding), n of each,
+ * malloc'd; free with tpcrt_encoding_free. */
+typedef struct TpcrtEncoding {
+    int64_t n;
+    int32_t *ids, *type_ids, *mask;
+} TpcrtEncoding;
+
+TpcrtTokenizer *tpcrt_tokenizer_load(const char *path, char *err, size_t errlen);
+/* The same from the file's bytes; `name` is what messages call it. */
+TpcrtTokenizer *tpcrt_tokenizer_parse(const void *json, size_t size, const char *name, char *err,
+                                      size_t errlen);
+void tpcrt_tokenizer_free(TpcrtTokenizer *tok);
+
+/* tokenizer.encode(text).ids of HF, with the special tokens the template adds. text is UTF-8
+ * (len bytes; invalid UTF-8 is refused). Not thread-safe: it keeps a cache of words. */
+bool tpcrt_tokenizer_encode(TpcrtTokenizer *tok, const char *text, size_t len,
+                            TpcrtEncoding *out, char *err, size_t errlen);
+void tpcrt_encoding_free(TpcrtEncoding *enc);
+
+/* tokenizer.decode(ids, skip_special_tokens): malloc'd UTF-8, NUL-terminated, length in *len.
+ * Ids the tokenizer does not know are skipped, as HF does. */
+char *tpcrt_tokenizer_decode(const TpcrtTokenizer *tok, const int32_t *ids, int64_t n,
+                             bool skip_special, size_t *len);
+
+/* The id padding uses (the file's padding.pad_id, else the id of a "[PAD]", "<pad>" or
+ * "<|endoftext|>" token), or -1 when it has none. */
+int32_t tpcrt_tokenizer_pad_id(const TpcrtTokenizer *tok);
+/* The vocabulary's size: one past the largest id. */
+int64_t tpcrt_tokenizer_vocab_size(const TpcrtTokenizer *tok);
+
 #endif /* TPCRT_H */

@@ -12,6 +12,7 @@ packages=(
     clang-14                                     # libFuzzer harnesses
     libopenblas-dev libopenmpi-dev openmpi-bin   # what generated programs link
     libjansson-dev                               # safetensors headers
+    libpcre2-dev                                 # tokenizer.json split regexes
     python3-numpy python3-torch python3-pip      # test references and baselines
     python3-psutil python3-requests              # lit's --timeout; what transformers imports
     python3-matplotlib                           # bench/plot.py
