@@ -39,6 +39,7 @@ typedef struct SizeTerm {
 typedef struct Size {
     int tp, nterms;
     SizeTerm *terms;
+    const char *name; /* what a printer calls a coefficient that differs by rank, or NULL */
 } Size;
 Size *size_number(Arena *a, int tp, int64_t n);
 Size *size_per_rank(Arena *a, int tp, const int64_t *per_rank);
@@ -47,6 +48,8 @@ Size *size_add(Arena *a, const Size *x, const Size *y);
 Size *size_mul(Arena *a, const Size *x, const Size *y);
 Size *size_div(Arena *a, const Size *x, int64_t n); /* NULL unless every coefficient divides */
 bool size_number_of(const Size *s, int64_t *n);     /* the same number on every rank? */
+bool size_equal(const Size *x, const Size *y);
+Size *size_named(Arena *a, const Size *s, const char *name); /* a copy called `name` */
 
 /* ---- c_text.c: the one way user text and numbers reach generated C ---------------------------- */
 const char *c_string(Arena *a, const char *bytes); /* a string literal, quotes included */

@@ -1,6 +1,8 @@
 /* kernel.c — building kernels in the loop-level form (kernel.h). Nodes live in the arena. */
 #include "kernel.h"
 
+#include <string.h>
+
 Kernel *kernel_new(Arena *a, const char *name, const char *comment)
 {
     Kernel *k = arena_alloc(a, sizeof *k);
@@ -195,4 +197,49 @@ void ks_store(Kernel *k, int buffer, KExpr *index, KExpr *value)
     s->buffer = buffer;
     s->index = index;
     s->value = value;
+}
+
+/* ---- equality: the same kernel built twice is one kernel ----------------------------------- */
+
+static bool expr_equal(const KExpr *a, const KExpr *b)
+{
+    if (!a || !b)
+        return a == b;
+    return a->kind == b->kind && a->type == b->type && a->i == b->i &&
+           (a->f == b->f || (a->f != a->f && b->f != b->f)) && a->index == b->index &&
+           a->op == b->op && expr_equal(a->a, b->a) && expr_equal(a->b, b->b) &&
+           expr_equal(a->c, b->c);
+}
+
+static bool stmts_equal(const KStmt *a, const KStmt *b)
+{
+    for (; a && b; a = a->next, b = b->next) {
+        if (a->kind != b->kind || a->var != b->var || a->buffer != b->buffer ||
+            !expr_equal(a->lo, b->lo) || !expr_equal(a->hi, b->hi) ||
+            !expr_equal(a->index, b->index) || !expr_equal(a->value, b->value) ||
+            !stmts_equal(a->body, b->body) || !stmts_equal(a->orelse, b->orelse))
+            return false;
+    }
+    return !a && !b;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+bool kernel_equal(const Kernel *a, const Kernel *b)
+{
+    if (a->nparams != b->nparams || a->nvars != b->nvars || !same_text(a->comment, b->comment))
+        return false;
+    for (int i = 0; i < a->nparams; i++) {
+        const KParam *p = &a->params[i], *q = &b->params[i];
+        if (!same_text(p->name, q->name) || p->type != q->type || p->buffer != q->buffer ||
+            p->written != q->written)
+            return false;
+    }
+    for (int i = 0; i < a->nvars; i++)
+        if (!same_text(a->vars[i], b->vars[i]) || a->var_types[i] != b->var_types[i])
+            return false;
+    return stmts_equal(a->body, b->body);
 }

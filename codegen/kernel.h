@@ -121,6 +121,9 @@ void ks_let(Kernel *k, int var, KExpr *value);
 void ks_assign(Kernel *k, int var, KExpr *value);
 void ks_store(Kernel *k, int buffer, KExpr *index, KExpr *value);
 
+/* The same parameters, variables and body (names included): the same kernel, kept once. */
+bool kernel_equal(const Kernel *a, const Kernel *b);
+
 /* ---- kernel_c.c: the C backend --------------------------------------------------------------- */
 void kernel_print_c(FILE *out, const Kernel *k);
 /* The helpers kernels' C text uses (a vectorisable expf), printed once per program. */

@@ -152,3 +152,26 @@ bool size_number_of(const Size *s, int64_t *n)
     *n = s->terms[0].coef[0];
     return true;
 }
+
+bool size_equal(const Size *x, const Size *y)
+{
+    if (x->nterms != y->nterms)
+        return false;
+    for (int i = 0; i < x->nterms; i++) {
+        bool found = false;
+        for (int j = 0; j < y->nterms && !found; j++)
+            found = same_symbols(&x->terms[i], &y->terms[j]) &&
+                    !memcmp(x->terms[i].coef, y->terms[j].coef, sizeof(int64_t) * (size_t)x->tp);
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+Size *size_named(Arena *a, const Size *s, const char *name)
+{
+    Size *named = arena_alloc(a, sizeof *named);
+    *named = *s;
+    named->name = name;
+    return named;
+}

@@ -284,6 +284,9 @@ typedef struct Attrs {
     bool inlined;             /* computed inside its one user's kernel (fuse-elementwise): an
                                  elementwise op in a chain, or a GEMM whose sum with a residual
                                  is its epilogue */
+    bool once;                /* a partial sum that adds a replicated term (P + R, a bias of a
+                                 row-parallel projection): rank 0 alone adds it, so it is counted
+                                 once (set by collectives) */
 } Attrs;
 
 struct Op {

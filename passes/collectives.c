@@ -3,8 +3,9 @@
  *
  * requires shard's decisions
  * provides all_reduce (P -> R), all_gather (S -> R), reduce_scatter (P -> S) and slice (R -> S,
- *          free) ops; to_root on those only rank 0 needs (outputs); every weight's slice. This is
- *          the naive plan: a gather after every column-parallel projection (elide.c prunes it)
+ *          free) ops; to_root on those only rank 0 needs (outputs); every weight's slice; `once`
+ *          on the partial sums whose replicated term rank 0 alone adds. This is the naive plan:
+ *          a gather after every column-parallel projection (elide.c prunes it)
  * breaks   nothing
  *
  * Each conversion is one op, placed right after the value it converts (before a loop, for a
@@ -126,6 +127,24 @@ static void slice_weights(Graph *g, Propagation *p)
     }
 }
 
+/* A partial sum that adds a replicated term (P + R; a projection's bias when its output is
+ * partial) must add it on one rank only, or the all-reduce would count it tp times: rank 0 adds
+ * it (DESIGN.md, "P + R when the replicated term is added on exactly one rank"). */
+static void mark_once(Graph *g)
+{
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top)) {
+        op->attrs.once = false;
+        if (!op->nresults || op->results[0]->layout.kind != LAYOUT_P)
+            continue;
+        if (op->kind == OP_ADD || op->kind == OP_SUB)
+            for (int i = 0; i < op->nargs; i++)
+                op->attrs.once |= op->args[i]->layout.kind == LAYOUT_R ||
+                                  op->args[i]->kind == VAL_CONST;
+        if (op_info[op->kind].flags & OPF_GEMM)
+            op->attrs.once = op->nargs == 3;
+    }
+}
+
 /* Inserts what a propagation found: conversion ops, weight slices. */
 static void insert(Graph *g, Propagation *p)
 {
@@ -156,6 +175,7 @@ static void insert(Graph *g, Propagation *p)
     }
     slice_weights(g, p);
     ir_mark_used_weights(g);
+    mark_once(g);
     g->converted = true;
 }
 

@@ -1,0 +1,35 @@
+/* lower.h — what lower.c and lower_forward.c share while they build a Program. */
+#ifndef TPC_LOWER_H
+#define TPC_LOWER_H
+
+#include "program.h"
+
+#include <math.h>
+
+typedef struct Lower {
+    Graph *g;
+    Program *p;
+    Arena *a;
+    int tp;
+    Step **tail;        /* where the next step goes */
+    const Op *op;       /* the statement being lowered: its first step carries the comment */
+    bool op_started;
+} Lower;
+
+/* lower.c */
+Size *dim_size(Lower *L, const Value *v, int d);
+Size *dims_size(Lower *L, const Value *v, int from, int to);
+Size *rows_size(Lower *L, const Value *v);
+Size *cols_size(Lower *L, const Value *v);
+Size *elements_size(Lower *L, const Value *v);
+Size *ld_size(Lower *L, const Value *v);
+Ref ref_of(Lower *L, const Value *v);
+bool ref_equal(Ref a, Ref b);
+int use_kernel(Lower *L, Kernel *k);
+int split_table(Lower *L, const Value *v);
+int range_table(Lower *L, const char *name, const Layout *l, int piece);
+
+/* lower_forward.c */
+void lower_forward(Lower *L);
+
+#endif /* TPC_LOWER_H */

@@ -1,0 +1,909 @@
+/* print_c.c — the per-rank program form (program.h) printed as one C file, with OpenBLAS and
+ * libtpcrt, holding the code of every rank, which picks its part by its MPI rank.
+ *
+ * The file reads like a forward function written by hand (llm.c's gpt2_forward): a Weights
+ * struct with a pointer per weight (a group's as an array of per-block structs, never
+ * unrolled), one allocation carved into them, the memory plan's buffers allocated once, and
+ * `forward` with each IR statement as a comment above the code that computes it. A size that
+ * differs by rank is a field of rank_sizes[] (`rs->wq`); everything else is a number or a
+ * symbolic dimension. This file decides nothing: it spells what lower.c decided.
+ *
+ * Sections follow the output: sizes and pointers, comments, steps, weights, buffers, the file.
+ */
+#include "program.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct RankSize { /* a field of RankSizes: one per distinct per-rank vector */
+    const char *name;
+    const int64_t *per_rank;
+} RankSize;
+
+typedef struct Printer {
+    Program *p;
+    Arena *a;
+    int tp;
+    FILE *out;
+    Vec(RankSize) sizes;
+    StrMap size_names;   /* "12,12,11," -> "rs->name" */
+    bool used_rank_sizes;/* the function being printed reads rs-> */
+    bool used_rank;      /* ... or rank */
+} Printer;
+
+/* ---- sizes and pointers -------------------------------------------------------------------- */
+
+/* A number when every rank has the same, else a field of rank_sizes[] named after `name`. */
+static const char *per_rank(Printer *pr, const char *name, const int64_t *values)
+{
+    bool same = true;
+    for (int r = 1; r < pr->tp; r++)
+        same &= values[r] == values[0];
+    if (same)
+        return arena_printf(pr->a, "%" PRId64, values[0]);
+    char *key = arena_strdup(pr->a, "");
+    for (int r = 0; r < pr->tp; r++)
+        key = arena_printf(pr->a, "%s%" PRId64 ",", key, values[r]);
+    const char *ref = strmap_get(&pr->size_names, key);
+    if (!ref) {
+        RankSize s = {program_name(pr->p, name ? name : "size"), values};
+        vec_push(pr->a, &pr->sizes, s);
+        ref = arena_printf(pr->a, "rs->%s", s.name);
+        strmap_put(&pr->size_names, key, (void *)ref);
+    }
+    pr->used_rank_sizes = pr->used_rank = true;
+    return ref;
+}
+
+/* A size as C: "batch * seq * 4096", "rs->wq", "2 * seq + rs->k_at". */
+static const char *size_c(Printer *pr, const Size *s)
+{
+    const char *text = NULL;
+    for (int i = 0; i < s->nterms; i++) {
+        const SizeTerm *t = &s->terms[i];
+        const char *term = NULL;
+        for (int k = 0; k < t->nsyms; k++)
+            term = term ? arena_printf(pr->a, "%s * %s", term, pr->p->symbols[t->syms[k]])
+                        : pr->p->symbols[t->syms[k]];
+        const char *coef = per_rank(pr, s->name, t->coef);
+        if (!term)
+            term = coef;
+        else if (strcmp(coef, "1"))
+            term = arena_printf(pr->a, "%s * %s", term, coef);
+        text = text ? arena_printf(pr->a, "%s + %s", text, term) : term;
+    }
+    return text ? text : "0";
+}
+
+/* A pointer as C: a buffer (at a view's offset), an input, or a weight through w or l. */
+static const char *ref_c(Printer *pr, Ref r)
+{
+    const char *base;
+    switch (r.kind) {
+    case REF_NONE: return "NULL";
+    case REF_INPUT: return pr->p->inputs[r.index];
+    case REF_WEIGHT: {
+        const WeightField *f = &pr->p->fields.items[r.index];
+        return arena_printf(pr->a, "%s->%s", f->group ? "l" : "w", f->name);
+    }
+    case REF_BUFFER: base = pr->p->buffers.items[r.index].name; break;
+    default: unreachable();
+    }
+    if (r.ids) /* buffers are float; ids made in forward are i32 */
+        base = arena_printf(pr->a, "(int32_t *)%s", base);
+    if (r.offset && r.offset->nterms)
+        base = arena_printf(pr->a, "%s + %s", base, size_c(pr, r.offset));
+    return base;
+}
+
+static const char *arg_c(Printer *pr, const Arg *arg)
+{
+    switch (arg->kind) {
+    case ARG_REF: return ref_c(pr, arg->ref);
+    case ARG_SIZE: return size_c(pr, arg->size);
+    case ARG_FLOAT: return c_float(pr->a, arg->f);
+    case ARG_INT: return arena_printf(pr->a, "%" PRId64, arg->i);
+    }
+    unreachable();
+}
+
+/* ---- comments ------------------------------------------------------------------------------ */
+
+static void comment_arg(Printer *pr, FILE *out, const Value *v)
+{
+    if (v->kind == VAL_RESULT && v->def->attrs.inlined) {
+        const Op *op = v->def;
+        fprintf(out, "%s(", op_info[op->kind].name);
+        for (int i = 0; i < op->nargs; i++) {
+            if (i)
+                fputs(", ", out);
+            comment_arg(pr, out, op->args[i]);
+        }
+        fputc(')', out);
+    } else if (v->kind == VAL_WEIGHT) {
+        fprintf(out, "%s%s", v->weight->group ? "l." : "", v->weight->name);
+    } else if (v->kind == VAL_CONST) {
+        fprintf(out, "%g", v->constant);
+    } else {
+        fputs(value_name(v), out);
+    }
+}
+
+/* The keyword arguments of a statement, as the model wrote them: ", eps=1e-05". */
+static void comment_attrs(FILE *out, const Op *op)
+{
+    const Attrs *at = &op->attrs;
+    switch (op->kind) {
+    case OP_RMSNORM:
+    case OP_LAYERNORM: fprintf(out, ", eps=%g", at->eps); break;
+    case OP_ROPE:
+        fprintf(out, ", heads=%" PRId64 ", theta=%g", at->heads, at->theta);
+        if (at->rotary_dim)
+            fprintf(out, ", rotary_dim=%" PRId64, at->rotary_dim);
+        if (at->rope_style == ROPE_GPTJ)
+            fputs(", style=gptj", out);
+        break;
+    case OP_ATTENTION:
+        fprintf(out, ", heads=%" PRId64 ", kv_heads=%" PRId64, at->heads, at->kv_heads);
+        if (at->has_scale)
+            fprintf(out, ", scale=%g", at->scale);
+        fprintf(out, ", causal=%s", at->causal ? "true" : "false");
+        break;
+    case OP_MEAN:
+    case OP_SUM: fprintf(out, ", dim=%d", at->dim); break;
+    default: break;
+    }
+}
+
+/* "// h = rmsnorm(x, l.attn_norm, eps=1e-05)    [batch, seq, 4096] R": the statement, its
+ * shape and layout, from the IR. */
+static void comment(Printer *pr, int depth, const Op *op)
+{
+    char shape[256] = "", layout[16] = "", *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    if (!out)
+        internal_error("open_memstream: %s", strerror(errno));
+    for (int i = 0; i < op->nresults; i++)
+        fprintf(out, "%s%s", i ? ", " : "", value_name(op->results[i]));
+    fprintf(out, "%s%s(", op->nresults ? " = " : "", op_info[op->kind].name);
+    for (int i = 0; i < op->nargs; i++) {
+        if (i)
+            fputs(", ", out);
+        comment_arg(pr, out, op->args[i]);
+    }
+    comment_attrs(out, op);
+    fputc(')', out);
+    const Value *r = op->nresults ? op->results[0] : NULL;
+    if (r) {
+        shape_str(pr->p->g, &r->shape, shape, sizeof shape);
+        fprintf(out, "    %s %s", shape, layout_str(&r->layout, layout, sizeof layout));
+        if (r->layout.kind == LAYOUT_S && pr->tp > 1) {
+            char ranges[256];
+            fprintf(out, " (rank 0: %s)", layout_ranges_str(&r->layout, 0, ranges, sizeof ranges));
+        }
+    }
+    fclose(out);
+    fprintf(pr->out, "\n%*s// %s\n", 4 * depth, "", c_comment(pr->a, text));
+    free(text);
+}
+
+/* ---- steps --------------------------------------------------------------------------------- */
+
+static void line(Printer *pr, int depth, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void line(Printer *pr, int depth, const char *fmt, ...)
+{
+    fprintf(pr->out, "%*s", 4 * depth, "");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(pr->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', pr->out);
+}
+
+static void print_steps(Printer *pr, const Step *s, int depth);
+
+static const char *beta_c(Beta beta)
+{
+    return beta == BETA_ZERO ? "0.0f" : beta == BETA_ONE ? "1.0f" : "rank == 0 ? 1.0f : 0.0f";
+}
+
+/* One step as one statement (a call); a LOOP as a for over the group's blocks. */
+static void print_statement(Printer *pr, const Step *s, int depth)
+{
+    Program *p = pr->p;
+    switch (s->kind) {
+    case STEP_KERNEL: {
+        const char *call = arena_printf(pr->a, "%s(", p->kernels.items[s->kernel]->name);
+        for (int i = 0; i < s->nargs; i++)
+            call = arena_printf(pr->a, "%s%s%s", call, i ? ", " : "", arg_c(pr, &s->args[i]));
+        line(pr, depth, "%s);", call);
+        return;
+    }
+    case STEP_GEMM:
+        if (s->beta == BETA_RANK0) {
+            pr->used_rank = true;
+            line(pr, depth, "// the replicated term is rank 0's alone: the others start from 0");
+        }
+        line(pr, depth, "%s(%s, %s, %s, %s, %s, %s, %s, %s, %s);",
+             s->in_out ? "matmul_rows" : "linear_rows", ref_c(pr, s->y), size_c(pr, s->ld_y),
+             ref_c(pr, s->x), size_c(pr, s->ld_x), ref_c(pr, s->w), size_c(pr, s->m),
+             size_c(pr, s->n), size_c(pr, s->k), beta_c(s->beta));
+        return;
+    case STEP_ATTENTION:
+        line(pr, depth, "attention(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,", ref_c(pr, s->out),
+             size_c(pr, s->ld_out), ref_c(pr, s->q), size_c(pr, s->ld_q), ref_c(pr, s->key),
+             size_c(pr, s->ld_k), ref_c(pr, s->value), size_c(pr, s->ld_v), ref_c(pr, s->mask),
+             ref_c(pr, s->scores));
+        line(pr, depth + 2, "%s, %s, %s, %s, %" PRId64 ",", size_c(pr, s->batch),
+             size_c(pr, s->seq), size_c(pr, s->heads), size_c(pr, s->kv_heads), s->head_dim);
+        line(pr, depth + 2, "%s, %" PRId64 ", %s, %s, %d);", size_c(pr, s->first_head),
+             s->kv_group, size_c(pr, s->first_kv), c_float(pr->a, s->scale), s->causal);
+        return;
+    case STEP_ROPE_TABLE: {
+        const char *theta = c_double(pr->a, s->theta);
+        fprintf(pr->out, "\n%*s// RoPE's cos and sin at theta %s, for every position\n",
+                4 * depth, "", theta);
+        line(pr, depth, "%s(%s, %s, %" PRId64 ", %s);", p->kernels.items[s->table_kernel]->name,
+             ref_c(pr, s->table), size_c(pr, s->seq), s->rotary, theta);
+        return;
+    }
+    case STEP_CHECK_IDS:
+        line(pr, depth, "tpcrt_check_ids(%s, %s, %" PRId64 ", %s, %s);", ref_c(pr, s->in),
+             size_c(pr, s->count), s->limit, c_string(pr->a, s->names[0]),
+             c_string(pr->a, s->names[1]));
+        return;
+    case STEP_ALL_REDUCE:
+        line(pr, depth, "tpcrt_all_reduce_sum(%s, %s);", ref_c(pr, s->out), size_c(pr, s->count));
+        return;
+    case STEP_ALL_GATHER:
+    case STEP_GATHER_ROOT:
+    case STEP_REDUCE_SCATTER:
+        line(pr, depth, "%s(%s, %s, %s, &%s);",
+             s->kind == STEP_ALL_GATHER    ? "tpcrt_all_gather"
+             : s->kind == STEP_GATHER_ROOT ? "tpcrt_gather_to_root"
+                                           : "tpcrt_reduce_scatter",
+             ref_c(pr, s->in), ref_c(pr, s->out), size_c(pr, s->rows),
+             p->splits.items[s->split].name);
+        return;
+    case STEP_COPY:
+        if (s->note) {
+            fputc('\n', pr->out);
+            line(pr, depth, "// %s", c_comment(pr->a, s->note));
+        }
+        line(pr, depth, "memcpy(%s, %s, sizeof(float) * (%s));", ref_c(pr, s->out),
+             ref_c(pr, s->in), size_c(pr, s->count));
+        return;
+    case STEP_NOTE: line(pr, depth, "// %s", c_comment(pr->a, s->note)); return;
+    case STEP_LOOP:
+        fputc('\n', pr->out);
+        line(pr, depth, "for (int i = 0; i < %" PRId64 "; i++) {", s->group->count);
+        line(pr, depth + 1, "const struct %s *l = &w->%s[i];", p->groups.items[s->group_index],
+             c_identifier(pr->a, s->group->name));
+        print_steps(pr, s->body, depth + 1);
+        print_steps(pr, s->carry, depth + 1);
+        line(pr, depth, "}");
+        return;
+    }
+    unreachable();
+}
+
+/* Steps in order, each statement's comment above its first step; consecutive steps on rank 0
+ * alone share one `if (rank == 0)`. */
+static void print_steps(Printer *pr, const Step *s, int depth)
+{
+    while (s) {
+        if (s->first && s->op)
+            comment(pr, depth, s->op);
+        if (!s->rank0) {
+            print_statement(pr, s, depth);
+            s = s->next;
+            continue;
+        }
+        pr->used_rank = true;
+        const Step *last = s;
+        while (last->next && last->next->rank0 && !last->next->first && !last->otherwise)
+            last = last->next;
+        if (last == s) {
+            line(pr, depth, "if (rank == 0) /* the replicated term, added once */");
+            print_statement(pr, s, depth + 1);
+        } else {
+            line(pr, depth, "if (rank == 0) { /* the replicated terms, added once */");
+            for (const Step *t = s; t != last->next; t = t->next)
+                print_statement(pr, t, depth + 1);
+            line(pr, depth, "}");
+        }
+        if (last->otherwise) {
+            line(pr, depth, "else");
+            print_statement(pr, last->otherwise, depth + 1);
+        }
+        s = last->next;
+    }
+}
+
+/* ---- weights ------------------------------------------------------------------------------- */
+
+static void print_weights_struct(Printer *pr, FILE *out)
+{
+    Program *p = pr->p;
+    Graph *g = p->g;
+    for (int gi = 0; gi < g->groups.len; gi++) {
+        fprintf(out, "struct %s { /* one block of %s */\n", p->groups.items[gi],
+                c_comment(pr->a, g->groups.items[gi]->name));
+        for (int i = 0; i < p->fields.len; i++) {
+            const WeightField *f = &p->fields.items[i];
+            char shape[128], layout[16];
+            if (f->group == g->groups.items[gi])
+                fprintf(out, "    float *%s; /* %s %s%s */\n", f->name,
+                        c_comment(pr->a, shape_str(g, &f->weight->shape, shape, sizeof shape)),
+                        layout_str(&f->weight->layout, layout, sizeof layout),
+                        f->weight->stored_in_out ? ", kept [in, out]" : "");
+        }
+        fprintf(out, "};\n\n");
+    }
+    fprintf(out, "typedef struct Weights {\n"
+                 "    float *block; /* the one allocation the others point into */\n");
+    for (int i = 0; i < p->fields.len; i++) {
+        const WeightField *f = &p->fields.items[i];
+        char shape[128], layout[16];
+        if (!f->group)
+            fprintf(out, "    float *%s; /* %s %s%s */\n", f->name,
+                    c_comment(pr->a, shape_str(g, &f->weight->shape, shape, sizeof shape)),
+                    layout_str(&f->weight->layout, layout, sizeof layout),
+                    f->weight->stored_in_out ? ", kept [in, out]" : "");
+    }
+    for (int gi = 0; gi < g->groups.len; gi++) {
+        bool any = false;
+        for (int i = 0; i < p->fields.len; i++)
+            any |= p->fields.items[i].group == g->groups.items[gi];
+        if (any)
+            fprintf(out, "    struct %s %s[%" PRId64 "];\n", p->groups.items[gi],
+                    c_identifier(pr->a, g->groups.items[gi]->name), g->groups.items[gi]->count);
+    }
+    fprintf(out, "} Weights;\n\n");
+}
+
+/* The checkpoint's name as written; the runtime puts the block's index for each "{i}". */
+static void print_read(Printer *pr, FILE *out, const WeightField *f, const WeightRead *rd,
+                       const char *indent)
+{
+    const Weight *t = rd->tensor;
+    const char *dst = arena_printf(pr->a, "%s->%s", f->group ? "l" : "w", f->name);
+    if (rd->offset->nterms)
+        dst = arena_printf(pr->a, "%s + %s", dst, size_c(pr, rd->offset));
+    fprintf(out, "%stpcrt_weights_read(src, %s, %s, %d, (int64_t[]){", indent,
+            c_string(pr->a, t->checkpoint), f->group ? "i" : "-1", t->shape.rank);
+    for (int d = 0; d < t->shape.rank; d++)
+        fprintf(out, "%s%" PRId64, d ? ", " : "", t->shape.dims[d].size);
+    fprintf(out, "},\n%s                   (TpcrtDimSlice[]){", indent);
+    for (int d = 0; d < t->shape.rank; d++) {
+        if (d == rd->range_dim) {
+            const RangeTable *table = &pr->p->ranges.items[rd->ranges];
+            fprintf(out, "%s{%d, %s[rank]}", d ? ", " : "", table->nranges, table->name);
+        } else {
+            fprintf(out, "%s{0, NULL}", d ? ", " : "");
+        }
+    }
+    fprintf(out, "},\n%s                   (TpcrtInit){%s, %s}, %s, (int64_t[]){%s",
+            indent, c_float(pr->a, rd->init_offset), c_float(pr->a, rd->init_scale), dst,
+            size_c(pr, rd->strides[0]));
+    if (t->shape.rank >= 2)
+        fprintf(out, ", %s", size_c(pr, rd->strides[1]));
+    fprintf(out, "});\n");
+}
+
+static void print_field_load(Printer *pr, FILE *out, const WeightField *f, const char *indent)
+{
+    fprintf(out, "%s%s->%s = next;\n", indent, f->group ? "l" : "w", f->name);
+    fprintf(out, "%snext += %s;\n", indent, size_c(pr, f->elements));
+    for (int k = 0; k < f->nreads; k++)
+        print_read(pr, out, f, &f->reads[k], indent);
+}
+
+/* weight_elements and load_weights: one allocation for all this rank holds, carved in order;
+ * every tensor read as its slice. */
+static void print_loader(Printer *pr, FILE *out)
+{
+    Program *p = pr->p;
+    Graph *g = p->g;
+    pr->used_rank_sizes = false;
+    const char *elements = size_c(pr, p->weight_elements);
+    fprintf(out, "/* The elements of every weight this rank holds. */\n"
+                 "static int64_t weight_elements(int rank)\n{\n");
+    if (pr->used_rank_sizes)
+        fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n");
+    else
+        fprintf(out, "    (void)rank;\n");
+    fprintf(out, "    return %s;\n}\n\n", elements);
+
+    char *text = NULL;
+    size_t size = 0;
+    FILE *body = open_memstream(&text, &size);
+    pr->used_rank_sizes = false;
+    for (int i = 0; i < p->fields.len; i++)
+        if (!p->fields.items[i].group)
+            print_field_load(pr, body, &p->fields.items[i], "    ");
+    for (int gi = 0; gi < g->groups.len; gi++) {
+        bool any = false;
+        for (int i = 0; i < p->fields.len; i++)
+            any |= p->fields.items[i].group == g->groups.items[gi];
+        if (!any)
+            continue;
+        fprintf(body, "    for (int i = 0; i < %" PRId64 "; i++) {\n", g->groups.items[gi]->count);
+        fprintf(body, "        struct %s *l = &w->%s[i];\n", p->groups.items[gi],
+                c_identifier(pr->a, g->groups.items[gi]->name));
+        for (int i = 0; i < p->fields.len; i++)
+            if (p->fields.items[i].group == g->groups.items[gi])
+                print_field_load(pr, body, &p->fields.items[i], "        ");
+        fprintf(body, "    }\n");
+    }
+    fclose(body);
+    fprintf(out, "/* Every weight this rank holds, in one allocation; each tensor read as its slice. */\n"
+                 "static void load_weights(Weights *w, TpcrtWeights *src, int rank)\n{\n");
+    if (pr->used_rank_sizes)
+        fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n");
+    fprintf(out, "    int64_t bytes = (int64_t)sizeof(float) * weight_elements(rank);\n"
+                 "    float *next = tpcrt_alloc((size_t)bytes, \"weights\");\n"
+                 "    w->block = next;\n"
+                 "    tpcrt_load_begin(bytes);\n");
+    fputs(text, out);
+    fprintf(out, "    tpcrt_load_end();\n}\n\n");
+    free(text);
+}
+
+/* ---- buffers ------------------------------------------------------------------------------- */
+
+/* A term of a buffer's size: symbols bound at run time times a per-rank number, multiplied by
+ * tpcrt_size, which ends the job when the product does not fit in 64 bits. */
+static const char *term_c(Printer *pr, const Size *s)
+{
+    if (s->nterms != 1)
+        internal_error("a buffer term is one product");
+    const SizeTerm *t = &s->terms[0];
+    const char *n = per_rank(pr, s->name, t->coef);
+    if (!t->nsyms)
+        return n;
+    bool one = !strcmp(n, "1");
+    const char *factors = NULL;
+    for (int i = 0; i < t->nsyms; i++)
+        factors = factors ? arena_printf(pr->a, "%s, %s", factors, pr->p->symbols[t->syms[i]])
+                          : pr->p->symbols[t->syms[i]];
+    return arena_printf(pr->a, "tpcrt_size(%d, (int64_t[]){%s%s%s})", t->nsyms + !one, factors,
+                        one ? "" : ", ", one ? "" : n);
+}
+
+/* The symbolic dimensions a function reads from dims[], as locals. */
+static void print_symbols(Printer *pr, FILE *out, const bool *used)
+{
+    for (int i = 0; i < pr->p->g->symbols.len; i++)
+        if (used[i])
+            fprintf(out, "    const int64_t %s = dims[%d];\n", pr->p->symbols[i], i);
+}
+
+static void mark_symbols(const Size *s, bool *used)
+{
+    for (int i = 0; s && i < s->nterms; i++)
+        for (int k = 0; k < s->terms[i].nsyms; k++)
+            used[s->terms[i].syms[k]] = true;
+}
+
+static void print_buffers(Printer *pr, FILE *out)
+{
+    Program *p = pr->p;
+    bool *used = arena_array(pr->a, (size_t)p->g->symbols.len + 1, sizeof *used);
+    for (int b = 0; b < p->buffers.len; b++)
+        for (int t = 0; t < p->buffers.items[b].nterms; t++)
+            mark_symbols(p->buffers.items[b].terms[t], used);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *body = open_memstream(&text, &size);
+    pr->used_rank_sizes = false;
+    for (int b = 0; b < p->buffers.len; b++) {
+        const Buffer *buf = &p->buffers.items[b];
+        const char *expr = "0";
+        for (int t = 0; t < buf->nterms; t++)
+            expr = t ? arena_printf(pr->a, "largest(%s, %s)", expr, term_c(pr, buf->terms[t]))
+                     : term_c(pr, buf->terms[t]);
+        fprintf(body, "    elements[%d] = %s; /* %s */\n", b, expr, buf->name);
+    }
+    fclose(body);
+    fprintf(out, "enum { BUFFERS = %d };\n\n", p->buffers.len ? p->buffers.len : 1);
+    fprintf(out, "static int64_t largest(int64_t a, int64_t b)\n{\n    return a > b ? a : b;\n}\n\n");
+    fprintf(out, "/* The sizes of the memory plan's buffers for these input shapes: a buffer holds in\n"
+                 " * turn the values whose lives do not overlap. */\n"
+                 "static void buffer_elements(int64_t *elements, const int64_t *dims, int rank)\n{\n");
+    if (pr->used_rank_sizes)
+        fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n");
+    else
+        fprintf(out, "    (void)rank;\n");
+    bool any = false;
+    for (int i = 0; i < p->g->symbols.len; i++)
+        any |= used[i];
+    if (!any)
+        fprintf(out, "    (void)dims;\n");
+    print_symbols(pr, out, used);
+    fputs(text, out);
+    fprintf(out, "}\n\n");
+    free(text);
+}
+
+/* ---- forward ------------------------------------------------------------------------------- */
+
+static void mark_ref(const Ref *r, bool *buffers, bool *inputs, bool *symbols)
+{
+    if (r->kind == REF_BUFFER)
+        buffers[r->index] = true;
+    if (r->kind == REF_INPUT)
+        inputs[r->index] = true;
+    mark_symbols(r->offset, symbols);
+}
+
+/* What forward's steps read: buffers, inputs and symbols it declares as locals (no more). */
+static void mark_steps(const Step *s, bool *buffers, bool *inputs, bool *symbols)
+{
+    for (; s; s = s->next) {
+        const Ref *refs[] = {&s->y, &s->x, &s->w, &s->q, &s->key, &s->value, &s->mask, &s->out,
+                             &s->scores, &s->table, &s->in};
+        for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
+            mark_ref(refs[i], buffers, inputs, symbols);
+        for (int i = 0; i < s->nargs; i++) {
+            mark_ref(&s->args[i].ref, buffers, inputs, symbols);
+            mark_symbols(s->args[i].size, symbols);
+        }
+        const Size *sizes[] = {s->ld_y, s->ld_x, s->m, s->n, s->k, s->ld_q, s->ld_k, s->ld_v,
+                               s->ld_out, s->batch, s->seq, s->heads, s->kv_heads, s->count,
+                               s->rows};
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+            mark_symbols(sizes[i], symbols);
+        if (s->otherwise)
+            mark_steps(s->otherwise, buffers, inputs, symbols);
+        mark_steps(s->body, buffers, inputs, symbols);
+        mark_steps(s->carry, buffers, inputs, symbols);
+    }
+}
+
+static void print_forward(Printer *pr, FILE *out)
+{
+    Program *p = pr->p;
+    Graph *g = p->g;
+    bool *buffers = arena_array(pr->a, (size_t)p->buffers.len + 1, sizeof *buffers);
+    bool *inputs = arena_array(pr->a, (size_t)g->inputs.len + 1, sizeof *inputs);
+    bool *symbols = arena_array(pr->a, (size_t)g->symbols.len + 1, sizeof *symbols);
+    mark_steps(p->forward, buffers, inputs, symbols);
+    char *text = NULL;
+    size_t size = 0;
+    pr->out = open_memstream(&text, &size);
+    pr->used_rank_sizes = pr->used_rank = false;
+    print_steps(pr, p->forward, 1);
+    fclose(pr->out);
+    fprintf(out, "/* One forward of this rank's part of the model. */\n"
+                 "static void forward(const Weights *w, float *const *buf, void *const *in,\n"
+                 "                    const int64_t *dims, int rank)\n{\n");
+    if (pr->used_rank_sizes)
+        fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n");
+    else if (!pr->used_rank)
+        fprintf(out, "    (void)rank;\n");
+    bool any = false;
+    for (int i = 0; i < g->symbols.len; i++)
+        any |= symbols[i];
+    if (!any)
+        fprintf(out, "    (void)dims;\n");
+    print_symbols(pr, out, symbols);
+    for (int i = 0; i < g->inputs.len; i++)
+        if (inputs[i])
+            fprintf(out, "    const %s *%s = in[%d];\n",
+                    g->inputs.items[i]->dtype == DT_I32 ? "int32_t" : "float", p->inputs[i], i);
+    for (int b = 0; b < p->buffers.len; b++)
+        if (buffers[b])
+            fprintf(out, "    float *%s = buf[%d];\n", p->buffers.items[b].name, b);
+    fputs(text, out);
+    fprintf(out, "}\n\n");
+    free(text);
+}
+
+/* ---- the file ------------------------------------------------------------------------------ */
+
+static const char launchers[] =
+    "/* y = beta y + x w^T for m rows of x (w stored [n, k], as nn.Linear): one row streams w with\n"
+    " * sgemv, which reads it once; more rows use sgemm. */\n"
+    "static void linear_rows(float *y, int64_t ld_y, const float *x, int64_t ld_x, const float *w,\n"
+    "                        int64_t m, int64_t n, int64_t k, float beta)\n"
+    "{\n"
+    "    if (m == 1)\n"
+    "        cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, w, k, x, 1, beta, y, 1);\n"
+    "    else\n"
+    "        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, ld_x, w, k,\n"
+    "                    beta, y, ld_y);\n"
+    "}\n\n"
+    "/* y = beta y + x w for m rows of x (w stored [k, n], as GPT-2's Conv1D). */\n"
+    "static void matmul_rows(float *y, int64_t ld_y, const float *x, int64_t ld_x, const float *w,\n"
+    "                        int64_t m, int64_t n, int64_t k, float beta)\n"
+    "{\n"
+    "    if (m == 1)\n"
+    "        cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, w, n, x, 1, beta, y, 1);\n"
+    "    else\n"
+    "        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, x, ld_x, w, n,\n"
+    "                    beta, y, ld_y);\n"
+    "}\n\n";
+
+/* The attention launcher; `softmax` is the name the program gave kernel_attention_softmax. */
+static void print_attention_launcher(FILE *out, const char *softmax)
+{
+    fprintf(out,
+            "/* Attention over the heads this rank holds, one head's scores at a time: for each\n"
+            " * sequence and query head, scores = q k^T in `scores` [seq, seq], softmax (scaled,\n"
+            " * masked), out = scores v. Rows of q, k, v and out are ld_* apart (they may be columns\n"
+            " * of a wider buffer). Local query head h reads local kv head\n"
+            " * (first_head + h) / group - first_kv (GQA); kv_heads is how many this rank holds. */\n"
+            "static void attention(float *out, int64_t ld_out, const float *q, int64_t ld_q,\n"
+            "                      const float *k, int64_t ld_k, const float *v, int64_t ld_v,\n"
+            "                      const float *mask, float *scores, int64_t batch, int64_t seq,\n"
+            "                      int64_t heads, int64_t kv_heads, int64_t head_dim,\n"
+            "                      int64_t first_head, int64_t group, int64_t first_kv, float scale,\n"
+            "                      int causal)\n"
+            "{\n"
+            "    static const float no_mask = 1.0f;\n"
+            "    for (int64_t b = 0; b < batch; b++) {\n"
+            "        for (int64_t h = 0; h < heads; h++) {\n"
+            "            int64_t kv = (first_head + h) / group - first_kv;\n"
+            "            if (kv < 0 || kv >= kv_heads)\n"
+            "                continue; /* not reached: the plan gives every rank the kv heads it reads */\n"
+            "            const float *qh = q + b * seq * ld_q + h * head_dim;\n"
+            "            const float *kh = k + b * seq * ld_k + kv * head_dim;\n"
+            "            const float *vh = v + b * seq * ld_v + kv * head_dim;\n"
+            "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, seq, seq, head_dim,\n"
+            "                        1.0f, qh, ld_q, kh, ld_k, 0.0f, scores, seq);\n"
+            "            %s(scores, mask ? mask + b * seq : &no_mask, seq, seq, scale,\n"
+            "                causal, mask != NULL);\n"
+            "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, seq, head_dim, seq,\n"
+            "                        1.0f, scores, seq, vh, ld_v, 0.0f,\n"
+            "                        out + b * seq * ld_out + h * head_dim, ld_out);\n"
+            "        }\n"
+            "    }\n"
+            "}\n\n",
+            softmax);
+}
+
+static void print_tables(Printer *pr, FILE *out)
+{
+    Program *p = pr->p;
+    if (pr->sizes.len) {
+        fprintf(out, "/* What differs between ranks: the sizes each holds of uneven splits. */\n"
+                     "static const struct RankSizes {\n");
+        for (int i = 0; i < pr->sizes.len; i++)
+            fprintf(out, "    int64_t %s;\n", pr->sizes.items[i].name);
+        fprintf(out, "} rank_sizes[TP] = {\n");
+        for (int r = 0; r < pr->tp; r++) {
+            fprintf(out, "    {");
+            for (int i = 0; i < pr->sizes.len; i++)
+                fprintf(out, "%s%" PRId64, i ? ", " : "", pr->sizes.items[i].per_rank[r]);
+            fprintf(out, "}, /* rank %d */\n", r);
+        }
+        fprintf(out, "};\n\n");
+    }
+    for (int i = 0; i < p->ranges.len; i++) {
+        const RangeTable *t = &p->ranges.items[i];
+        fprintf(out, "static const TpcrtRange %s[TP][%d] = {", t->name, t->nranges);
+        for (int r = 0; r < pr->tp; r++) {
+            fprintf(out, "%s{", r ? ", " : "");
+            for (int k = 0; k < t->nranges; k++) {
+                Range range = t->ranges[r * t->nranges + k];
+                fprintf(out, "%s{%" PRId64 ", %" PRId64 "}", k ? ", " : "", range.start, range.end);
+            }
+            fputc('}', out);
+        }
+        fprintf(out, "};\n");
+    }
+    for (int i = 0; i < p->splits.len; i++) {
+        const SplitTable *t = &p->splits.items[i];
+        fprintf(out, "static const TpcrtRange %s_ranges[] = {", t->name);
+        for (int k = 0; k < t->nseg * pr->tp; k++)
+            fprintf(out, "%s{%" PRId64 ", %" PRId64 "}", k ? ", " : "", t->ranges[k].start,
+                    t->ranges[k].end);
+        fprintf(out, "};\nstatic const TpcrtSplit %s = {%d, %s_ranges, %" PRId64 "};\n", t->name,
+                t->nseg, t->name, t->full);
+    }
+    if (p->ranges.len || p->splits.len)
+        fputc('\n', out);
+}
+
+static const char *header_comment(Printer *pr, const char *source_path)
+{
+    Graph *g = pr->p->g;
+    int per_layer = 0, outside = 0;
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
+        if (op_info[op->kind].flags & OPF_COLLECTIVE)
+            (op->block->parent ? &per_layer : &outside)[0]++;
+    return arena_printf(pr->a,
+                        "/* %s — the forward of every rank for -tp %d, generated by tpc from %s.\n"
+                        " * Each rank runs the code below with its own sizes and slices; "
+                        "collectives: %d per block, %d outside.\n"
+                        " * Run: mpirun -np %d ./%s --weights CHECKPOINT --input NAME=FILE.npy "
+                        "--output NAME=FILE.npy\n */\n",
+                        g->name, pr->tp, c_comment(pr->a, source_path), per_layer, outside, pr->tp,
+                        g->name);
+}
+
+/* FNV-1a, 64 bits: the program's fingerprint, which every rank compares at start-up. */
+static uint64_t fingerprint(const char *text, size_t size)
+{
+    uint64_t h = 14695981039346656037u;
+    for (size_t i = 0; i < size; i++)
+        h = (h ^ (unsigned char)text[i]) * 1099511628211u;
+    return h;
+}
+
+static void print_decl(Printer *pr, FILE *out, const Value *v, const char *name,
+                       const InputInfo *info)
+{
+    static const char *const randoms[] = {"TPCRT_RANDOM_NORMAL", "TPCRT_RANDOM_IDS",
+                                          "TPCRT_RANDOM_ONES"};
+    fprintf(out, "    {%s, %s, %d, {", c_string(pr->a, name),
+            v->dtype == DT_I32 ? "TPCRT_I32" : "TPCRT_F32", v->shape.rank);
+    for (int d = 0; d < v->shape.rank; d++) {
+        Dim dim = v->shape.dims[d];
+        fprintf(out, "%s%s", d ? ", " : "",
+                dim.sym >= 0 ? c_string(pr->a, pr->p->g->symbols.items[dim.sym]) : "NULL");
+    }
+    fprintf(out, "}, {");
+    for (int d = 0; d < v->shape.rank; d++)
+        fprintf(out, "%s%" PRId64, d ? ", " : "",
+                v->shape.dims[d].sym >= 0 ? 0 : v->shape.dims[d].size);
+    fprintf(out, "}, %s, %" PRId64 "},\n", randoms[info ? info->random : RANDOM_NORMAL],
+            info ? info->id_limit : 0);
+}
+
+static void print_program_decl(Printer *pr, FILE *out, uint64_t hash)
+{
+    Graph *g = pr->p->g;
+    const Op *ret = g->top->last;
+    fprintf(out, "static const TpcrtTensorDecl inputs[] = {\n");
+    for (int i = 0; i < g->inputs.len; i++)
+        print_decl(pr, out, g->inputs.items[i], g->inputs.items[i]->name, &pr->p->input_info[i]);
+    fprintf(out, "};\nstatic const TpcrtTensorDecl outputs[] = {\n");
+    for (int i = 0; i < ret->nargs; i++)
+        print_decl(pr, out, ret->args[i], g->output_names.items[i], NULL);
+    fprintf(out, "};\n/* The last field is the fingerprint of everything above it: ranks compare it. */\n"
+                 "static const TpcrtProgram program = {%s, TP, %d, %d, inputs, outputs,\n"
+                 "                                     0x%016" PRIx64 "u};\n\n",
+            c_string(pr->a, g->name), g->inputs.len, ret->nargs, hash);
+}
+
+/* The i-th dimension of v, as main computes it: a number or a bound symbol. */
+static const char *main_dim(Printer *pr, const Value *v, int d)
+{
+    Dim dim = v->shape.dims[d];
+    return dim.sym >= 0 ? arena_printf(pr->a, "dims[%d]", dim.sym)
+                        : arena_printf(pr->a, "%" PRId64, dim.size);
+}
+
+static int input_index(const Graph *g, const Value *v)
+{
+    for (int i = 0; i < g->inputs.len; i++)
+        if (g->inputs.items[i] == v)
+            return i;
+    internal_error("'%s' is not an input", v->name ? v->name : "?");
+}
+
+static void print_main(Printer *pr, FILE *out)
+{
+    Graph *g = pr->p->g;
+    const Op *ret = g->top->last;
+    fprintf(out, "int main(int argc, char **argv)\n{\n"
+                 "    TpcrtArgs args;\n"
+                 "    tpcrt_init(&argc, &argv, &program, &args);\n"
+                 "    int rank = tpcrt_rank();\n"
+                 "    TpcrtDims bound = {0};\n"
+                 "    void *in[%d];\n"
+                 "    tpcrt_inputs_load(&program, &args, &bound, in);\n"
+                 "    int64_t dims[%d];\n", g->inputs.len ? g->inputs.len : 1,
+            g->symbols.len ? g->symbols.len : 1);
+    for (int i = 0; i < g->symbols.len; i++)
+        fprintf(out, "    dims[%d] = tpcrt_dim(&bound, %s);\n", i,
+                c_string(pr->a, g->symbols.items[i]));
+    fprintf(out, "    int64_t elements[BUFFERS];\n"
+                 "    buffer_elements(elements, dims, rank);\n"
+                 "    /* every rank runs this program with the same arguments, and fits its node */\n"
+                 "    tpcrt_check_start(&program, &args, &bound,\n"
+                 "                      (int64_t)sizeof(float) * weight_elements(rank),\n"
+                 "                      tpcrt_buffers_bytes(elements, BUFFERS));\n\n"
+                 "    TpcrtWeights *src = tpcrt_weights_open(&args);\n"
+                 "    static Weights w;\n"
+                 "    load_weights(&w, src, rank);\n"
+                 "    tpcrt_weights_close(src);\n"
+                 "    float *buf[BUFFERS];\n"
+                 "    float *block = tpcrt_buffers_alloc(buf, elements, BUFFERS);\n\n"
+                 "    forward(&w, buf, in, dims, rank);\n"
+                 "    if (args.bench > 0) {\n"
+                 "        double *times = tpcrt_alloc(sizeof(double) * (size_t)args.bench, \"bench\");\n"
+                 "        forward(&w, buf, in, dims, rank); /* warm-up */\n"
+                 "        double collectives = tpcrt_collective_seconds();\n"
+                 "        for (int k = 0; k < args.bench; k++) {\n"
+                 "            double start = tpcrt_now();\n"
+                 "            forward(&w, buf, in, dims, rank);\n"
+                 "            times[k] = tpcrt_now() - start;\n"
+                 "        }\n"
+                 "        int64_t tokens = 1;\n");
+    const Value *first = g->inputs.len ? g->inputs.items[0] : NULL;
+    for (int d = 0; first && d < first->shape.rank - (first->dtype == DT_F32 ? 1 : 0); d++)
+        fprintf(out, "        tokens *= %s;\n", main_dim(pr, first, d));
+    fprintf(out, "        tpcrt_bench_report(times, args.bench, tokens,\n"
+                 "                           tpcrt_collective_seconds() - collectives);\n"
+                 "        tpcrt_free(times);\n"
+                 "    }\n\n");
+    for (int i = 0; i < ret->nargs; i++) {
+        const Value *v = ret->args[i];
+        fprintf(out, "    tpcrt_output_write(&program, &args, %d, %s, %d, (int64_t[]){", i,
+                v->kind == VAL_INPUT ? arena_printf(pr->a, "in[%d]", input_index(g, v))
+                                     : arena_printf(pr->a, "buf[%d]", v->slot),
+                v->shape.rank);
+        for (int d = 0; d < v->shape.rank; d++)
+            fprintf(out, "%s%s", d ? ", " : "", main_dim(pr, v, d));
+        fprintf(out, "});\n");
+    }
+    fprintf(out, "    tpcrt_stats_report(&args, (int64_t)sizeof(float) * weight_elements(rank));\n"
+                 "    for (int k = 0; k < %d; k++)\n"
+                 "        tpcrt_free(in[k]);\n"
+                 "    tpcrt_free(w.block);\n"
+                 "    tpcrt_free(block);\n"
+                 "    tpcrt_finalize();\n"
+                 "    return 0;\n}\n", g->inputs.len);
+}
+
+char *print_c(Program *p, const char *source_path, size_t *size)
+{
+    Printer pr = {.p = p, .a = p->a, .tp = p->tp};
+    strmap_init(&pr.size_names, p->a);
+    /* The sections that name per-rank sizes come first, into memory: the table of them is
+     * printed above them. */
+    char *weights = NULL, *buffers = NULL, *forward = NULL;
+    size_t weights_size = 0, buffers_size = 0, forward_size = 0;
+    FILE *wf = open_memstream(&weights, &weights_size);
+    FILE *bf = open_memstream(&buffers, &buffers_size);
+    FILE *ff = open_memstream(&forward, &forward_size);
+    if (!wf || !bf || !ff)
+        internal_error("open_memstream: %s", strerror(errno));
+    print_weights_struct(&pr, wf);
+    print_loader(&pr, wf);
+    print_buffers(&pr, bf);
+    print_forward(&pr, ff);
+    fclose(wf);
+    fclose(bf);
+    fclose(ff);
+
+    char *text = NULL;
+    FILE *out = open_memstream(&text, size);
+    if (!out)
+        internal_error("open_memstream: %s", strerror(errno));
+    fputs(header_comment(&pr, source_path), out);
+    fprintf(out, "#include \"tpcrt.h\"\n\n#include <cblas.h>\n#include <math.h>\n"
+                 "#include <stdint.h>\n#include <stdio.h>\n#include <string.h>\n\n"
+                 "enum { TP = %d };\n\n", p->tp);
+    kernel_print_c_prelude(out);
+    for (int i = 0; i < p->kernels.len; i++)
+        kernel_print_c(out, p->kernels.items[i]);
+    fputs(launchers, out);
+    if (p->uses_attention) {
+        const char *softmax = NULL;
+        for (int i = 0; i < p->kernels.len && !softmax; i++)
+            if (!strncmp(p->kernels.items[i]->name, "attention_softmax", 17))
+                softmax = p->kernels.items[i]->name;
+        print_attention_launcher(out, softmax);
+    }
+    if (!pr.sizes.len)
+        fprintf(out, "struct RankSizes;\n\n");
+    print_tables(&pr, out);
+    fputs(weights, out);
+    fputs(buffers, out);
+    fputs(forward, out);
+    fflush(out);
+    print_program_decl(&pr, out, fingerprint(text, *size));
+    print_main(&pr, out);
+    fclose(out);
+    free(weights);
+    free(buffers);
+    free(forward);
+    return text;
+}
