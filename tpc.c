@@ -22,7 +22,8 @@ enum { EXIT_INPUT = 1, EXIT_USAGE = 2, MAX_TP = 4096 };
 static Arena *arena;
 
 static const char usage[] =
-    "usage: tpc MODEL.tpl [-tp N] [-o DIR] [-D NAME=VALUE ...] [--emit bin|c|ir|llvm|plan|dot]\n"
+    "usage: tpc MODEL.tpl [-tp N] [-o DIR] [-D NAME=VALUE ...]\n"
+    "           [--emit bin|c|ir|llvm|plan|dot|program]\n"
     "           [--target cpu|cuda] [--backend c|llvm] [--rank R] [--no-elide]\n"
     "           [--sequence-parallel] [--print-after PASS] [--print-after-all] [-h] [--version]\n";
 
@@ -34,7 +35,8 @@ static const char help[] =
     "  -D NAME=VALUE          override a config value; later config values are recomputed\n"
     "  --emit KIND            bin (default): the program in DIR; c: sources and a Makefile;\n"
     "                         ir: the IR after the last pass, on stdout; plan: the sharding plan\n"
-    "                         as JSON; dot: the sharded graph for Graphviz; llvm: kernels' LLVM IR\n"
+    "                         as JSON; dot: the sharded graph for Graphviz; llvm: kernels' LLVM IR;\n"
+    "                         program: the per-rank program form codegen prints, on stdout\n"
     "  --target cpu|cuda      C with OpenBLAS and MPI, or CUDA C with cuBLAS and NCCL\n"
     "  --backend c|llvm       kernels as C source or through the LLVM-C API\n"
     "  --rank R               with ir/dot: show the slices rank R holds (default 0)\n"
@@ -137,7 +139,7 @@ static void check_pass_name(const char *flag, const char *name, bool sema_too)
 
 static void parse_options(Arena *a, int argc, char **argv, Options *opt)
 {
-    static const char *const emits[] = {"bin", "c", "ir", "llvm", "plan", "dot"};
+    static const char *const emits[] = {"bin", "c", "ir", "llvm", "plan", "dot", "program"};
     static const char *const targets[] = {"cpu", "cuda"};
     static const char *const backends[] = {"c", "llvm"};
     *opt = (Options){.outdir = "out", .tp = 1, .emit = EMIT_BIN};
@@ -164,7 +166,7 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
         } else if (!strncmp(arg, "-D", 2)) {
             add_define(a, opt, arg + 2);
         } else if (is_flag(arg, "--emit")) {
-            opt->emit = (EmitKind)choose("--emit", flag_value(argc, argv, &i, "--emit"), emits, 6);
+            opt->emit = (EmitKind)choose("--emit", flag_value(argc, argv, &i, "--emit"), emits, 7);
         } else if (is_flag(arg, "--target")) {
             opt->target = (TargetKind)choose("--target", flag_value(argc, argv, &i, "--target"),
                                              targets, 2);
@@ -203,14 +205,12 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
 /* Options that belong to later stages of the roadmap say so plainly. */
 static void refuse_unbuilt(const Options *opt)
 {
-    static const char *const emits[] = {"bin", "c", "ir", "llvm", "plan", "dot"};
     if (opt->target == TARGET_CUDA)
         usage_error("--target cuda is not built yet (this tpc compiles for --target cpu)");
     if (opt->backend == BACKEND_LLVM || opt->emit == EMIT_LLVM)
         usage_error("the LLVM-C kernel backend is not built yet (use --backend c)");
     if (opt->sequence_parallel)
         usage_error("--sequence-parallel is not built yet");
-    (void)emits;
 }
 
 /* mkdir -p */
@@ -288,6 +288,8 @@ int main(int argc, char **argv)
             emit_plan(stdout, g, &opt);
         else if (opt.emit == EMIT_DOT)
             emit_dot(stdout, g, opt.rank);
+        else if (opt.emit == EMIT_PROGRAM)
+            emit_program_form(stdout, g);
         status = opt.emit == EMIT_BIN || opt.emit == EMIT_C ? emit_files(g, &opt) : 0;
     }
     arena_free(arena);

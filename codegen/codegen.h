@@ -6,6 +6,7 @@
 #define TPC_CODEGEN_H
 
 #include "ir.h"
+#include "options.h"
 
 /* ---- plan.c: --emit plan ----------------------------------------------------------------------- */
 void emit_plan(FILE *out, Graph *g, const Options *opt);
@@ -16,6 +17,8 @@ void emit_dot(FILE *out, Graph *g, int rank);
 /* ---- program.c: the per-rank program (--target cpu): C with OpenBLAS and libtpcrt ------------- */
 /* Writes OUTDIR/NAME.c and OUTDIR/Makefile; returns the C file's path, or NULL (reported). */
 const char *emit_program(Graph *g, const Options *opt, const char *source_path);
+/* --emit program: the per-rank program form (program.h) as text */
+void emit_program_form(FILE *out, Graph *g);
 
 /* ---- build.c: writing and building the program --------------------------------------------------- */
 /* Runs make in the output folder (the Makefile emit_program wrote); false when it fails. */

@@ -428,8 +428,8 @@ static void hold(Lower *L, Names *names, const char *name)
     vec_push(L->a, names, name);
 }
 
-/* A buffer is named by its role: the one name its values share (x, the residual stream), or
- * the names it holds in turn ("h_or_logits"), up to three. */
+/* A buffer is named by its role: the one name its values share (x, the residual stream), the
+ * two it holds in turn ("h_or_logits"), or, holding more, "work1", "work2": working space. */
 static void name_buffers(Lower *L)
 {
     Graph *g = L->g;
@@ -445,19 +445,20 @@ static void name_buffers(Lower *L)
             }
         }
         if (op->scratch >= 0)
-            hold(L, &held[op->scratch], op->kind == OP_ROPE ? "rope_table" : "scores");
+            hold(L, &held[op->scratch], op->kind == OP_ROPE ? "rope_cache" : "scores");
         for (int i = 0; i < op->nresults; i++) {
             const Value *v = op->results[i];
             if (v->slot >= 0 && !v->view_of && !carried[v->slot])
                 hold(L, &held[v->slot], value_name(v));
         }
     }
+    int work = 0;
     for (int s = 0; s < g->slots.len; s++) {
         const char *name = held[s].len ? c_identifier(L->a, held[s].items[0]) : "unused";
-        for (int k = 1; k < held[s].len && k < 3; k++)
-            name = arena_printf(L->a, "%s_or_%s", name, c_identifier(L->a, held[s].items[k]));
-        if (held[s].len > 3)
-            name = arena_printf(L->a, "%s_etc", name);
+        if (held[s].len == 2)
+            name = arena_printf(L->a, "%s_or_%s", name, c_identifier(L->a, held[s].items[1]));
+        if (held[s].len > 2)
+            name = arena_printf(L->a, "work%d", ++work);
         Buffer b = {program_name(L->p, name), NULL, g->slots.items[s].terms.len};
         b.terms = arena_array(L->a, (size_t)b.nterms + 1, sizeof *b.terms);
         for (int t = 0; t < b.nterms; t++) {

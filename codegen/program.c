@@ -1,5 +1,6 @@
 /* program.c — --emit c and bin: the per-rank program, lowered to the program form (lower.c)
- * and printed as C (print_c.c) into OUTDIR/NAME.c, with the Makefile beside it (build.c).
+ * and printed as C (print_c.c) into OUTDIR/NAME.c, with the Makefile beside it (build.c);
+ * --emit program: the form itself (dump.c).
  */
 #include "program.h"
 
@@ -16,4 +17,9 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
     bool written = write_file(path, text, size);
     free(text);
     return written && write_makefile(g, opt) ? path : NULL;
+}
+
+void emit_program_form(FILE *out, Graph *g)
+{
+    program_dump(out, lower_program(g));
 }

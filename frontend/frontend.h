@@ -9,6 +9,7 @@
 #define TPC_FRONTEND_H
 
 #include "ir.h"
+#include "options.h"
 
 typedef Vec(void *) List;
 

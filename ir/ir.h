@@ -458,32 +458,4 @@ const char *double_str(double x, char *buf, size_t size);
  * their rules, layouts consistent once set. Returns false and reports after the named pass. */
 bool ir_verify(Graph *g, const char *after_pass, FILE *err);
 
-/* ============================================================================================
- * Options every layer may read: the compiler's command line.
- * ============================================================================================ */
-
-typedef enum { EMIT_BIN, EMIT_C, EMIT_IR, EMIT_LLVM, EMIT_PLAN, EMIT_DOT } EmitKind;
-typedef enum { TARGET_CPU, TARGET_CUDA } TargetKind;
-typedef enum { BACKEND_C, BACKEND_LLVM } BackendKind;
-
-typedef struct Options {
-    const char *input;      /* MODEL.tpl */
-    const char *outdir;     /* -o */
-    int tp;                 /* -tp */
-    TargetKind target;
-    BackendKind backend;
-    EmitKind emit;
-    int rank;               /* --rank */
-    bool no_elide;
-    bool sequence_parallel;
-    const char *print_after; /* --print-after PASS */
-    const char *stop_after;  /* --stop-after PASS ("sema": before the first pass) */
-    bool print_after_all;
-    struct Define {
-        const char *name, *value;
-        const Source *src; /* "<command line>", for messages */
-    } *defines;
-    int ndefines;
-} Options;
-
 #endif /* TPC_IR_H */

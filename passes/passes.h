@@ -8,6 +8,7 @@
 #define TPC_PASSES_H
 
 #include "ir.h"
+#include "options.h"
 
 /* How many op visits a pass may spend weighing plans, each weighing a propagation over the
  * whole graph: about a second. Past it a huge model keeps the plan it has (shard, elide). */
