@@ -84,9 +84,10 @@ KExpr *kx_load(Kernel *k, int buffer, KExpr *index)
     return e;
 }
 
+/* Math is in the argument's precision: double for double, f32 otherwise. */
 KExpr *kx_call(Kernel *k, KFunc f, KExpr *a)
 {
-    KExpr *e = expr(k, KX_CALL, KT_F32);
+    KExpr *e = expr(k, KX_CALL, a->type == KT_F64 ? KT_F64 : KT_F32);
     e->op = f;
     e->a = a;
     return e;
@@ -96,7 +97,6 @@ KExpr *kx_call2(Kernel *k, KFunc f, KExpr *a, KExpr *b)
 {
     KExpr *e = kx_call(k, f, a);
     e->b = b;
-    e->type = a->type;
     return e;
 }
 
@@ -191,6 +191,14 @@ void ks_assign(Kernel *k, int var, KExpr *value)
     s->value = value;
 }
 
+void ks_reduce(Kernel *k, int var, KReduce op, KExpr *value)
+{
+    KStmt *s = append(k, KS_REDUCE);
+    s->var = var;
+    s->reduce = op;
+    s->value = value;
+}
+
 void ks_store(Kernel *k, int buffer, KExpr *index, KExpr *value)
 {
     KStmt *s = append(k, KS_STORE);
@@ -215,6 +223,7 @@ static bool stmts_equal(const KStmt *a, const KStmt *b)
 {
     for (; a && b; a = a->next, b = b->next) {
         if (a->kind != b->kind || a->var != b->var || a->buffer != b->buffer ||
+            a->reduce != b->reduce ||
             !expr_equal(a->lo, b->lo) || !expr_equal(a->hi, b->hi) ||
             !expr_equal(a->index, b->index) || !expr_equal(a->value, b->value) ||
             !stmts_equal(a->body, b->body) || !stmts_equal(a->orelse, b->orelse))

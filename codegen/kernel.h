@@ -50,13 +50,19 @@ typedef enum {
     KS_ASSIGN, /* var = value */
     KS_STORE,  /* buffer[index] = value */
     KS_IF,     /* if cond: body else: orelse */
+    KS_REDUCE, /* var = var op value, a reduction over the loop it is in: a backend may run
+                  the loop in parallel (C: omp simd reduction; CUDA: a warp or block reduction;
+                  LLVM: a vector reduction) */
 } KStmtKind;
+
+typedef enum { KR_SUM, KR_MAX } KReduce;
 
 typedef struct KStmt KStmt;
 struct KStmt {
     KStmtKind kind;
     int var;          /* FOR, LET, ASSIGN */
     int buffer;       /* STORE: the buffer's parameter */
+    KReduce reduce;   /* REDUCE */
     KExpr *lo, *hi;   /* FOR */
     KExpr *index;     /* STORE */
     KExpr *value;     /* LET, ASSIGN, STORE; IF: the condition */
@@ -119,6 +125,7 @@ void ks_else(Kernel *k);
 void ks_end(Kernel *k);
 void ks_let(Kernel *k, int var, KExpr *value);
 void ks_assign(Kernel *k, int var, KExpr *value);
+void ks_reduce(Kernel *k, int var, KReduce op, KExpr *value); /* var was set before the loop */
 void ks_store(Kernel *k, int buffer, KExpr *index, KExpr *value);
 
 /* The same parameters, variables and body (names included): the same kernel, kept once. */

@@ -90,20 +90,12 @@ static bool has_loop(const KStmt *s)
     return false;
 }
 
-/* `acc = acc + e` or `acc = max(acc, e)` on a variable declared outside the loop. */
+/* The loop's reductions (KS_REDUCE), which omp simd runs in parallel lanes. */
 static void print_reductions(FILE *out, const Kernel *k, const KStmt *body)
 {
-    for (const KStmt *s = body; s; s = s->next) {
-        if (s->kind != KS_ASSIGN)
-            continue;
-        const KExpr *v = s->value;
-        bool sum = v->kind == KX_BINARY && v->op == KB_ADD && v->a->kind == KX_VAR &&
-                   v->a->index == s->var;
-        bool max = v->kind == KX_CALL && v->op == KF_MAX && v->a->kind == KX_VAR &&
-                   v->a->index == s->var;
-        if (sum || max)
-            fprintf(out, " reduction(%s:%s)", sum ? "+" : "max", k->vars[s->var]);
-    }
+    for (const KStmt *s = body; s; s = s->next)
+        if (s->kind == KS_REDUCE)
+            fprintf(out, " reduction(%s:%s)", s->reduce == KR_SUM ? "+" : "max", k->vars[s->var]);
 }
 
 static void print_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
@@ -135,6 +127,17 @@ static void print_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
             print_expr(out, k, s->value);
             fputs(";\n", out);
             break;
+        case KS_REDUCE: {
+            const char *v = k->vars[s->var];
+            if (s->reduce == KR_SUM)
+                fprintf(out, "%s = (%s + ", v, v);
+            else
+                fprintf(out, "%s = %s(%s, ", v, k->var_types[s->var] == KT_F64 ? "fmax" : "tpc_maxf",
+                        v);
+            print_expr(out, k, s->value);
+            fputs(");\n", out);
+            break;
+        }
         case KS_STORE:
             fprintf(out, "%s[", k->params[s->buffer].name);
             print_expr(out, k, s->index);

@@ -154,7 +154,7 @@ static void sum_row(RowKernel *rk, int acc, KExpr *(*term)(RowKernel *, KExpr *)
     Kernel *k = rk->k;
     ks_let(k, acc, kx_float(k, 0));
     ks_for(k, rk->c, kx_int(k, 0), kx_param(k, rk->dim));
-    ks_assign(k, acc, kx_add(k, kx_var(k, acc), term(rk, extra)));
+    ks_reduce(k, acc, KR_SUM, term(rk, extra));
     ks_end(k);
 }
 
@@ -226,13 +226,13 @@ Kernel *kernel_softmax(Arena *a)
     open_rows(&rk);
     ks_let(k, top, kx_float(k, -3.4028234663852886e38));
     ks_for(k, rk.c, kx_int(k, 0), kx_param(k, rk.dim));
-    ks_assign(k, top, kx_call2(k, KF_MAX, kx_var(k, top), x_at(&rk)));
+    ks_reduce(k, top, KR_MAX, x_at(&rk));
     ks_end(k);
     ks_let(k, sum, kx_float(k, 0));
     ks_for(k, rk.c, kx_int(k, 0), kx_param(k, rk.dim));
     ks_let(k, e, kx_call(k, KF_EXP, kx_sub(k, x_at(&rk), kx_var(k, top))));
     ks_store(k, rk.out, out_index(&rk), kx_var(k, e));
-    ks_assign(k, sum, kx_add(k, kx_var(k, sum), kx_var(k, e)));
+    ks_reduce(k, sum, KR_SUM, kx_var(k, e));
     ks_end(k);
     ks_for(k, rk.c, kx_int(k, 0), kx_param(k, rk.dim));
     ks_store(k, rk.out, out_index(&rk), kx_div(k, kx_load(k, rk.out, out_index(&rk)), kx_var(k, sum)));
@@ -274,10 +274,8 @@ Kernel *kernel_rope_table(Arena *a)
     KExpr *exponent = kx_div(k, kx_cast(k, KT_F64, kx_mul(k, kx_int(k, -2), kx_var(k, j))),
                              kx_cast(k, KT_F64, kx_param(k, rotary)));
     KExpr *freq = kx_call2(k, KF_POW, kx_param(k, theta), exponent);
-    freq->type = KT_F64;
     ks_let(k, angle, kx_mul(k, kx_cast(k, KT_F64, kx_var(k, p)), freq));
     KExpr *cosv = kx_call(k, KF_COS, kx_var(k, angle)), *sinv = kx_call(k, KF_SIN, kx_var(k, angle));
-    cosv->type = sinv->type = KT_F64;
     KExpr *at = kx_add(k, kx_mul(k, kx_var(k, p), kx_param(k, rotary)), kx_mul(k, kx_int(k, 2), kx_var(k, j)));
     ks_store(k, table, at, kx_cast(k, KT_F32, cosv));
     ks_store(k, table, kx_add(k, at, kx_int(k, 1)), kx_cast(k, KT_F32, sinv));
@@ -361,14 +359,14 @@ Kernel *kernel_attention_softmax(Arena *a)
     KExpr *at = kx_add(k, kx_var(k, base), kx_var(k, j));
     ks_let(k, v, kx_select(k, dropped, kx_float(k, -3.4028234663852886e38), kx_mul(k, kx_load(k, s, at), kx_param(k, scale))));
     ks_store(k, s, at, kx_var(k, v));
-    ks_assign(k, top, kx_call2(k, KF_MAX, kx_var(k, top), kx_var(k, v)));
+    ks_reduce(k, top, KR_MAX, kx_var(k, v));
     ks_end(k);
     ks_let(k, sum, kx_float(k, 0));
     ks_for(k, j, kx_int(k, 0), kx_var(k, keys));
     KExpr *at2 = kx_add(k, kx_var(k, base), kx_var(k, j));
     ks_let(k, e, kx_call(k, KF_EXP, kx_sub(k, kx_load(k, s, at2), kx_var(k, top))));
     ks_store(k, s, at2, kx_var(k, e));
-    ks_assign(k, sum, kx_add(k, kx_var(k, sum), kx_var(k, e)));
+    ks_reduce(k, sum, KR_SUM, kx_var(k, e));
     ks_end(k);
     ks_let(k, inv, kx_div(k, kx_float(k, 1), kx_var(k, sum)));
     ks_for(k, j, kx_int(k, 0), kx_var(k, keys));
@@ -446,7 +444,7 @@ Kernel *kernel_reduce(Arena *a, bool mean, bool masked)
     ks_for(k, j, kx_int(k, 0), kx_param(k, count));
     ks_let(k, w, masked ? kx_load(k, m, kx_add(k, kx_mul(k, kx_var(k, o), kx_param(k, count)), kx_var(k, j)))
                         : kx_float(k, 1));
-    ks_assign(k, total, kx_add(k, kx_var(k, total), kx_var(k, w)));
+    ks_reduce(k, total, KR_SUM, kx_var(k, w));
     ks_for(k, c, kx_int(k, 0), kx_param(k, inner));
     KExpr *dst = kx_add(k, kx_mul(k, kx_var(k, o), kx_param(k, inner)), kx_var(k, c));
     KExpr *src = kx_add(k, kx_mul(k, kx_add(k, kx_mul(k, kx_var(k, o), kx_param(k, count)), kx_var(k, j)), kx_param(k, inner)), kx_var(k, c));
