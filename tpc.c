@@ -1,6 +1,6 @@
 /* tpc.c — the driver: options -> front end -> pass pipeline -> codegen -> build.
  *
- * Command line as spec/CLI.md: silence on success, `file:line:col: error:` for bad input
+ * Command line as docs/cli.md: silence on success, `file:line:col: error:` for bad input
  * (exit 1), one line and the usage for bad usage (exit 2).
  */
 #include "codegen.h"

@@ -8,7 +8,7 @@
 #include "ir.h"
 #include "options.h"
 
-/* ---- plan.c: --emit plan ----------------------------------------------------------------------- */
+/* ---- sharding_plan.c: --emit plan ------------------------------------------------------------ */
 void emit_plan(FILE *out, Graph *g, const Options *opt);
 
 /* ---- dot.c: --emit dot ------------------------------------------------------------------------- */
@@ -61,7 +61,7 @@ const char *c_float(Arena *a, double v);           /* "1e-05f": reads back as (f
 const char *c_double(Arena *a, double v);          /* "10000.0": reads back as v exactly */
 void c_number(char *buf, size_t size, double v, bool f32); /* either, into buf (48 bytes do) */
 
-/* ---- kernels.c: the kernels between GEMMs, in the loop-level form (kernel.h) ------------------ */
+/* ---- kernel_library.c: the kernels between GEMMs, in the loop-level form (kernel.h) ----------- */
 struct Kernel;
 /* An elementwise kernel computes a tree of elementwise ops over [rows, cols] of the output;
  * each leaf is read as rows of its own (stride ld: a view's rows are wider), as a vector over

@@ -96,7 +96,7 @@ typedef struct Kernel {
     int depth;
 } Kernel;
 
-/* ---- kernel.c: building kernels ------------------------------------------------------------ */
+/* ---- kernel_build.c: building kernels ---------------------------------------------------- */
 Kernel *kernel_new(Arena *a, const char *name, const char *comment);
 int kernel_buffer(Kernel *k, const char *name, KType type, bool written); /* a parameter */
 int kernel_scalar(Kernel *k, const char *name, KType type);
@@ -131,7 +131,7 @@ void ks_store(Kernel *k, int buffer, KExpr *index, KExpr *value);
 /* The same parameters, variables and body (names included): the same kernel, kept once. */
 bool kernel_equal(const Kernel *a, const Kernel *b);
 
-/* ---- kernel_c.c: the C backend --------------------------------------------------------------- */
+/* ---- print_kernel_c.c: the C backend ---------------------------------------------------------- */
 void kernel_print_c(FILE *out, const Kernel *k);
 /* The helpers kernels' C text uses (a vectorisable expf), printed once per program. */
 void kernel_print_c_prelude(FILE *out);

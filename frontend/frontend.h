@@ -1,4 +1,4 @@
-/* frontend.h — the front end: the .tpl language (spec/LANGUAGE.md) read by a flex scanner and a
+/* frontend.h — the front end: the .tpl language (docs/language.md) read by a flex scanner and a
  * bison parser into an AST, then checked and lowered into the graph IR.
  *
  * The front end knows nothing of ranks. Every AST node carries a Loc; the parser's actions only

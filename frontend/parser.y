@@ -1,4 +1,4 @@
-/* parser.y — the .tpl grammar (spec/LANGUAGE.md).
+/* parser.y — the .tpl grammar (docs/language.md).
  *
  * A pure, reentrant LALR(1) parser with locations (byte offsets) and no conflicts (%expect 0).
  * Every list is left-recursive, so long files use constant stack; actions only build AST nodes

@@ -442,7 +442,7 @@ typedef struct Builtin {
 #define T_OPT(n) {n, P_TENSOR, false, false}
 #define KW(n, k, req) {n, k, req, true}
 
-/* Every built-in of spec/LANGUAGE.md with its parameters, in positional order. */
+/* Every built-in of docs/language.md with its parameters, in positional order. */
 static const Builtin builtins[] = {
     {"linear",     OP_LINEAR,    CALL_PLAIN,  true,  {T("x"), T("w"), T_OPT("b")}},
     {"matmul",     OP_MATMUL,    CALL_PLAIN,  true,  {T("x"), T("w")}},
@@ -972,18 +972,24 @@ static void skip_loop(Sema *s, const List *names)
 }
 
 /* for VAR in GROUP { BODY }: one FOR op; carried names become the body's parameters. */
-static void lower_for(Sema *s, const Stmt *st)
+/* A loop being lowered: the names its body binds, and those of them bound before it, which
+ * are carried from block to block (their values when the loop starts in init). */
+typedef struct Loop {
+    List names;
+    Value *init[MAX_CARRIED];
+    const Ident *carried[MAX_CARRIED];
+    int ncarried;
+    Op *op;
+} Loop;
+
+/* The group a `for` runs over, once everything about the loop itself is known to be right. */
+static Group *loop_group(Sema *s, const Stmt *st, Loop *lp)
 {
     Declared *d = strmap_get(&s->weights, st->group.name);
-    StrMap seen;
-    List names = {0};
-    strmap_init(&seen, s->a);
-    assigned_names(s, &st->body, &seen, &names);
     if (s->loop) {
         diag_error(s->diag, st->loc, "loops do not nest (this one is inside the loop over '%s')",
                    clip(s, s->loop->group->name));
-        skip_loop(s, &names);
-        return;
+        return NULL;
     }
     if (!d || !d->group) {
         if (!strmap_get(&s->bad_groups, st->group.name)) {
@@ -994,114 +1000,145 @@ static void lower_for(Sema *s, const Stmt *st)
             diag_error(s->diag, st->group.loc, "'%s' is not a weights group%s",
                        clip(s, st->group.name), ast_suggestion(s->a, &sg));
         }
-        skip_loop(s, &names);
-        return;
+        return NULL;
     }
-    if (names.len > MAX_CARRIED) {
-        const Ident *t = names.items[MAX_CARRIED];
+    if (lp->names.len > MAX_CARRIED) {
+        const Ident *t = lp->names.items[MAX_CARRIED];
         diag_error(s->diag, t->loc, "too many names bound in a loop body (limit is %d)",
                    MAX_CARRIED);
-        skip_loop(s, &names);
-        return;
+        return NULL;
     }
-    if (!check_target(s, &st->var) || !count_op(s) || !count_op(s)) { /* the FOR and its YIELD */
-        skip_loop(s, &names);
-        return;
-    }
+    if (!check_target(s, &st->var) || !count_op(s) || !count_op(s)) /* the FOR and its YIELD */
+        return NULL;
+    return d->group;
+}
 
-    /* Carried: names bound before the loop that the body rebinds. */
-    Value *init[MAX_CARRIED];
-    const Ident *carried[MAX_CARRIED];
-    int ncarried = 0;
-    for (int i = 0; i < names.len; i++) {
-        const Ident *t = names.items[i];
+/* The FOR op, carrying the names bound before the loop that the body rebinds; the body's
+ * scope, where the loop variable and the carried names (as the block's parameters) live. */
+static void open_loop(Sema *s, const Stmt *st, Group *group, Loop *lp)
+{
+    for (int i = 0; i < lp->names.len; i++) {
+        const Ident *t = lp->names.items[i];
         Binding *b = lookup(s, t->name);
         if (b && b->kind == NAME_VALUE && b->value) {
-            init[ncarried] = b->value;
-            carried[ncarried++] = t;
+            lp->init[lp->ncarried] = b->value;
+            lp->carried[lp->ncarried++] = t;
         }
     }
-    Op *loop = ir_op_new(s->g, OP_FOR, st->loc, init, ncarried, 0);
-    loop->group = d->group;
+    Op *loop = ir_op_new(s->g, OP_FOR, st->loc, lp->init, lp->ncarried, 0);
+    loop->group = group;
     loop->body = ir_block_new(s->g, loop);
-    loop->body->nparams = ncarried;
-    loop->body->params = arena_array(s->a, (size_t)ncarried, sizeof(Value *));
+    loop->body->nparams = lp->ncarried;
+    loop->body->params = arena_array(s->a, (size_t)lp->ncarried, sizeof(Value *));
     ir_op_append(s->block, loop);
-
-    Block *outer_block = s->block;
-    Scope *outer_scope = s->scope;
     push_scope(s);
     Binding *var = arena_alloc(s->a, sizeof *var);
     var->kind = NAME_LOOP_VAR;
-    var->group = d->group;
+    var->group = group;
     strmap_put(&s->scope->names, st->var.name, var);
-    for (int i = 0; i < ncarried; i++) {
-        Value *p = ir_value_new(s->g, VAL_PARAM, init[i]->dtype, init[i]->shape);
+    for (int i = 0; i < lp->ncarried; i++) {
+        Value *p = ir_value_new(s->g, VAL_PARAM, lp->init[i]->dtype, lp->init[i]->shape);
         p->def = loop;
         p->index = i;
-        p->name = carried[i]->name;
+        p->name = lp->carried[i]->name;
         loop->body->params[i] = p;
-        bind(s, carried[i]->name, NAME_VALUE, p, carried[i]->loc);
+        bind(s, lp->carried[i]->name, NAME_VALUE, p, lp->carried[i]->loc);
     }
     s->block = loop->body;
     s->loop = loop;
-    lower_stmts(s, &st->body, false);
+    lp->op = loop;
+}
 
-    /* Yield every carried name, then every name first bound in the body. */
+/* The body's yield: every carried name (with the shape it started with), then every name first
+ * bound in the body, which is visible after the loop. False when a carried name changed shape
+ * or lost its value to an error. */
+static bool yield_loop(Sema *s, const Stmt *st, Loop *lp, const Ident **escaping, int *nescaping)
+{
     Value *yielded[MAX_CARRIED];
-    const Ident *escaping[MAX_CARRIED];
     int n = 0;
     bool ok = true;
-    for (int i = 0; i < ncarried; i++) {
-        Binding *b = strmap_get(&s->scope->names, carried[i]->name);
+    for (int i = 0; i < lp->ncarried; i++) {
+        Binding *b = strmap_get(&s->scope->names, lp->carried[i]->name);
         Value *v = b ? b->value : NULL;
         if (!v) {
             ok = false;
             continue;
         }
-        if (!shape_equal(&v->shape, &init[i]->shape) || v->dtype != init[i]->dtype) {
+        const Value *init = lp->init[i];
+        if (!shape_equal(&v->shape, &init->shape) || v->dtype != init->dtype) {
             char a[256], c[256];
             diag_error(s->diag, b->loc, "'%s' changes shape in the loop body: %s%s when the loop "
-                       "starts, %s%s at the end of a block", clip(s, carried[i]->name),
-                       dtype_name(init[i]->dtype), shape_str(s->g, &init[i]->shape, a, sizeof a),
+                       "starts, %s%s at the end of a block", clip(s, lp->carried[i]->name),
+                       dtype_name(init->dtype), shape_str(s->g, &init->shape, a, sizeof a),
                        dtype_name(v->dtype), shape_str(s->g, &v->shape, c, sizeof c));
             ok = false;
         }
         yielded[n++] = v;
     }
-    int nescaping = 0;
-    for (int i = 0; i < names.len && ok; i++) {
-        const Ident *t = names.items[i];
+    *nescaping = 0;
+    for (int i = 0; i < lp->names.len && ok; i++) {
+        const Ident *t = lp->names.items[i];
         Binding *b = strmap_get(&s->scope->names, t->name);
         bool is_carried = false;
-        for (int j = 0; j < ncarried; j++)
-            is_carried |= carried[j] == t;
+        for (int j = 0; j < lp->ncarried; j++)
+            is_carried |= lp->carried[j] == t;
         if (!is_carried && b && b->value) {
-            escaping[nescaping++] = t;
+            escaping[(*nescaping)++] = t;
             yielded[n++] = b->value;
         }
     }
+    if (!ok)
+        return false;
+    ir_op_append(lp->op->body, ir_op_new(s->g, OP_YIELD, st->loc, yielded, n, 0));
+    set_results(s, lp->op, yielded, n);
+    return true;
+}
+
+/* After the loop, the carried and escaping names are its results; a name the body bound to a
+ * poison (its statement had an error) stays one. */
+static void close_loop(Sema *s, Loop *lp, const Ident **escaping, int nescaping)
+{
+    for (int i = 0; i < lp->ncarried; i++)
+        bind(s, lp->carried[i]->name, NAME_VALUE, lp->op->results[i], lp->carried[i]->loc);
+    for (int i = 0; i < nescaping; i++)
+        bind(s, escaping[i]->name, NAME_VALUE, lp->op->results[lp->ncarried + i],
+             escaping[i]->loc);
+    for (int i = 0; i < lp->names.len; i++) {
+        const Ident *t = lp->names.items[i];
+        Binding *b = lookup(s, t->name);
+        if (!b || (b->kind == NAME_VALUE && (!b->value || b->value->def != lp->op)))
+            bind_poison(s, t);
+    }
+}
+
+/* for VAR in GROUP { ... }: a FOR op over the group's blocks (checks, the op and its scope,
+ * the body, the yield, the names after it). */
+static void lower_for(Sema *s, const Stmt *st)
+{
+    Loop lp = {0};
+    StrMap seen;
+    strmap_init(&seen, s->a);
+    assigned_names(s, &st->body, &seen, &lp.names);
+    Group *group = loop_group(s, st, &lp);
+    if (!group) {
+        skip_loop(s, &lp.names);
+        return;
+    }
+    Block *outer_block = s->block;
+    Scope *outer_scope = s->scope;
+    open_loop(s, st, group, &lp);
+    lower_stmts(s, &st->body, false);
+    const Ident *escaping[MAX_CARRIED];
+    int nescaping = 0;
+    bool ok = yield_loop(s, st, &lp, escaping, &nescaping);
     s->block = outer_block;
     s->scope = outer_scope;
     s->loop = NULL;
     if (!ok) {
-        skip_loop(s, &names);
+        skip_loop(s, &lp.names);
         return;
     }
-    Op *yield = ir_op_new(s->g, OP_YIELD, st->loc, yielded, n, 0);
-    ir_op_append(loop->body, yield);
-    set_results(s, loop, yielded, n);
-    for (int i = 0; i < ncarried; i++)
-        bind(s, carried[i]->name, NAME_VALUE, loop->results[i], carried[i]->loc);
-    for (int i = 0; i < nescaping; i++)
-        bind(s, escaping[i]->name, NAME_VALUE, loop->results[ncarried + i], escaping[i]->loc);
-    /* A name the body bound to a poison (its statement had an error) stays one after it. */
-    for (int i = 0; i < names.len; i++) {
-        const Ident *t = names.items[i];
-        Binding *b = lookup(s, t->name);
-        if (!b || (b->kind == NAME_VALUE && (!b->value || b->value->def != loop)))
-            bind_poison(s, t);
-    }
+    close_loop(s, &lp, escaping, nescaping);
 }
 
 static void lower_return(Sema *s, const Stmt *st, bool top)

@@ -1,4 +1,4 @@
-/* print.c — the IR as text: one op a line, stable for FileCheck (spec/CLI.md, "The IR as
+/* print.c — the IR as text: one op a line, stable for FileCheck (docs/cli.md, "The IR as
  * printed").
  *
  *   %h = rmsnorm %x, @layer.attn_norm, eps=1e-05           : f32[batch,seq,4096] R

@@ -1,4 +1,4 @@
-/* kernel.c — building kernels in the loop-level form (kernel.h). Nodes live in the arena. */
+/* kernel_build.c — building kernels in the loop-level form (kernel.h). Nodes live in the arena. */
 #include "kernel.h"
 
 #include <string.h>

@@ -1,5 +1,5 @@
-/* plan.c — the sharding plan as JSON (--emit plan; spec/CLI.md, "The plan"): for each rank the
- * checkpoint tensors it reads and the slice of each, its weight bytes; the collectives of one
+/* sharding_plan.c — the sharding plan as JSON (--emit plan; README, "What tpc shows"): for
+ * each rank the checkpoint tensors it reads and the slice of each, its weight bytes; the collectives of one
  * forward with their shapes and the bytes each rank sends per token; the bytes of the memory
  * plan's buffers for the estimate's workload; and the cost model's estimate. Group weights are listed once with "blocks": N ("{i}" in the name); a fused weight
  * is listed as the checkpoint tensors it is made of.

@@ -1,4 +1,4 @@
-/* kernel_c.c — the C backend of the kernel form: each kernel a static function.
+/* print_kernel_c.c — the C backend of the kernel form: each kernel a static function.
  *
  * Buffers are plain pointers: elementwise kernels run in place (out == x), which restrict
  * would forbid. The innermost loops carry `#pragma omp simd`, with the reductions they make

@@ -1,4 +1,4 @@
-/* kernels.c — the kernels of the ops between GEMMs and collectives, in the loop-level form.
+/* kernel_library.c — the kernels of the ops between GEMMs and collectives, in the loop-level form.
  *
  * Each builder describes one op's computation over its local data, with sizes as parameters,
  * so one kernel serves every op of its kind and shape pattern (the program prints each distinct
