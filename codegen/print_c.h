@@ -1,0 +1,35 @@
+/* print_c.h — what the two halves of the C printer share: print_c.c prints the file (sizes,
+ * weights, buffers, tables, main), print_c_forward.c prints forward's steps. */
+#ifndef TPC_PRINT_C_H
+#define TPC_PRINT_C_H
+
+#include "program.h"
+
+typedef struct RankSize { /* a field of RankSizes: one per distinct per-rank vector */
+    const char *name;
+    const int64_t *per_rank;
+} RankSize;
+
+typedef struct Printer {
+    Program *p;
+    Arena *a;
+    int tp;
+    FILE *out;
+    Vec(RankSize) sizes;
+    StrMap size_names;   /* "12,12,11," -> "rs->name" */
+    bool used_rank_sizes;/* the function being printed reads rs-> */
+    bool used_rank;      /* ... or rank */
+} Printer;
+
+/* print_c.c */
+const char *per_rank_c(Printer *pr, const char *name, const int64_t *values);
+const char *size_c(Printer *pr, const Size *s);
+const char *ref_c(Printer *pr, Ref r);
+const char *arg_c(Printer *pr, const Arg *arg);
+void mark_symbols(const Size *s, bool *used);
+void print_symbols(Printer *pr, FILE *out, const bool *used);
+
+/* print_c_forward.c */
+void print_forward(Printer *pr, FILE *out);
+
+#endif /* TPC_PRINT_C_H */
