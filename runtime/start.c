@@ -1,4 +1,7 @@
-/* start.c — what every rank must agree on before it takes part in a collective with the others.
+/* start.c — a program's life in the runtime: start-up (MPI, the command line, the world size,
+ * BLAS threads), what every rank must agree on before it takes part in a collective with the
+ * others, the memory check, and at the end the --stats report and shut-down. (NCCL's set-up
+ * will hang off tpcrt_init here.)
  *
  * Ranks are separate processes that mpirun may start from different binaries (MPMD:
  * `mpirun -np 1 A : -np 1 B`) with different command lines. If they run different programs, or
@@ -20,6 +23,7 @@
  */
 #include "internal.h"
 
+#include <cblas.h>
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,18 +57,25 @@ static uint64_t text_hash(const char *text)
     return h;
 }
 
-/* MemAvailable from /proc/meminfo in bytes, or -1 where it does not say. */
-int64_t tpcrt_memory_available(void)
+/* A "Key: N kB" line of a /proc file, in bytes, or -1 where it does not say. */
+static int64_t proc_bytes(const char *path, const char *key)
 {
-    FILE *f = fopen("/proc/meminfo", "r");
+    FILE *f = fopen(path, "r");
     char line[256];
     long long kb = -1;
+    size_t n = strlen(key);
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1)
+        if (!strncmp(line, key, n) && line[n] == ':' && sscanf(line + n + 1, "%lld kB", &kb) == 1)
             break;
     if (f)
         fclose(f);
     return kb < 0 || kb > INT64_MAX / 1024 ? -1 : kb * 1024;
+}
+
+/* MemAvailable from /proc/meminfo in bytes, or -1 where it does not say. */
+int64_t tpcrt_memory_available(void)
+{
+    return proc_bytes("/proc/meminfo", "MemAvailable");
 }
 
 static void record_fill(StartRecord *r, const TpcrtProgram *prog, const TpcrtArgs *args,
@@ -347,5 +358,122 @@ void tpcrt_check_start(const TpcrtProgram *prog, const TpcrtArgs *args, const Tp
     StartRecord *all = records_gather(&mine);
     records_compare(prog, all, true);
     memory_compare(all);
+    tpcrt_free(all);
+}
+
+/* ---- the program's life: start-up, shut-down, the report at the end ----------------------- */
+
+static struct {
+    int rank, size;
+    bool mpi_started_here; /* tpcrt_init called MPI_Init, so tpcrt_finalize ends MPI */
+} world;
+
+/* Leaves every rank with `status` once rank 0 has had its say: only where every rank knows it
+ * must leave, so none is left waiting for another in a collective. */
+static _Noreturn void world_exit(int status)
+{
+    fflush(stdout);
+    fflush(stderr);
+    mpi_check(MPI_Finalize());
+    exit(status);
+}
+
+static void world_start(int *argc, char ***argv)
+{
+    int started = 0;
+    mpi_check(MPI_Initialized(&started));
+    if (!started) {
+        if (MPI_Init(argc, argv) != MPI_SUCCESS) {
+            fprintf(stderr, "tpc: MPI_Init failed\n");
+            exit(1);
+        }
+        world.mpi_started_here = true;
+    }
+    mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+    mpi_check(MPI_Comm_rank(MPI_COMM_WORLD, &world.rank));
+    mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &world.size));
+}
+
+/* Every rank parses its own command line (an MPMD launch may give ranks different ones); they
+ * learn each other's outcome in tpcrt_start_agree, so that a usage error on any rank ends every
+ * rank, and a rank that is told nothing of it never waits in a collective. The line is rank
+ * 0's, or the first rank's that has one. */
+static void world_parse_args(int argc, char **argv, const TpcrtProgram *prog, TpcrtArgs *args)
+{
+    char err[TPCRT_ERROR_LEN];
+    TpcrtArgsStatus status = tpcrt_args_parse(argc, argv, prog, args, err, sizeof err);
+    int speaker = -1;
+    TpcrtArgsStatus worst = tpcrt_start_agree(prog, args, status, &speaker);
+    if (worst == TPCRT_ARGS_OK)
+        return;
+    if (world.rank == 0 && worst == TPCRT_ARGS_HELP)
+        tpcrt_usage_print(stdout, prog);
+    if (world.rank == speaker && worst == TPCRT_ARGS_USAGE) {
+        char shown[TPCRT_ERROR_LEN];
+        fprintf(stderr, "tpc: rank %d: %s\n", world.rank,
+                tpcrt_escape_text(err, false, shown, sizeof shown));
+        tpcrt_usage_print(stderr, prog);
+    }
+    world_exit(worst == TPCRT_ARGS_HELP ? 0 : 2);
+}
+
+static void world_check_size(const TpcrtProgram *prog)
+{
+    if (world.size == prog->tp)
+        return;
+    if (world.rank == 0)
+        fprintf(stderr,
+                "tpc: rank 0: %s was built for %d rank%s (-tp %d), started with %d: "
+                "run it with mpirun -np %d\n",
+                prog->name, prog->tp, prog->tp == 1 ? "" : "s", prog->tp, world.size, prog->tp);
+    world_exit(1);
+}
+
+void tpcrt_init(int *argc, char ***argv, const TpcrtProgram *prog, TpcrtArgs *args)
+{
+    world_start(argc, argv);
+    world_parse_args(*argc, *argv, prog, args);
+    world_check_size(prog);
+    openblas_set_num_threads(args->threads);
+    tpcrt_collectives_init(world.size);
+}
+
+void tpcrt_finalize(void)
+{
+    tpcrt_collectives_free();
+    fflush(stdout);
+    if (world.mpi_started_here)
+        mpi_check(MPI_Finalize());
+}
+
+int tpcrt_rank(void)
+{
+    return world.rank;
+}
+
+int tpcrt_world_size(void)
+{
+    return world.size;
+}
+
+/* The peak resident set (VmHWM) in bytes, or -1 where /proc does not say. */
+static int64_t peak_memory(void)
+{
+    return proc_bytes("/proc/self/status", "VmHWM");
+}
+
+void tpcrt_stats_report(const TpcrtArgs *args, int64_t weight_bytes)
+{
+    if (!args->stats)
+        return;
+    int size = tpcrt_world_size();
+    int64_t mine[3] = {weight_bytes, tpcrt_checkpoint_bytes_read(), peak_memory()};
+    int64_t *all = tpcrt_alloc((size_t)size * sizeof mine, "stats");
+    mpi_check(MPI_Gather(mine, 3, MPI_INT64_T, all, 3, MPI_INT64_T, 0, MPI_COMM_WORLD));
+    for (int r = 0; tpcrt_rank() == 0 && r < size; r++)
+        printf("stats: rank %d: weights %.1f MB, read %.1f MB, peak memory %.1f MB\n", r,
+               (double)all[3 * r] / 1e6, (double)all[3 * r + 1] / 1e6,
+               (double)all[3 * r + 2] / 1e6);
+    fflush(stdout);
     tpcrt_free(all);
 }

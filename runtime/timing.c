@@ -55,33 +55,3 @@ void tpcrt_bench_report(const double *forward_seconds, int n, int64_t tokens_per
     fflush(stdout);
     tpcrt_free(sorted);
 }
-
-/* The peak resident set (VmHWM) in bytes, or -1 where /proc does not say. */
-static int64_t peak_memory(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
-}
-
-void tpcrt_stats_report(const TpcrtArgs *args, int64_t weight_bytes)
-{
-    if (!args->stats)
-        return;
-    int size = tpcrt_world_size();
-    int64_t mine[3] = {weight_bytes, tpcrt_checkpoint_bytes_read(), peak_memory()};
-    int64_t *all = tpcrt_alloc((size_t)size * sizeof mine, "stats");
-    mpi_check(MPI_Gather(mine, 3, MPI_INT64_T, all, 3, MPI_INT64_T, 0, MPI_COMM_WORLD));
-    for (int r = 0; tpcrt_rank() == 0 && r < size; r++)
-        printf("stats: rank %d: weights %.1f MB, read %.1f MB, peak memory %.1f MB\n", r,
-               (double)all[3 * r] / 1e6, (double)all[3 * r + 1] / 1e6,
-               (double)all[3 * r + 2] / 1e6);
-    fflush(stdout);
-    tpcrt_free(all);
-}

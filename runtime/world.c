@@ -1,19 +1,17 @@
-/* world.c — start-up and shut-down, the world-size check, failure, aligned memory.
+/* world.c — failure, aligned memory, bound dimensions and sizes.
  *
- * The world is MPI_COMM_WORLD, with MPI_ERRORS_RETURN so that every MPI call's status comes back
- * to mpi_check, which ends the job with one line naming the call. Ending the job is MPI_Abort:
- * it takes every rank down, so none is left waiting in a collective. Usage errors are shared in
- * the first collective (start.c), so every rank knows of any rank's; with a wrong world size
- * they are seen alike by every rank: one rank says so, and every rank leaves through
- * MPI_Finalize with the same status. Every failure line is escaped as a whole before it is
- * written (no control character from a path or a checkpoint reaches the terminal).
+ * Every MPI call's status comes back (MPI_ERRORS_RETURN, set in start.c) to mpi_check, which
+ * ends the job with one line naming the call. Ending the job is MPI_Abort: it takes every rank
+ * down, so none is left waiting in a collective; where every rank knows it must leave
+ * (tpcrt_fail_everywhere), each says its line and leaves through MPI_Finalize. Every failure
+ * line is escaped as a whole before it is written (no control character from a path or a
+ * checkpoint reaches the terminal).
  *
  * Also here: sizes computed from dimensions bound at run time (tpcrt_size, tpcrt_buffers_*),
  * checked for overflow, since --dim and the inputs' shapes can be anything.
  */
 #include "internal.h"
 
-#include <cblas.h>
 #include <mpi.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -33,99 +31,6 @@ int dlclose(void *handle)
 }
 #endif
 
-static struct {
-    int rank, size;
-    bool mpi_started_here; /* tpcrt_init called MPI_Init, so tpcrt_finalize ends MPI */
-} world;
-
-/* Leaves every rank with `status` once rank 0 has had its say: only where every rank knows it
- * must leave, so none is left waiting for another in a collective. */
-static _Noreturn void world_exit(int status)
-{
-    fflush(stdout);
-    fflush(stderr);
-    mpi_check(MPI_Finalize());
-    exit(status);
-}
-
-static void world_start(int *argc, char ***argv)
-{
-    int started = 0;
-    mpi_check(MPI_Initialized(&started));
-    if (!started) {
-        if (MPI_Init(argc, argv) != MPI_SUCCESS) {
-            fprintf(stderr, "tpc: MPI_Init failed\n");
-            exit(1);
-        }
-        world.mpi_started_here = true;
-    }
-    mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
-    mpi_check(MPI_Comm_rank(MPI_COMM_WORLD, &world.rank));
-    mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &world.size));
-}
-
-/* Every rank parses its own command line (an MPMD launch may give ranks different ones); they
- * learn each other's outcome in tpcrt_start_agree, so that a usage error on any rank ends every
- * rank, and a rank that is told nothing of it never waits in a collective. The line is rank
- * 0's, or the first rank's that has one. */
-static void world_parse_args(int argc, char **argv, const TpcrtProgram *prog, TpcrtArgs *args)
-{
-    char err[TPCRT_ERROR_LEN];
-    TpcrtArgsStatus status = tpcrt_args_parse(argc, argv, prog, args, err, sizeof err);
-    int speaker = -1;
-    TpcrtArgsStatus worst = tpcrt_start_agree(prog, args, status, &speaker);
-    if (worst == TPCRT_ARGS_OK)
-        return;
-    if (world.rank == 0 && worst == TPCRT_ARGS_HELP)
-        tpcrt_usage_print(stdout, prog);
-    if (world.rank == speaker && worst == TPCRT_ARGS_USAGE) {
-        char shown[TPCRT_ERROR_LEN];
-        fprintf(stderr, "tpc: rank %d: %s\n", world.rank,
-                tpcrt_escape_text(err, false, shown, sizeof shown));
-        tpcrt_usage_print(stderr, prog);
-    }
-    world_exit(worst == TPCRT_ARGS_HELP ? 0 : 2);
-}
-
-static void world_check_size(const TpcrtProgram *prog)
-{
-    if (world.size == prog->tp)
-        return;
-    if (world.rank == 0)
-        fprintf(stderr,
-                "tpc: rank 0: %s was built for %d rank%s (-tp %d), started with %d: "
-                "run it with mpirun -np %d\n",
-                prog->name, prog->tp, prog->tp == 1 ? "" : "s", prog->tp, world.size, prog->tp);
-    world_exit(1);
-}
-
-void tpcrt_init(int *argc, char ***argv, const TpcrtProgram *prog, TpcrtArgs *args)
-{
-    world_start(argc, argv);
-    world_parse_args(*argc, *argv, prog, args);
-    world_check_size(prog);
-    openblas_set_num_threads(args->threads);
-    tpcrt_collectives_init(world.size);
-}
-
-void tpcrt_finalize(void)
-{
-    tpcrt_collectives_free();
-    fflush(stdout);
-    if (world.mpi_started_here)
-        mpi_check(MPI_Finalize());
-}
-
-int tpcrt_rank(void)
-{
-    return world.rank;
-}
-
-int tpcrt_world_size(void)
-{
-    return world.size;
-}
-
 /* The line goes out in one write, so lines of different ranks do not interleave. What reaches
  * the terminal is escaped once more as a whole (tpcrt_escape_text): a path or a name that a
  * caller forgot to escape still cannot send it control characters. */
@@ -134,7 +39,7 @@ static void fail_write(const char *fmt, va_list ap)
     enum { LINE = 4096 };
     char message[LINE], line[LINE + 64];
     vsnprintf(message, sizeof message, fmt, ap);
-    int used = snprintf(line, sizeof line, "tpc: rank %d: ", world.rank);
+    int used = snprintf(line, sizeof line, "tpc: rank %d: ", tpcrt_rank());
     tpcrt_escape_text(message, false, line + used, sizeof line - (size_t)used - 1);
     strcat(line, "\n");
     fflush(stdout);
@@ -149,7 +54,9 @@ void tpcrt_fail_everywhere(const char *fmt, ...)
     va_start(ap, fmt);
     fail_write(fmt, ap);
     va_end(ap);
-    world_exit(1);
+    fflush(stderr); /* every rank knows it must leave: none waits for another */
+    mpi_check(MPI_Finalize());
+    exit(1);
 }
 
 void tpcrt_fail(const char *fmt, ...)
