@@ -346,6 +346,7 @@ enum {
     TPCRT_U_WHITESPACE = 16,     /* Rust's char::is_whitespace */
     TPCRT_U_PUNCT = 32,          /* BertPreTokenizer isolates it */
     TPCRT_U_BERT_MARK = 64,      /* BertNormalizer's strip_accents removes it after NFD (Mn) */
+    TPCRT_U_WORD = 128,          /* Oniguruma's \w, as HF's regexes see it */
 };
 typedef struct TpcrtUnicodeRange {
     uint32_t first, last, value;

@@ -592,6 +592,7 @@ struct TpcrtTokenizer {
     StrMap vocab;      /* token -> id */
     size_t *token_off; /* id -> token: its offset in vocab.pool, length in token_len */
     uint32_t *token_len;
+    size_t token_cap;  /* of token_off and token_len */
     int64_t model_ids; /* one past the model's largest id: the size of token_off, token_len */
     int64_t nids;      /* one past the largest id (model and added tokens) */
     int32_t unk_id;    /* -1 when none */
@@ -706,18 +707,91 @@ static bool get_int(Loader *L, json_t *obj, const char *key, const char *where, 
     return true;
 }
 
+/* HF runs its regexes with Oniguruma, whose Unicode \s is the White_Space property and whose
+ * \w is its own set; PCRE2 10.42's \s (with UCP) leaves out U+0085 and its \w differs too. The
+ * pattern is rewritten so PCRE2 means what Oniguruma does: \s, \S, \w, \W outside a class, \s
+ * and \w inside one become the sets of unicode_tables.c (generated from HF itself); \S and \W
+ * inside a class, which nothing here uses, stay PCRE2's. \Q...\E is copied as it is. */
+static void put_class_ranges(Str *out, uint32_t flag)
+{
+    for (int i = 0; i < tpcrt_unicode_flags_count;) {
+        if (!(tpcrt_unicode_flags[i].value & flag)) {
+            i++;
+            continue;
+        }
+        uint32_t first = tpcrt_unicode_flags[i].first, last = tpcrt_unicode_flags[i].last;
+        for (i++; i < tpcrt_unicode_flags_count && (tpcrt_unicode_flags[i].value & flag) &&
+                  tpcrt_unicode_flags[i].first == last + 1; i++)
+            last = tpcrt_unicode_flags[i].last;
+        char buf[40];
+        snprintf(buf, sizeof buf, "\\x{%x}-\\x{%x}", (unsigned)first, (unsigned)last);
+        str_puts(out, buf);
+    }
+}
+
+static void oniguruma_classes(const char *p, size_t len, Str *out)
+{
+    static const uint32_t flags[2] = {TPCRT_U_WHITESPACE, TPCRT_U_WORD};
+    bool in_class = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        if (c == '\\' && i + 1 < len) {
+            char e = p[++i];
+            if (e == 'Q') { /* literal up to \E */
+                const char *end = memmem(p + i, len - i, "\\E", 2);
+                size_t stop = end ? (size_t)(end - p) + 2 : len;
+                str_put(out, p + i - 1, stop - (i - 1));
+                i = stop - 1;
+            } else if ((e == 's' || e == 'w') && in_class)
+                put_class_ranges(out, flags[e == 'w']);
+            else if ((e == 's' || e == 'S' || e == 'w' || e == 'W') && !in_class) {
+                str_puts(out, e == 'S' || e == 'W' ? "[^" : "[");
+                put_class_ranges(out, flags[e == 'w' || e == 'W']);
+                str_putc(out, ']');
+            } else {
+                str_putc(out, '\\');
+                str_putc(out, e);
+            }
+            continue;
+        }
+        if (c == '[' && !in_class) {
+            in_class = true;
+            str_putc(out, c);
+            if (i + 1 < len && p[i + 1] == '^')
+                str_putc(out, p[++i]);
+            if (i + 1 < len && p[i + 1] == ']') /* a leading ']' is literal */
+                str_putc(out, p[++i]);
+            continue;
+        }
+        if (c == '[' && in_class && i + 1 < len && p[i + 1] == ':') { /* [:alpha:] */
+            const char *end = memmem(p + i, len - i, ":]", 2);
+            size_t stop = end ? (size_t)(end - p) + 2 : i + 1;
+            str_put(out, p + i, stop - i);
+            i = stop - 1;
+            continue;
+        }
+        if (c == ']' && in_class)
+            in_class = false;
+        str_putc(out, c);
+    }
+}
+
 static pcre2_code *compile_regex(Loader *L, const char *pattern, size_t len, const char *where)
 {
     int code;
     PCRE2_SIZE offset;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, len, PCRE2_UTF | PCRE2_UCP, &code,
-                                   &offset, NULL);
+    Str rewritten = {0};
+    oniguruma_classes(pattern, len, &rewritten);
+    str_put(&rewritten, "", 0);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)rewritten.data, rewritten.len,
+                                   PCRE2_UTF | PCRE2_UCP, &code, &offset, NULL);
+    free(rewritten.data);
     if (!re) {
         PCRE2_UCHAR msg[200];
         pcre2_get_error_message(code, msg, sizeof msg);
         char buf[TPCRT_TEXT_LEN];
-        fail(L, "%s: regex \"%s\" is refused by PCRE2 at offset %zu: %s", where,
-             shown(pattern, buf), (size_t)offset, (char *)msg);
+        fail(L, "%s: regex \"%s\" is refused by PCRE2: %s", where, shown(pattern, buf),
+             (char *)msg);
         return NULL;
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* without JIT (not built in): interpreted */
@@ -1201,8 +1275,8 @@ static int compare_added(const void *a, const void *b)
 /* Sorted by first byte (longest first within one), with an index per first byte. */
 static void index_added(TpcrtTokenizer *t)
 {
-    /* stable among equals: HF's ids for two tokens with one content are the file's last */
-    qsort(t->added, (size_t)t->nadded, sizeof *t->added, compare_added);
+    if (t->nadded > 1) /* tokens with one content have one id (assign_added_ids) */
+        qsort(t->added, (size_t)t->nadded, sizeof *t->added, compare_added);
     memset(t->added_first, 0, sizeof t->added_first);
     for (int i = 0; i < t->nadded; i++) {
         unsigned char c = (unsigned char)t->added[i].content[0];
@@ -1222,9 +1296,9 @@ static bool set_token(Loader *L, const char *token, size_t len, int64_t id)
     }
     size_t offset = strmap_put(&t->vocab, token, len, (int32_t)id);
     if (id >= t->nids) {
-        size_t n = (size_t)id + 1;
-        t->token_off = xrealloc(t->token_off, n * sizeof *t->token_off);
-        t->token_len = xrealloc(t->token_len, n * sizeof *t->token_len);
+        size_t n = (size_t)id + 1, cap = t->token_cap;
+        grow((void **)&t->token_off, &t->token_cap, n, sizeof *t->token_off);
+        grow((void **)&t->token_len, &cap, n, sizeof *t->token_len);
         for (size_t i = (size_t)t->nids; i < n; i++)
             t->token_len[i] = UINT32_MAX; /* no token */
         t->nids = (int64_t)n;
@@ -1439,6 +1513,28 @@ static bool parse_padding(Loader *L, json_t *p)
     return true;
 }
 
+/* HF (0.15) does not take an added token's id from the file: a token of the model's vocabulary
+ * keeps its id there; any other gets one past the largest id given so far, or the vocabulary's
+ * size. Files HF writes agree; a file whose ids have gaps gets HF's ids, as Python would. */
+static void assign_added_ids(TpcrtTokenizer *t)
+{
+    int64_t size = (int64_t)t->vocab.count, max = -1;
+    for (int i = 0; i < t->nadded; i++) {
+        AddedToken *a = &t->added[i];
+        int32_t id = -1;
+        for (int k = 0; k < i && id < 0; k++)
+            if (t->added[k].len == a->len && memcmp(t->added[k].content, a->content, a->len) == 0)
+                id = t->added[k].id;
+        if (id < 0)
+            id = strmap_get(&t->vocab, a->content, a->len);
+        if (id < 0)
+            id = (int32_t)(max < 0 ? size : max >= size || size == 0 ? max + 1 : size);
+        a->id = id;
+        if (id > max)
+            max = id;
+    }
+}
+
 static bool parse_tokenizer(Loader *L, json_t *root)
 {
     TpcrtTokenizer *t = L->tok;
@@ -1450,6 +1546,7 @@ static bool parse_tokenizer(Loader *L, json_t *root)
     if (!parse_added_tokens(L, json_object_get(root, "added_tokens")) || !parse_model(L, model))
         return false;
     t->model_ids = t->nids;
+    assign_added_ids(t);
     for (int i = 0; i < t->nadded; i++) { /* added tokens may sit outside the model's vocabulary */
         if (t->added[i].id >= t->nids)
             t->nids = t->added[i].id + 1;
@@ -2065,12 +2162,14 @@ static void queue_pair(const TpcrtTokenizer *t, const Symbol *sy, int pos, Merge
 }
 
 /* The symbols a word starts as: each character's token (with the continuing prefix past the
- * first, the suffix on the last), else its <0xNN> bytes, else unk (fused when fuse_unk). */
+ * first, the suffix on the last), else its <0xNN> bytes, else unk (fused when fuse_unk). As in
+ * HF's merge_word, an unk waits until a character of the vocabulary (or the end) comes, and byte
+ * tokens do not end the wait: "xé" gives <0xC3> <0xA9> <unk>. */
 static size_t bpe_symbols(const TpcrtTokenizer *t, const char *w, size_t len, Symbol *sy,
                           Str *tmp)
 {
     size_t n = 0;
-    bool last_unk = false;
+    bool unk_waiting = false;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
         size_t c = utf8_decode(w + i, len - i, &cp);
@@ -2085,19 +2184,22 @@ static size_t bpe_symbols(const TpcrtTokenizer *t, const char *w, size_t len, Sy
         for (size_t b = 0; id < 0 && bytes_ok && b < c; b++)
             bytes_ok = t->byte_ids[(unsigned char)w[i + b]] >= 0;
         if (id >= 0) {
+            if (unk_waiting)
+                sy[n++] = (Symbol){t->unk_id, 0, 0, false};
+            unk_waiting = false;
             sy[n++] = (Symbol){id, 0, 0, false};
-            last_unk = false;
         } else if (bytes_ok) {
             for (size_t b = 0; b < c; b++)
                 sy[n++] = (Symbol){t->byte_ids[(unsigned char)w[i + b]], 0, 0, false};
-            last_unk = false;
         } else if (t->unk_id >= 0) {
-            if (!(t->fuse_unk && last_unk))
+            if (unk_waiting && !t->fuse_unk)
                 sy[n++] = (Symbol){t->unk_id, 0, 0, false};
-            last_unk = true;
+            unk_waiting = true;
         }
         i += c;
     }
+    if (unk_waiting)
+        sy[n++] = (Symbol){t->unk_id, 0, 0, false};
     for (size_t i = 0; i < n; i++) {
         sy[i].prev = (int)i - 1;
         sy[i].next = i + 1 < n ? (int)i + 1 : -1;

@@ -19,7 +19,8 @@ import tokenizers  # noqa: E402
 from tokenizers import normalizers as N, pre_tokenizers as P  # noqa: E402
 
 LAST = 0x10FFFF
-CLEAN_DROP, CLEAN_SPACE, CHINESE, COMBINING_MARK, WHITESPACE, PUNCT, BERT_MARK = 1, 2, 4, 8, 16, 32, 64
+CLEAN_DROP, CLEAN_SPACE, CHINESE, COMBINING_MARK, WHITESPACE, PUNCT, BERT_MARK, WORD = (
+    1, 2, 4, 8, 16, 32, 64, 128)
 
 
 def chars():
@@ -37,6 +38,7 @@ def flags_of():
     bert_strip = N.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True,
                                   lowercase=False)
     bert = P.BertPreTokenizer()
+    whitespace = P.Whitespace()  # \w+|[^\w\s]+ run by Oniguruma
     flags = {}
     for c in chars():
         s, f = chr(c), 0
@@ -56,6 +58,8 @@ def flags_of():
             f |= WHITESPACE
         elif pieces == ["a", s, "b"]:
             f |= PUNCT
+        if len(whitespace.pre_tokenize_str("a" + s + "b")) == 1:
+            f |= WORD
         if f:
             flags[c] = f
     return flags
