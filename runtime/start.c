@@ -124,7 +124,7 @@ static bool differ_program(const StartRecord *a, const StartRecord *r0, int rank
         return false;
     char a_name[TPCRT_TEXT_LEN], r0_name[TPCRT_TEXT_LEN];
     snprintf(msg, len, "rank %d runs a different program (%s, -tp %d) than rank 0 (%s, -tp %d) "
-             "(built from another model or -tp): rebuild and start the same binary on every "
+             "(another build: a different model, -D or -tp): start the same binary on every "
              "rank", rank, tpcrt_escape(a->program_name, a_name, sizeof a_name), a->tp,
              tpcrt_escape(r0->program_name, r0_name, sizeof r0_name), r0->tp);
     return true;
