@@ -17,6 +17,7 @@ typedef struct Parse {
     const TpcrtProgram *prog;
     TpcrtArgs *args;
     bool weights_seen, random_weights_seen, random_input_seen, bench_seen, threads_seen;
+    bool tokenizer_seen;
 } Parse;
 
 typedef bool (*OptionFn)(Parse *p, const char *option, const char *value, char *err,
@@ -227,6 +228,23 @@ static bool option_stats(Parse *p, const char *option, const char *value, char *
     return true;
 }
 
+static bool option_prompt(Parse *p, const char *option, const char *value, char *err,
+                          size_t errlen)
+{
+    if (p->args->nprompts == TPCRT_MAX_PROMPTS)
+        return tpcrt_error(err, errlen, "%s: too many prompts (limit is %d)", option,
+                           TPCRT_MAX_PROMPTS);
+    p->args->prompts[p->args->nprompts++] = value;
+    return true;
+}
+
+static bool option_tokenizer(Parse *p, const char *option, const char *value, char *err,
+                             size_t errlen)
+{
+    p->args->tokenizer = value;
+    return once(&p->tokenizer_seen, option, err, errlen);
+}
+
 static const Option options[] = {
     {"--weights",        true,  option_weights},
     {"--random-weights", true,  option_random_weights},
@@ -237,6 +255,8 @@ static const Option options[] = {
     {"--bench",          true,  option_bench},
     {"--threads",        true,  option_threads},
     {"--stats",          false, option_stats},
+    {"--prompt",         true,  option_prompt},
+    {"--tokenizer",      true,  option_tokenizer},
 };
 
 /* The option `arg` names, with its value split off after '=' when it has one there. */
@@ -269,31 +289,85 @@ static bool check_weights(const Parse *p, char *err, size_t errlen)
     return true;
 }
 
-/* True when `dim` is bound by --dim or by the shape of an input read from a file. */
+/* True when `dim` is bound by --dim or by the shape of an input read from a file or made from
+ * the prompts. */
 static bool dim_bound(const Parse *p, const char *dim)
 {
     if (tpcrt_dims_find(&p->args->dims, dim) >= 0)
         return true;
     for (int i = 0; i < p->prog->ninputs; i++) {
         const TpcrtTensorDecl *in = &p->prog->inputs[i];
-        for (int d = 0; p->args->input_paths[i] && d < in->ndim; d++)
+        bool given = p->args->input_paths[i] || tpcrt_prompt_fills(p->prog, p->args, i);
+        for (int d = 0; given && d < in->ndim; d++)
             if (in->dim_names[d] && strcmp(in->dim_names[d], dim) == 0)
                 return true;
     }
     return false;
 }
 
+int tpcrt_prompt_input(const TpcrtProgram *prog, TpcrtInputRole role)
+{
+    int marked = 0, i32 = 0, only_i32 = -1;
+    for (int i = 0; i < prog->ninputs; i++) {
+        marked += prog->inputs[i].role != TPCRT_ROLE_NONE;
+        if (prog->inputs[i].dtype == TPCRT_I32) {
+            i32++;
+            only_i32 = i;
+        }
+    }
+    for (int i = 0; i < prog->ninputs; i++)
+        if (prog->inputs[i].role == role)
+            return i;
+    /* a program from before the compiler marked roles: its only i32 input holds the tokens */
+    return marked == 0 && role == TPCRT_ROLE_TOKENS && i32 == 1 ? only_i32 : -1;
+}
+
+bool tpcrt_prompt_fills(const TpcrtProgram *prog, const TpcrtArgs *args, int input)
+{
+    if (args->nprompts == 0)
+        return false;
+    for (TpcrtInputRole role = TPCRT_ROLE_TOKENS; role <= TPCRT_ROLE_MASK; role++)
+        if (tpcrt_prompt_input(prog, role) == input)
+            return true;
+    return false;
+}
+
+/* --prompt needs an input to fill, given by nothing else, and a tokenizer. */
+static bool check_prompts(const Parse *p, char *err, size_t errlen)
+{
+    const TpcrtArgs *args = p->args;
+    char names[TPCRT_ERROR_LEN / 2];
+    if (args->tokenizer && args->nprompts == 0)
+        return tpcrt_error(err, errlen, "--tokenizer: expected --prompt TEXT with it");
+    if (args->nprompts == 0)
+        return true;
+    if (tpcrt_prompt_input(p->prog, TPCRT_ROLE_TOKENS) < 0)
+        return tpcrt_error(err, errlen, "--prompt: expected a program with one input for token "
+                           "ids (an i32 input marked as tokens, or the only i32 input), saw "
+                           "inputs %s: give the ids with --input NAME=FILE.npy",
+                           list_names(p->prog->inputs, p->prog->ninputs, names, sizeof names));
+    for (int i = 0; i < p->prog->ninputs; i++)
+        if (tpcrt_prompt_fills(p->prog, args, i) && args->input_paths[i])
+            return tpcrt_error(err, errlen, "--prompt: input '%s' comes from the prompt, and "
+                               "from --input too: give one of them", p->prog->inputs[i].name);
+    if (!args->tokenizer && !args->weights)
+        return tpcrt_error(err, errlen, "--prompt: expected --tokenizer FILE (with "
+                           "--random-weights there is no checkpoint folder holding a "
+                           "tokenizer.json)");
+    return true;
+}
+
 static bool check_inputs(const Parse *p, char *err, size_t errlen)
 {
     bool random_used = false;
     for (int i = 0; i < p->prog->ninputs; i++)
-        random_used |= !p->args->input_paths[i];
+        random_used |= !p->args->input_paths[i] && !tpcrt_prompt_fills(p->prog, p->args, i);
     if (p->random_input_seen && !random_used)
         return tpcrt_error(err, errlen, "--random-input: every input is given by --input, so "
                            "there is nothing to make: leave --random-input out");
     for (int i = 0; i < p->prog->ninputs; i++) {
         const TpcrtTensorDecl *in = &p->prog->inputs[i];
-        if (p->args->input_paths[i])
+        if (p->args->input_paths[i] || tpcrt_prompt_fills(p->prog, p->args, i))
             continue;
         if (!p->random_input_seen)
             return tpcrt_error(err, errlen, "input '%s': expected --input %s=FILE.npy or "
@@ -368,8 +442,8 @@ TpcrtArgsStatus tpcrt_args_parse(int argc, char **argv, const TpcrtProgram *prog
     for (int i = 1; i < argc; i++)
         if (!parse_option(&p, argc, argv, &i, err, errlen))
             return TPCRT_ARGS_USAGE;
-    if (!check_weights(&p, err, errlen) || !check_inputs(&p, err, errlen) ||
-        !check_outputs(&p, err, errlen))
+    if (!check_weights(&p, err, errlen) || !check_prompts(&p, err, errlen) ||
+        !check_inputs(&p, err, errlen) || !check_outputs(&p, err, errlen))
         return TPCRT_ARGS_USAGE;
     return TPCRT_ARGS_OK;
 }
@@ -391,7 +465,8 @@ void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog)
     fprintf(out,
             "usage: mpirun -np %d %s (--weights PATH | --random-weights SEED)\n"
             "           (--input NAME=FILE.npy ... | --random-input SEED --dim NAME=N ...)\n"
-            "           [--output NAME=FILE.npy ...] [--bench N] [--threads T] [--stats]\n",
+            "           [--output NAME=FILE.npy ...] [--bench N] [--threads T] [--stats]\n"
+            "           [--prompt TEXT ... [--tokenizer FILE]]\n",
             prog->tp, prog->name);
     print_decls(out, "inputs: ", prog->inputs, prog->ninputs);
     print_decls(out, "outputs:", prog->outputs, prog->noutputs);
@@ -405,5 +480,9 @@ void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog)
             "  --bench N               time N forwards after a warm-up\n"
             "  --threads T             BLAS threads per rank (default 1)\n"
             "  --stats                 per rank: weight bytes, bytes read, peak memory\n"
+            "  --prompt TEXT           the token ids from text, through the tokenizer (repeat\n"
+            "                          for a batch; rows of different lengths need a mask input)\n"
+            "  --tokenizer FILE        a Hugging Face tokenizer.json (default: the one beside\n"
+            "                          --weights)\n"
             "  -h, --help              this text\n");
 }

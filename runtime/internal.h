@@ -161,6 +161,11 @@ typedef enum { TPCRT_ARGS_OK, TPCRT_ARGS_HELP, TPCRT_ARGS_USAGE } TpcrtArgsStatu
 TpcrtArgsStatus tpcrt_args_parse(int argc, char **argv, const TpcrtProgram *prog,
                                  TpcrtArgs *args, char *err, size_t errlen);
 void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog);
+/* The input --prompt fills with `role`, or -1: the input the compiler marked so; a program with
+ * no marks and exactly one i32 input has that one as its tokens. */
+int tpcrt_prompt_input(const TpcrtProgram *prog, TpcrtInputRole role);
+/* Whether --prompt (given) fills input `input`. */
+bool tpcrt_prompt_fills(const TpcrtProgram *prog, const TpcrtArgs *args, int input);
 
 /* ---- start.c: what every rank must agree on ------------------------------------------------ */
 

@@ -1,16 +1,18 @@
 /* io.c — the program's inputs and outputs.
  *
- * Inputs come from .npy files (--input) or are made (--random-input). Rank 0 reads the files and
- * checks each against its declaration — dtype, rank, fixed sizes — and binds the symbolic
- * dimensions, so a mistake is reported once; then it broadcasts the shapes and the data. Random
- * inputs are a function of (seed, input name, index), so every rank makes the same ones itself.
- * Outputs are written by rank 0.
+ * Inputs come from .npy files (--input), from text (--prompt, through the tokenizer) or are
+ * made (--random-input). Rank 0 reads the files and the tokenizer and checks each input against
+ * its declaration — dtype, rank, fixed sizes — and binds the symbolic dimensions, so a mistake
+ * is reported once; then it broadcasts the shapes and the data. Random inputs are a function of
+ * (seed, input name, index), so every rank makes the same ones itself. Outputs are written by
+ * rank 0.
  */
 #include "internal.h"
 
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Where each bound dimension's value came from, for messages: "--dim" or an input's name. */
 typedef struct Bindings {
@@ -77,6 +79,112 @@ static int64_t element_count(int ndim, const int64_t *shape, const char *input)
     return count;
 }
 
+/* ---- --prompt -------------------------------------------------------------------------------- */
+
+/* --tokenizer, or tokenizer.json in the --weights folder (or beside the --weights file). */
+static void tokenizer_path(const TpcrtArgs *args, char *buf, size_t len)
+{
+    struct stat st;
+    int n;
+    const char *slash = args->weights ? strrchr(args->weights, '/') : NULL;
+    if (args->tokenizer)
+        n = snprintf(buf, len, "%s", args->tokenizer);
+    else if (stat(args->weights, &st) == 0 && S_ISDIR(st.st_mode))
+        n = snprintf(buf, len, "%s/tokenizer.json", args->weights);
+    else if (slash)
+        n = snprintf(buf, len, "%.*s/tokenizer.json", (int)(slash - args->weights), args->weights);
+    else
+        n = snprintf(buf, len, "tokenizer.json");
+    if (n < 0 || (size_t)n >= len)
+        tpcrt_fail("--prompt: the tokenizer's path is longer than %zu bytes", len - 1);
+}
+
+/* Rank 0: input `index` (role `role`) from the encoded prompts, one row each; a row shorter than
+ * the longest is padded with pad (ids), 0 (type ids) and 0 (mask). */
+static void fill_from_prompts(const TpcrtTensorDecl *decl, TpcrtInputRole role,
+                              const TpcrtEncoding *enc, int n, int64_t longest, int32_t pad,
+                              TpcrtArray *array)
+{
+    char want[TPCRT_SHAPE_LEN], saw[TPCRT_SHAPE_LEN];
+    int64_t shape[2] = {n, longest};
+    int ndim = decl->ndim == 1 && n == 1 ? 1 : 2;
+    bool ok = decl->ndim == ndim;
+    for (int d = 0; ok && d < ndim; d++)
+        ok = decl->dim_names[d] || decl->dim_sizes[d] == shape[d + 2 - ndim];
+    if (!ok)
+        tpcrt_fail("input '%s': expected shape %s, the prompts give %s (prompts, tokens)",
+                   decl->name, tpcrt_decl_shape_string(want, sizeof want, decl),
+                   tpcrt_shape_string(saw, sizeof saw, 2, shape));
+    if (role != TPCRT_ROLE_MASK && decl->dtype != TPCRT_I32)
+        tpcrt_fail("input '%s': --prompt fills it with ids, but it is declared f32", decl->name);
+    *array = (TpcrtArray){.dtype = decl->dtype, .ndim = ndim};
+    memcpy(array->shape, shape + 2 - ndim, (size_t)ndim * sizeof *shape);
+    array->data = malloc((size_t)(n * longest) * 4); /* freed as a file's array is */
+    if (!array->data)
+        tpcrt_fail("input '%s': out of memory for %d prompts of %lld tokens", decl->name, n,
+                   (long long)longest);
+    for (int k = 0; k < n; k++)
+        for (int64_t j = 0; j < longest; j++) {
+            bool real = j < enc[k].n;
+            int32_t v = role == TPCRT_ROLE_TOKENS ? (real ? enc[k].ids[j] : pad)
+                      : role == TPCRT_ROLE_TOKEN_TYPES ? (real ? enc[k].type_ids[j] : 0)
+                      : (real ? enc[k].mask[j] : 0);
+            if (decl->dtype == TPCRT_I32)
+                ((int32_t *)array->data)[k * longest + j] = v;
+            else
+                ((float *)array->data)[k * longest + j] = (float)v;
+        }
+}
+
+/* Rank 0: the prompts through the tokenizer into the arrays of the inputs they fill. */
+static void encode_prompts(const TpcrtProgram *prog, const TpcrtArgs *args, TpcrtArray *arrays)
+{
+    char path[4 * TPCRT_PATH_LEN], err[TPCRT_ERROR_LEN];
+    tokenizer_path(args, path, sizeof path);
+    TpcrtTokenizer *tok = tpcrt_tokenizer_load(path, err, sizeof err);
+    if (!tok)
+        tpcrt_fail("--prompt: %s", err);
+    int n = args->nprompts;
+    TpcrtEncoding *enc = tpcrt_alloc((size_t)n * sizeof *enc, "prompts");
+    int64_t longest = 0, shortest = INT64_MAX;
+    for (int k = 0; k < n; k++) {
+        if (!tpcrt_tokenizer_encode(tok, args->prompts[k], strlen(args->prompts[k]), &enc[k], err,
+                                    sizeof err))
+            tpcrt_fail("--prompt %d: %s", k + 1, err);
+        longest = enc[k].n > longest ? enc[k].n : longest;
+        shortest = enc[k].n < shortest ? enc[k].n : shortest;
+    }
+    int32_t pad = tpcrt_tokenizer_pad_id(tok);
+    int mask = tpcrt_prompt_input(prog, TPCRT_ROLE_MASK);
+    char shown[TPCRT_PATH_LEN];
+    if (longest == 0)
+        tpcrt_fail("--prompt: the prompts give no tokens");
+    if (shortest != longest && mask < 0)
+        tpcrt_fail("--prompt: the prompts give %lld to %lld tokens, and %s has no attention mask "
+                   "input to pad them with: give prompts of one length in tokens",
+                   (long long)shortest, (long long)longest, prog->name);
+    if (shortest != longest && pad < 0)
+        tpcrt_fail("--prompt: the prompts give %lld to %lld tokens, and %s has no pad token: "
+                   "give prompts of one length in tokens", (long long)shortest,
+                   (long long)longest, tpcrt_escape(path, shown, sizeof shown));
+    for (TpcrtInputRole role = TPCRT_ROLE_TOKENS; role <= TPCRT_ROLE_MASK; role++) {
+        int i = tpcrt_prompt_input(prog, role);
+        if (i >= 0)
+            fill_from_prompts(&prog->inputs[i], role, enc, n, longest, pad, &arrays[i]);
+    }
+    for (int k = 0; k < n; k++)
+        tpcrt_encoding_free(&enc[k]);
+    tpcrt_free(enc);
+    tpcrt_tokenizer_free(tok);
+}
+
+/* Where input i comes from: its file, "--prompt", or NULL (made from --random-input). */
+static const char *input_source(const TpcrtProgram *prog, const TpcrtArgs *args, int i)
+{
+    return args->input_paths[i] ? args->input_paths[i]
+         : tpcrt_prompt_fills(prog, args, i) ? "--prompt" : NULL;
+}
+
 /* Every input's shape from its file or its bound dimensions. */
 static void input_shape(const TpcrtTensorDecl *decl, const char *path, const TpcrtDims *dims,
                         int64_t *shape)
@@ -93,7 +201,7 @@ static void check_inputs_fit(const TpcrtProgram *prog, const TpcrtArgs *args,
     int64_t total = 0, largest = 0, available = tpcrt_memory_available();
     int which = 0;
     for (int i = 0; i < prog->ninputs; i++) {
-        input_shape(&prog->inputs[i], args->input_paths[i], dims, shapes[i]);
+        input_shape(&prog->inputs[i], input_source(prog, args, i), dims, shapes[i]);
         int64_t bytes = 4 * element_count(prog->inputs[i].ndim, shapes[i], prog->inputs[i].name);
         if (bytes > largest) {
             largest = bytes;
@@ -125,22 +233,25 @@ static void make_random(const TpcrtTensorDecl *decl, uint64_t seed, int64_t coun
     }
 }
 
-/* Rank 0: reads the inputs given as files, checks them, binds their dimensions; then every
- * rank has their shapes, and binds the same dimensions. */
+/* Rank 0: reads the inputs given as files and the prompts, checks them, binds their
+ * dimensions; then every rank has their shapes, and binds the same dimensions. */
 static void read_files(const TpcrtProgram *prog, const TpcrtArgs *args, Bindings *b,
                        TpcrtArray *arrays, int64_t (*shapes)[TPCRT_MAX_DIMS])
 {
     bool root = tpcrt_rank() == 0;
+    if (root && args->nprompts)
+        encode_prompts(prog, args, arrays);
     for (int i = 0; root && i < prog->ninputs; i++) {
-        if (!args->input_paths[i])
+        if (!input_source(prog, args, i))
             continue;
-        read_input(&prog->inputs[i], args->input_paths[i], &arrays[i]);
+        if (args->input_paths[i])
+            read_input(&prog->inputs[i], args->input_paths[i], &arrays[i]);
         memcpy(shapes[i], arrays[i].shape, sizeof shapes[i]);
         bind_dims(b, &prog->inputs[i], shapes[i]);
     }
     tpcrt_broadcast_bytes(shapes, (int64_t)(TPCRT_MAX_IO * sizeof shapes[0]));
     for (int i = 0; !root && i < prog->ninputs; i++)
-        if (args->input_paths[i])
+        if (input_source(prog, args, i))
             bind_dims(b, &prog->inputs[i], shapes[i]);
 }
 
@@ -171,7 +282,8 @@ void tpcrt_inputs_load(const TpcrtProgram *prog, const TpcrtArgs *args, TpcrtDim
     read_files(prog, args, &b, arrays, shapes);
     check_inputs_fit(prog, args, dims, shapes);
     for (int i = 0; i < prog->ninputs; i++)
-        data[i] = input_data(&prog->inputs[i], args, args->input_paths[i], &arrays[i], shapes[i]);
+        data[i] = input_data(&prog->inputs[i], args, input_source(prog, args, i), &arrays[i],
+                             shapes[i]);
 }
 
 /* ", 3 of 64 values are NaN and 1 infinite": what made mean and std nan or inf. */

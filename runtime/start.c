@@ -96,7 +96,7 @@ static void record_fill(StartRecord *r, const TpcrtProgram *prog, const TpcrtArg
     r->stats = args->stats;
     r->bench = args->bench;
     for (int i = 0; i < prog->ninputs && i < TPCRT_MAX_IO; i++)
-        if (args->input_paths[i])
+        if (args->input_paths[i] || tpcrt_prompt_fills(prog, args, i)) /* rank 0 sends these */
             r->inputs_from_files |= 1u << i;
     if (gethostname(r->host, sizeof r->host) != 0)
         snprintf(r->host, sizeof r->host, "unknown host");

@@ -1068,6 +1068,8 @@ static bool parse_decoder(Loader *L, json_t *d, int depth)
             !parse_prepend_scheme(L, d, "decoder Metaspace", &e->prepend))
             return false;
         e->pattern = xstrdup(s ? s : "\xe2\x96\x81");
+        if (!e->pattern[0])
+            return fail(L, "decoder Metaspace: an empty replacement");
         return true;
     }
     if (strcmp(type, "Replace") == 0) {

@@ -22,8 +22,9 @@
 #include <stdint.h>
 
 enum {
-    TPCRT_MAX_DIMS = 8,  /* dimensions of a tensor */
-    TPCRT_MAX_IO   = 16, /* inputs, outputs, bound dimension names */
+    TPCRT_MAX_DIMS    = 8,   /* dimensions of a tensor */
+    TPCRT_MAX_IO      = 16,  /* inputs, outputs, bound dimension names */
+    TPCRT_MAX_PROMPTS = 256, /* --prompt, a batch */
 };
 
 typedef enum { TPCRT_F32, TPCRT_I32 } TpcrtDType;
@@ -35,6 +36,14 @@ typedef enum {
     TPCRT_RANDOM_ONES,   /* f32 ones (masks: keep everything) */
 } TpcrtRandomKind;
 
+/* What --prompt fills an input with (the compiler marks the inputs; docs/tokenizer.md). */
+typedef enum {
+    TPCRT_ROLE_NONE = 0,
+    TPCRT_ROLE_TOKENS,      /* i32 ids */
+    TPCRT_ROLE_TOKEN_TYPES, /* i32 token type ids (BERT's segments) */
+    TPCRT_ROLE_MASK,        /* attention mask, f32 or i32: 1 for a token, 0 for padding */
+} TpcrtInputRole;
+
 /* An input or output of the program; a dimension is a number or a name bound at run time. */
 typedef struct TpcrtTensorDecl {
     const char *name;
@@ -44,6 +53,7 @@ typedef struct TpcrtTensorDecl {
     int64_t dim_sizes[TPCRT_MAX_DIMS];     /* the size where dim_names[i] is NULL */
     TpcrtRandomKind random;
     int64_t id_limit; /* TPCRT_RANDOM_IDS: ids are below it */
+    TpcrtInputRole role;
 } TpcrtTensorDecl;
 
 /* What the generated program tells the runtime about itself. */
@@ -75,6 +85,9 @@ typedef struct TpcrtArgs {
     int bench;                               /* --bench N; 0 when absent */
     int threads;                             /* --threads T; default 1 */
     bool stats;                              /* --stats */
+    const char *prompts[TPCRT_MAX_PROMPTS];  /* --prompt TEXT, in order: one row each */
+    int nprompts;
+    const char *tokenizer; /* --tokenizer FILE, or NULL: tokenizer.json beside --weights */
 } TpcrtArgs;
 
 /* ---- world.c: start-up, failure, memory ------------------------------------------------------ */
@@ -127,11 +140,15 @@ float *tpcrt_buffers_alloc(float **buf, const int64_t *elements, int n);
 
 /* ---- io.c: the program's inputs and outputs -------------------------------------------------- */
 
-/* Reads (--input, .npy) or makes (--random-input) every input, checks dtype, rank and fixed
- * sizes against its declaration, binds symbolic dims into *dims (two inputs sharing a name must
- * agree; --dim binds them for random inputs) and returns the data in data[i] (f32 or i32; <i8
- * ids are converted, each checked to fit). Rank 0 reads the files and broadcasts. data[i] comes
- * from tpcrt_alloc: free it with tpcrt_free. A collective: every rank calls it. */
+/* Reads (--input, .npy), makes (--random-input) or tokenizes (--prompt) every input, checks
+ * dtype, rank and fixed sizes against its declaration, binds symbolic dims into *dims (two
+ * inputs sharing a name must agree; --dim binds them for random inputs) and returns the data in
+ * data[i] (f32 or i32; <i8 ids are converted, each checked to fit). Rank 0 reads the files and
+ * the tokenizer and broadcasts. With --prompt, the tokens input gets one row per prompt, and the
+ * token types and mask inputs (when the program has them) what the tokenizer gives; rows of
+ * different lengths are padded with the tokenizer's pad id and masked when there is a mask
+ * input, and refused when there is none. data[i] comes from tpcrt_alloc: free it with
+ * tpcrt_free. A collective: every rank calls it. */
 void tpcrt_inputs_load(const TpcrtProgram *prog, const TpcrtArgs *args, TpcrtDims *dims,
                        void **data);
 

@@ -4,7 +4,9 @@
  * declares inputs x f32[batch, seq, 4] (normal), ids i32[batch, seq] (ids below 10, checked
  * against a table "embed") and mask f32[seq] (ones), and output y = 2 x + ids f32[batch, seq, 4];
  * "one" declares only tokens i32[batch, 3] (below 7) and y = 1.5 tokens f32[batch, 3]; "pair"
- * is "one" with a second output z f32[batch, seq], z[b, s] = s. H is the program's hash (0 by
+ * is "one" with a second output z f32[batch, seq], z[b, s] = s; "prompt" declares what --prompt
+ * fills, marked by role: tokens and types i32[batch, seq] (below 100 and 2) and mask
+ * f32[batch, seq], and y = tokens f32[batch, seq]. H is the program's hash (0 by
  * default): ranks started from different H are different programs. The program says it needs
  * 1 MB of weights and, as its activations, a buffer of F (default 4) times each output's
  * elements, the outputs at their start (tpcrt_size, tpcrt_buffers_*). It calls
@@ -39,6 +41,18 @@ static const TpcrtTensorDecl one_inputs[] = {
 static const TpcrtTensorDecl one_outputs[] = {
     {.name = "y", .dtype = TPCRT_F32, .ndim = 2, .dim_names = {"batch"}, .dim_sizes = {0, 3}},
     {.name = "z", .dtype = TPCRT_F32, .ndim = 2, .dim_names = {"batch", "seq"}},
+};
+
+static const TpcrtTensorDecl prompt_inputs[] = {
+    {.name = "tokens", .dtype = TPCRT_I32, .ndim = 2, .dim_names = {"batch", "seq"},
+     .random = TPCRT_RANDOM_IDS, .id_limit = 100, .role = TPCRT_ROLE_TOKENS},
+    {.name = "types", .dtype = TPCRT_I32, .ndim = 2, .dim_names = {"batch", "seq"},
+     .random = TPCRT_RANDOM_IDS, .id_limit = 2, .role = TPCRT_ROLE_TOKEN_TYPES},
+    {.name = "mask", .dtype = TPCRT_F32, .ndim = 2, .dim_names = {"batch", "seq"},
+     .random = TPCRT_RANDOM_ONES, .role = TPCRT_ROLE_MASK},
+};
+static const TpcrtTensorDecl prompt_outputs[] = {
+    {.name = "y", .dtype = TPCRT_F32, .ndim = 2, .dim_names = {"batch", "seq"}},
 };
 
 enum { WEIGHT_BYTES = 1 << 20 };
@@ -119,7 +133,9 @@ static void forward(const TpcrtProgram *prog, const TpcrtDims *dims, void **data
 {
     int64_t shape[TPCRT_MAX_DIMS], count = shape_of(&prog->outputs[0], dims, shape);
     for (int64_t k = 0; k < count; k++) {
-        if (prog->ninputs == 1)
+        if (prog->inputs == prompt_inputs)
+            out[0][k] = (float)((const int32_t *)data[0])[k];
+        else if (prog->ninputs == 1)
             out[0][k] = 1.5f * (float)((const int32_t *)data[0])[k];
         else
             out[0][k] = 2 * ((const float *)data[0])[k] + (float)((const int32_t *)data[1])[k / 4];
@@ -206,10 +222,11 @@ static void parse_variant(const char *text, TpcrtProgram *prog, Variant *variant
 {
     size_t kind_len = strcspn(text, ",");
     bool one = strncmp(text, "one", kind_len) == 0, pair = strncmp(text, "pair", kind_len) == 0;
+    bool prompt = strncmp(text, "prompt", kind_len) == 0;
     prog->ninputs = one || pair ? 1 : 3;
     prog->noutputs = pair ? 2 : 1;
-    prog->inputs = one || pair ? one_inputs : two_inputs;
-    prog->outputs = one || pair ? one_outputs : two_outputs;
+    prog->inputs = prompt ? prompt_inputs : one || pair ? one_inputs : two_inputs;
+    prog->outputs = prompt ? prompt_outputs : one || pair ? one_outputs : two_outputs;
     *variant = (Variant){.activation_factor = 4};
     for (const char *p = strchr(text, ','); p; p = strchr(p + 1, ',')) {
         if (strncmp(p, ",hash=", 6) == 0)

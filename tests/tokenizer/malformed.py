@@ -97,6 +97,8 @@ CASES = {
     "bert-lowercase-string": variant(lambda d: d.update(normalizer={
         "type": "BertNormalizer", "lowercase": "yes"})),
     "decoder-ctc": variant(lambda d: d.update(decoder={"type": "CTC"})),
+    "decoder-metaspace-empty": variant(lambda d: d.update(decoder={
+        "type": "Metaspace", "replacement": "", "add_prefix_space": True})),
     "decoder-strip-long": variant(lambda d: d.update(decoder={
         "type": "Strip", "content": "ab", "start": 1, "stop": 0})),
     "post-unknown": variant(lambda d: d.update(post_processor={"type": "Bogus"})),
