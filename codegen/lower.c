@@ -537,5 +537,9 @@ Program *lower_program(Graph *g)
     name_buffers(&L);
     lower_weights(&L);
     lower_forward(&L);
+    const Op *ret = g->top->last;
+    p->outputs = arena_array(p->a, (size_t)ret->nargs + 1, sizeof *p->outputs);
+    for (int i = 0; i < ret->nargs; i++)
+        p->outputs[i] = ref_of(&L, ret->args[i]);
     return p;
 }

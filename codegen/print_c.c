@@ -477,14 +477,6 @@ static const char *main_dim(Printer *pr, const Value *v, int d)
                         : arena_printf(pr->a, "%" PRId64, dim.size);
 }
 
-static int input_index(const Graph *g, const Value *v)
-{
-    for (int i = 0; i < g->inputs.len; i++)
-        if (g->inputs.items[i] == v)
-            return i;
-    internal_error("'%s' is not an input", v->name ? v->name : "?");
-}
-
 static void print_main(Printer *pr, FILE *out)
 {
     Graph *g = pr->p->g;
@@ -533,10 +525,11 @@ static void print_main(Printer *pr, FILE *out)
                  "    }\n\n");
     for (int i = 0; i < ret->nargs; i++) {
         const Value *v = ret->args[i];
-        fprintf(out, "    tpcrt_output_write(&program, &args, %d, %s, %d, (int64_t[]){", i,
-                v->kind == VAL_INPUT ? arena_printf(pr->a, "in[%d]", input_index(g, v))
-                                     : arena_printf(pr->a, "buf[%d]", v->slot),
-                v->shape.rank);
+        Ref r = pr->p->outputs[i];
+        if (r.offset && r.offset->nterms)
+            internal_error("an output that is a view");
+        fprintf(out, "    tpcrt_output_write(&program, &args, %d, %s[%d], %d, (int64_t[]){", i,
+                r.kind == REF_INPUT ? "in" : "buf", r.index, v->shape.rank);
         for (int d = 0; d < v->shape.rank; d++)
             fprintf(out, "%s%s", d ? ", " : "", main_dim(pr, v, d));
         fprintf(out, "});\n");

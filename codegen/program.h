@@ -186,6 +186,7 @@ typedef struct Program {
     const char **symbols;   /* forward's name of each symbolic dimension */
     const char **inputs;    /* forward's name of each input */
     InputInfo *input_info;  /* of each input */
+    Ref *outputs;           /* where each output is when forward returns (rank 0 writes it) */
     Vec(Buffer) buffers;
     Vec(WeightField) fields;
     Vec(const char *) groups; /* each group's struct tag, by Graph.groups index */
