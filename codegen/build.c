@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,20 +55,26 @@ bool build_program(Graph *g, const Options *opt, const char *c_path)
     return true;
 }
 
+/* Written to a fresh temporary beside it (mkstemp: never a file or link already there), then
+ * renamed over it: a reader sees the old file or the new one, never half of one. */
 bool write_file(const char *path, const char *text, size_t size)
 {
-    char *temporary = malloc(strlen(path) + 32);
+    char *temporary = malloc(strlen(path) + 8);
     if (!temporary)
         internal_error("out of memory");
-    sprintf(temporary, "%s.%ld.tmp", path, (long)getpid());
-    FILE *f = fopen(temporary, "wb");
-    bool ok = f && fwrite(text, 1, size, f) == size;
+    sprintf(temporary, "%s.XXXXXX", path);
+    int fd = mkstemp(temporary);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
+    bool ok = f && fchmod(fileno(f), 0644) == 0 && fwrite(text, 1, size, f) == size;
     ok = f && fclose(f) == 0 && ok;
     if (ok && rename(temporary, path) != 0)
         ok = false;
     if (!ok) {
         fprintf(stderr, "tpc: error: cannot write '%s': %s\n", path, strerror(errno));
-        remove(temporary);
+        if (fd >= 0)
+            remove(temporary);
     }
     free(temporary);
     return ok;

@@ -201,7 +201,8 @@ void program_dump(FILE *out, const Program *p)
         fputc('\n', out);
         for (int k = 0; k < f->nreads; k++) {
             const WeightRead *rd = &f->reads[k];
-            fprintf(out, "  read \"%s\"", rd->tensor->checkpoint);
+            fputs("  read ", out);
+            ir_print_string(out, rd->tensor->checkpoint);
             if (rd->range_dim >= 0) {
                 const RangeTable *t = &p->ranges.items[rd->ranges];
                 fprintf(out, " dim %d ranges", rd->range_dim);

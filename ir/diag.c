@@ -111,6 +111,19 @@ static void print_line(FILE *out, Loc loc)
     fputc('\n', out);
 }
 
+/* Text from a model file or a path, shown with its control bytes as \xNN: an escape sequence
+ * in a name must not act on the terminal. */
+static void print_shown(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f)
+            fprintf(out, "\\x%02x", c);
+        else
+            fputc(c, out);
+    }
+}
+
 static void vreport(Diag *diag, Loc loc, const char *kind, const char *fmt, va_list ap)
 {
     enum { MAX_MESSAGE = 1024 };
@@ -125,10 +138,15 @@ static void vreport(Diag *diag, Loc loc, const char *kind, const char *fmt, va_l
     if (loc.src) {
         int line, col;
         loc_line_col(loc, &line, &col);
-        fprintf(out, "%s:%d:%d: %s: %s\n", loc.src->path, line, col, kind, message);
+        print_shown(out, loc.src->path);
+        fprintf(out, ":%d:%d: %s: ", line, col, kind);
+        print_shown(out, message);
+        fputc('\n', out);
         print_line(out, loc);
     } else {
-        fprintf(out, "tpc: %s: %s\n", kind, message);
+        fprintf(out, "tpc: %s: ", kind);
+        print_shown(out, message);
+        fputc('\n', out);
     }
 }
 

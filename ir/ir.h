@@ -450,6 +450,7 @@ double layout_collective_bytes(OpKind kind, bool to_root, double full_bytes, con
 
 /* print.c — one op a line, stable for FileCheck. `rank` chooses whose weight slices to show. */
 void ir_print(FILE *out, Graph *g, int rank);
+int ir_print_string(FILE *out, const char *s); /* "a\"b": a name shown quoted, controls as \xNN */
 /* A double in the shortest of %.15g, %.16g and %.17g that reads back as the same number:
  * "1e-05", "0.1", "1234567.5" (%g's six digits would print 1.23457e+06). */
 const char *double_str(double x, char *buf, size_t size);

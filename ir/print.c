@@ -69,12 +69,18 @@ static int print_double(FILE *out, const char *before, double x)
     return fprintf(out, "%s%s", before, double_str(x, buf, sizeof buf));
 }
 
-/* A checkpoint name as a .tpl string: in quotes, with '"' and '\' escaped. */
-static int print_string(FILE *out, const char *s)
+/* A checkpoint name as a .tpl string: in quotes, with '"' and '\' escaped, and control bytes
+ * shown as \xNN (they would act on the terminal; a .tpl string cannot spell them). */
+int ir_print_string(FILE *out, const char *s)
 {
     int n = fprintf(out, "\"");
-    for (; *s; s++)
-        n += fprintf(out, *s == '"' || *s == '\\' ? "\\%c" : "%c", *s);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f)
+            n += fprintf(out, "\\x%02x", c);
+        else
+            n += fprintf(out, c == '"' || c == '\\' ? "\\%c" : "%c", c);
+    }
     return n + fprintf(out, "\"");
 }
 
@@ -246,7 +252,7 @@ static void print_weight(Printer *p, const Weight *w, int depth)
     if (w->nparts)
         fprintf(p->out, "fused from %d tensors", w->nparts);
     else
-        print_string(p->out, w->checkpoint);
+        ir_print_string(p->out, w->checkpoint);
     if (w->nsegments && !w->nparts) {
         for (int i = 0; i < w->nsegments; i++)
             fprintf(p->out, "%s%" PRId64, i ? " | " : ", pieces ", w->segments[i]);
@@ -261,7 +267,7 @@ static void print_weight(Printer *p, const Weight *w, int depth)
         n += fprintf(p->out, "%*s : ", n < 24 ? 24 - n : 0, "");
         n += print_shape(p, DT_F32, &part->shape);
         fprintf(p->out, "%*s = ", n < 48 ? 48 - n : 0, "");
-        print_string(p->out, part->checkpoint);
+        ir_print_string(p->out, part->checkpoint);
         if (w->layout.kind == LAYOUT_S && w->layout.dim == w->segment_dim) {
             Layout piece = w->layout;
             print_slice(p, &part->shape, &piece, i);
