@@ -438,6 +438,8 @@ static void print_decl(Printer *pr, FILE *out, const Value *v, const char *name,
 {
     static const char *const randoms[] = {"TPCRT_RANDOM_NORMAL", "TPCRT_RANDOM_IDS",
                                           "TPCRT_RANDOM_ONES"};
+    static const char *const roles[] = {"TPCRT_ROLE_NONE", "TPCRT_ROLE_TOKENS",
+                                        "TPCRT_ROLE_TOKEN_TYPES", "TPCRT_ROLE_MASK"};
     fprintf(out, "    {%s, %s, %d, {", c_string(pr->a, name),
             v->dtype == DT_I32 ? "TPCRT_I32" : "TPCRT_F32", v->shape.rank);
     for (int d = 0; d < v->shape.rank; d++) {
@@ -449,8 +451,8 @@ static void print_decl(Printer *pr, FILE *out, const Value *v, const char *name,
     for (int d = 0; d < v->shape.rank; d++)
         fprintf(out, "%s%" PRId64, d ? ", " : "",
                 v->shape.dims[d].sym >= 0 ? 0 : v->shape.dims[d].size);
-    fprintf(out, "}, %s, %" PRId64 "},\n", randoms[info ? info->random : RANDOM_NORMAL],
-            info ? info->id_limit : 0);
+    fprintf(out, "}, %s, %" PRId64 ", %s},\n", randoms[info ? info->random : RANDOM_NORMAL],
+            info ? info->id_limit : 0, roles[info ? info->role : ROLE_NONE]);
 }
 
 static void print_program_decl(Printer *pr, FILE *out, uint64_t hash)
