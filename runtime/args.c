@@ -1,4 +1,4 @@
-/* args.c — the built program's command line (spec/CLI.md, "The built program").
+/* args.c — the built program's command line (docs/cli.md, "The built program").
  *
  * One table holds the options; each has a parser for its value. A value is the next argument or
  * follows '=' (--bench 5, --bench=5). Nothing here prints or exits: tpcrt_args_parse returns a

@@ -1,7 +1,7 @@
 /* timing.c — the clock, time spent in collectives, the --bench line and the --stats lines.
  *
  * Both reports go to stdout from rank 0, one line each, in a form scripts read: the bench line
- * is spec/CLI.md's, and --stats gathers every rank's numbers so that they come out in rank
+ * is docs/cli.md's, and --stats gathers every rank's numbers so that they come out in rank
  * order.
  */
 #include "internal.h"

@@ -72,7 +72,7 @@ typedef struct TpcrtDims {
     int64_t values[TPCRT_MAX_IO];
 } TpcrtDims;
 
-/* The built program's command line (spec/CLI.md, "The built program"). */
+/* The built program's command line (docs/cli.md, "The built program"). */
 typedef struct TpcrtArgs {
     const char *weights; /* --weights PATH, or NULL */
     bool random_weights; /* --random-weights SEED */
