@@ -608,6 +608,7 @@ struct TpcrtTokenizer {
     size_t ncache_ids, cache_ids_cap;
     /* WordPiece */
     int max_chars;
+    size_t longest_token; /* bytes: no longer piece of a word can be in the vocabulary */
     /* the pipeline */
     AddedToken *added;
     int nadded;
@@ -1297,6 +1298,8 @@ static bool set_token(Loader *L, const char *token, size_t len, int64_t id)
                     (long long)id, TOK_MAX_ID);
     }
     size_t offset = strmap_put(&t->vocab, token, len, (int32_t)id);
+    if (len > t->longest_token)
+        t->longest_token = len;
     if (id >= t->nids) {
         size_t n = (size_t)id + 1, cap = t->token_cap;
         grow((void **)&t->token_off, &t->token_cap, n, sizeof *t->token_off);
@@ -2294,7 +2297,13 @@ static void wordpiece_word(const TpcrtTokenizer *t, const char *w, size_t len, I
     Str tmp = {0};
     for (size_t start = 0; start < len;) {
         int32_t found = -1;
+        /* no token is longer than the longest in the vocabulary: a long word costs linear time */
         size_t end = len;
+        if (len - start > t->longest_token) {
+            end = start + t->longest_token;
+            while (end > start && ((unsigned char)w[end] & 0xc0) == 0x80) /* end < len */
+                end--;
+        }
         while (end > start) {
             tmp.len = 0;
             if (start > 0)

@@ -38,8 +38,8 @@ def byte_level(kind):
         special = ["<|endoftext|>"]
     elif kind == "roberta":
         tok.normalizer = normalizers.Lowercase()
-        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
-                                                     pre_tokenizers.ByteLevel(add_prefix_space=True)])
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.WhitespaceSplit(), pre_tokenizers.ByteLevel(add_prefix_space=True)])
         special = ["<s>", "</s>", "<pad>", "<unk>"]
     else:
         pattern = LLAMA3 if kind == "llama3" else QWEN2
@@ -71,7 +71,8 @@ def wordpiece():
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
     trainer = trainers.WordPieceTrainer(vocab_size=VOCAB.get("bert", 1500), limit_alphabet=300,
-                                        show_progress=False, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]",
+                                        show_progress=False,
+                                        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]",
                                                         "[MASK]"])
     return tok, trainer
 
@@ -90,10 +91,12 @@ def finish(kind, tok):
     if kind == "gpt2":
         tok.post_processor = processors.ByteLevel(trim_offsets=True)
     if kind == "roberta":
-        tok.post_processor = processors.RobertaProcessing(("</s>", tid("</s>")), ("<s>", tid("<s>")))
+        tok.post_processor = processors.RobertaProcessing(("</s>", tid("</s>")),
+                                                          ("<s>", tid("<s>")))
     if kind == "bert":
         tok.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", tid("[CLS]")), ("[SEP]", tid("[SEP]"))])
+            single="[CLS] $A [SEP]",
+            special_tokens=[("[CLS]", tid("[CLS]")), ("[SEP]", tid("[SEP]"))])
     data = json.loads(tok.to_str())
     if kind in ("llama2", "metaspace"):
         vocab = data["model"]["vocab"]
@@ -103,7 +106,8 @@ def finish(kind, tok):
             "type": "TemplateProcessing",
             "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
                        {"Sequence": {"id": "A", "type_id": 0}}],
-            "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+            "pair": [{"Sequence": {"id": "A", "type_id": 0}},
+                     {"Sequence": {"id": "B", "type_id": 1}}],
             "special_tokens": {"<s>": {"id": "<s>", "ids": [vocab["<s>"]], "tokens": ["<s>"]}}}
     if kind == "llama2":
         data["normalizer"] = {"type": "Sequence", "normalizers": [
