@@ -146,8 +146,8 @@ def main():
     # every cut of the file, and every byte of its start replaced: refused in one line or
     # loaded (a cut can leave valid JSON only at the end), never a crash
     data = json.dumps(base()).encode()
-    for what, files in [("cut", [data[:n] for n in range(0, len(data), max(1, len(data) // 120))]),
-                        ("byte", [data[:i] + bytes([c]) + data[i + 1:] for i in range(0, 400, 5)
+    for what, files in [("cut", [data[:n] for n in range(0, len(data), max(1, len(data) // 80))]),
+                        ("byte", [data[:i] + bytes([c]) + data[i + 1:] for i in range(0, 400, 10)
                                   for c in (0, ord('"'), ord("}"), 0xff)])]:
         refused = loaded = 0
         for k, blob in enumerate(files):

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Hugging Face's ids for prompts, as the --input the built program would be given:
+"""Hugging Face's encodings of prompts, as the --input files the built program would be given:
 
-    prompt_ids.py TOKENIZER.json OUT.npy PROMPT...
+    prompt_ids.py TOKENIZER.json OUTDIR PROMPT...
 
-Writes int32 [prompts, tokens] (every prompt must give as many tokens) and prints the ids.
+Writes OUTDIR/tokens.npy and OUTDIR/token_types.npy (int32 [prompts, tokens]) and
+OUTDIR/mask.npy (float32, the attention mask); every prompt must give as many tokens. Prints
+the ids.
 """
 import os
 import sys
@@ -14,9 +16,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "build", 
 from tokenizers import Tokenizer  # noqa: E402
 
 tok = Tokenizer.from_file(sys.argv[1])
-rows = [tok.encode(p).ids for p in sys.argv[3:]]
-if len({len(r) for r in rows}) != 1:
-    sys.exit(f"prompt_ids.py: the prompts give {[len(r) for r in rows]} tokens: pick others")
-np.save(sys.argv[2], np.array(rows, dtype=np.int32))
-for r in rows:
-    print("hf ids:", *r)
+out = sys.argv[2]
+encodings = [tok.encode(p) for p in sys.argv[3:]]
+if len({len(e.ids) for e in encodings}) != 1:
+    sys.exit(f"prompt_ids.py: the prompts give {[len(e.ids) for e in encodings]} tokens: "
+             "pick others")
+os.makedirs(out, exist_ok=True)
+np.save(os.path.join(out, "tokens.npy"), np.array([e.ids for e in encodings], dtype=np.int32))
+np.save(os.path.join(out, "token_types.npy"),
+        np.array([e.type_ids for e in encodings], dtype=np.int32))
+np.save(os.path.join(out, "mask.npy"),
+        np.array([e.attention_mask for e in encodings], dtype=np.float32))
+for e in encodings:
+    print("hf ids:", *e.ids)
