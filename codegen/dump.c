@@ -64,6 +64,19 @@ static void ref_dump(FILE *out, const Program *p, Ref r)
         fputs(":i32", out);
 }
 
+/* " = x", " n=batch*seq": a label, then a pointer or a size. */
+static void put_ref(FILE *out, const Program *p, const char *label, Ref r)
+{
+    fputs(label, out);
+    ref_dump(out, p, r);
+}
+
+static void put_size(FILE *out, const Program *p, const char *label, const Size *s)
+{
+    fputs(label, out);
+    size_dump(out, p, s);
+}
+
 static void steps_dump(FILE *out, const Program *p, const Step *s, int depth);
 
 static void step_dump(FILE *out, const Program *p, const Step *s, int depth)
@@ -94,65 +107,44 @@ static void step_dump(FILE *out, const Program *p, const Step *s, int depth)
         fputc(')', out);
         break;
     case STEP_GEMM:
-        fputc(' ', out);
-        ref_dump(out, p, s->y);
-        fputs(" = ", out);
-        ref_dump(out, p, s->x);
-        fputs(" @ ", out);
-        ref_dump(out, p, s->w);
-        fprintf(out, "%s m=", s->in_out ? "" : "^T");
-        size_dump(out, p, s->m);
-        fputs(" n=", out);
-        size_dump(out, p, s->n);
-        fputs(" k=", out);
-        size_dump(out, p, s->k);
+        put_ref(out, p, " ", s->y);
+        put_ref(out, p, " = ", s->x);
+        put_ref(out, p, " @ ", s->w);
+        put_size(out, p, s->in_out ? " m=" : "^T m=", s->m);
+        put_size(out, p, " n=", s->n);
+        put_size(out, p, " k=", s->k);
         fprintf(out, " beta=%s", s->beta == BETA_ZERO ? "0" : s->beta == BETA_ONE ? "1" : "rank0");
         break;
     case STEP_ATTENTION:
-        fputc(' ', out);
-        ref_dump(out, p, s->out);
-        fputs(" = q ", out);
-        ref_dump(out, p, s->q);
-        fputs(", k ", out);
-        ref_dump(out, p, s->key);
-        fputs(", v ", out);
-        ref_dump(out, p, s->value);
-        fputs(" heads=", out);
-        size_dump(out, p, s->heads);
-        fputs(" kv_heads=", out);
-        size_dump(out, p, s->kv_heads);
-        fputs(" first_head=", out);
-        size_dump(out, p, s->first_head);
+        put_ref(out, p, " ", s->out);
+        put_ref(out, p, " = q ", s->q);
+        put_ref(out, p, ", k ", s->key);
+        put_ref(out, p, ", v ", s->value);
+        put_size(out, p, " heads=", s->heads);
+        put_size(out, p, " kv_heads=", s->kv_heads);
+        put_size(out, p, " first_head=", s->first_head);
         fprintf(out, " head_dim=%" PRId64 " causal=%d", s->head_dim, s->causal);
         break;
     case STEP_ROPE_TABLE:
-        fputc(' ', out);
-        ref_dump(out, p, s->table);
+        put_ref(out, p, " ", s->table);
         fprintf(out, " rotary=%" PRId64 " theta=%g", s->rotary, s->theta);
         break;
     case STEP_CHECK_IDS:
-        fputc(' ', out);
-        ref_dump(out, p, s->in);
+        put_ref(out, p, " ", s->in);
         fprintf(out, " < %" PRId64, s->limit);
         break;
     case STEP_ALL_REDUCE:
     case STEP_COPY:
-        fputc(' ', out);
-        ref_dump(out, p, s->out);
-        fputs(" <- ", out);
-        ref_dump(out, p, s->in);
-        fputs(" count=", out);
-        size_dump(out, p, s->count);
+        put_ref(out, p, " ", s->out);
+        put_ref(out, p, " <- ", s->in);
+        put_size(out, p, " count=", s->count);
         break;
     case STEP_ALL_GATHER:
     case STEP_GATHER_ROOT:
     case STEP_REDUCE_SCATTER:
-        fputc(' ', out);
-        ref_dump(out, p, s->out);
-        fputs(" <- ", out);
-        ref_dump(out, p, s->in);
-        fputs(" rows=", out);
-        size_dump(out, p, s->rows);
+        put_ref(out, p, " ", s->out);
+        put_ref(out, p, " <- ", s->in);
+        put_size(out, p, " rows=", s->rows);
         fprintf(out, " split=%s", p->splits.items[s->split].name);
         break;
     case STEP_LOOP: fprintf(out, " %s[%" PRId64 "]", s->group->name, s->group->count); break;
