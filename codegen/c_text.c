@@ -57,7 +57,7 @@ const char *c_comment(Arena *a, const char *text)
     return s;
 }
 
-/* The shortest of %.{min}g .. %.{max}g that reads back as v (as a float when f32), made a
+/* The shortest decimal that reads back as v (as a float when f32), made a
  * floating constant: "1e-05f", "1.0f" ("1f" is not C), "10000.0". The front end refuses
  * values outside the type's range, so reaching one here is a bug of tpc's. */
 void c_number(char *buf, size_t size, double v, bool f32)
@@ -65,13 +65,16 @@ void c_number(char *buf, size_t size, double v, bool f32)
     if (!isfinite(v) || (f32 && fabs(v) > FLT_MAX))
         internal_error("a floating constant outside %s's range reached codegen: %g",
                        f32 ? "float" : "double", v);
-    if (f32)
-        v = (float)v; /* what the program computes with: 1e-50 is 0.0f, without a warning */
     char num[40];
-    for (int digits = f32 ? 6 : 15; digits <= (f32 ? 9 : 17); digits++) {
-        snprintf(num, sizeof num, "%.*g", digits, v);
-        if (f32 ? strtof(num, NULL) == (float)v : strtod(num, NULL) == v)
-            break;
+    if (f32) {
+        float x = (float)v; /* what the program computes with: 1e-50 is 0.0f, not a warning */
+        for (int digits = 6; digits <= 9; digits++) {
+            snprintf(num, sizeof num, "%.*g", digits, (double)x);
+            if (strtof(num, NULL) == x)
+                break;
+        }
+    } else {
+        double_str(v, num, sizeof num); /* the IR printer's shortest double */
     }
     snprintf(buf, size, "%s%s%s", num, strpbrk(num, ".e") ? "" : ".0", f32 ? "f" : "");
 }

@@ -520,7 +520,7 @@ static void lower_inputs(Lower *L)
 Program *lower_program(Graph *g)
 {
     Program *p = arena_alloc(g->arena, sizeof *p);
-    *p = (Program){.g = g, .a = g->arena, .tp = g->tp};
+    *p = (Program){.g = g, .a = g->arena, .tp = g->tp, .attention_softmax = -1};
     strmap_init(&p->names, g->arena);
     strmap_init(&p->suffixes, g->arena);
     for (size_t i = 0; i < sizeof fixed_names / sizeof fixed_names[0]; i++)

@@ -295,14 +295,13 @@ static void lower_rope(Lower *L, const Op *op)
     const Value *x = op->args[0];
     int64_t head_dim = x->shape.dims[x->shape.rank - 1].size / op->attrs.heads;
     int64_t rotary = op->attrs.rotary_dim ? op->attrs.rotary_dim : head_dim;
-    Arg more[] = {ref_arg((Ref){REF_BUFFER, op->scratch, NULL, false}),
-                  size_arg(dim_size(L, x, x->shape.rank - 2)),
-                  size_arg(heads_size(L, x, head_dim)), int_arg(head_dim), int_arg(rotary)};
-    /* rope's kernel takes the table before the row count: (y, ld, x, ld, table, rows, seq, ..) */
     const Value *y = op->results[0];
+    /* (y, ld, x, ld, table, rows, seq, heads, head_dim, rotary): the table of cos and sin is
+     * the op's scratch buffer, filled once before the first layer (lower_rope_tables) */
     Arg args[] = {ref_arg(ref_of(L, y)), size_arg(ld_size(L, y)), ref_arg(ref_of(L, x)),
-                  size_arg(ld_size(L, x)), more[0], size_arg(rows_size(L, x)), more[1], more[2],
-                  more[3], more[4]};
+                  size_arg(ld_size(L, x)), ref_arg((Ref){REF_BUFFER, op->scratch, NULL, false}),
+                  size_arg(rows_size(L, x)), size_arg(dim_size(L, x, x->shape.rank - 2)),
+                  size_arg(heads_size(L, x, head_dim)), int_arg(head_dim), int_arg(rotary)};
     call(L, kernel_rope(L->a, op->attrs.rope_style), 10, args);
 }
 
@@ -340,8 +339,7 @@ static void lower_attention(Lower *L, const Op *op)
     s->first_head = first_head(L, q, s->head_dim, "first_head");
     s->first_kv = first_head(L, k, s->head_dim, "first_kv_head");
     s->kv_group = op->attrs.heads / op->attrs.kv_heads;
-    s->softmax_kernel = use_kernel(L, kernel_attention_softmax(L->a));
-    L->p->uses_attention = true;
+    L->p->attention_softmax = use_kernel(L, kernel_attention_softmax(L->a));
 }
 
 /* The cos and sin tables rope ops read, each filled once, before the first layer. */

@@ -578,13 +578,8 @@ char *print_c(Program *p, const char *source_path, size_t *size)
     for (int i = 0; i < p->kernels.len; i++)
         kernel_print_c(out, p->kernels.items[i]);
     fputs(launchers, out);
-    if (p->uses_attention) {
-        const char *softmax = NULL;
-        for (int i = 0; i < p->kernels.len && !softmax; i++)
-            if (!strncmp(p->kernels.items[i]->name, "attention_softmax", 17))
-                softmax = p->kernels.items[i]->name;
-        print_attention_launcher(out, softmax);
-    }
+    if (p->attention_softmax >= 0)
+        print_attention_launcher(out, p->kernels.items[p->attention_softmax]->name);
     if (!pr.sizes.len)
         fprintf(out, "struct RankSizes;\n\n");
     print_tables(&pr, out);

@@ -95,7 +95,6 @@ struct Step {
     int64_t head_dim, kv_group; /* query heads per kv head */
     double scale;
     bool causal;
-    int softmax_kernel; /* the kernel it calls on each head's scores */
 
     /* ROPE_TABLE: table of seq positions, rotary columns each, at theta */
     Ref table;
@@ -195,7 +194,7 @@ typedef struct Program {
     Vec(RangeTable) ranges;
     Step *forward;          /* a list through next */
     Size *weight_elements;  /* every weight this rank holds */
-    bool uses_attention;
+    int attention_softmax;  /* the kernel every ATTENTION calls on a head's scores; -1: none */
     StrMap names;           /* every name given (lower.c) */
     StrMap suffixes;
 } Program;
