@@ -10,18 +10,10 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bytelevel import byte_chars  # noqa: E402
+
 TEXT = "Hello wörld, ça va? 東京 👨\u200d👩 e\u0301 <|endoftext|> [CLS]  \t 123 don't ▁x".encode()
-
-
-def byte_chars():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
-    cs, n = bs[:], 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for c in cs]
 
 
 def bpe(vocab_tokens, merges, **kw):

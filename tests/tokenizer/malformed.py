@@ -14,18 +14,9 @@ import os
 import subprocess
 import sys
 
+from bytelevel import byte_chars
+
 TOOL, DIR = sys.argv[1], sys.argv[2]
-
-
-def byte_chars():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
-    cs, n = bs[:], 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for c in cs]
 
 
 def base():
