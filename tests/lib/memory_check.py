@@ -6,7 +6,6 @@ run the same way measures.
 usage: memory_check.py TPC MODEL_DIR WORK
 """
 import os
-import re
 import sys
 
 tpc, root, work = sys.argv[1:4]
@@ -17,11 +16,21 @@ CONFIG = ["vocab=8192", "hidden=1024", "layers=6", "heads=8", "kv_heads=2", "int
 
 
 def peaks(program, tp, args):
-    """Each rank's peak resident set in MB, as GNU time reports it."""
-    out = run(MPIRUN + ["-np", str(tp), "/usr/bin/time", "-f", "peak_kb %M", program] + args)
-    found = [int(k) / 1024 for k in re.findall(r"peak_kb (\d+)", out)]
-    if len(found) != tp:
-        sys.exit("memory_check: %d peak figures from %d ranks:\n%s" % (len(found), tp, out))
+    """Each rank's peak resident set in MB, as GNU time reports it. Each rank's figure goes to a
+    file of its own (time -o), not to the shared stdout, where the ranks' lines can interleave."""
+    stem = os.path.join(work, "peak_kb.%s" % os.path.basename(os.path.dirname(program)))
+    for old in range(tp):
+        if os.path.exists("%s.%d" % (stem, old)):
+            os.remove("%s.%d" % (stem, old))
+    wrapper = '/usr/bin/time -o "$0.$OMPI_COMM_WORLD_RANK" -f %M "$@"'
+    out = run(MPIRUN + ["-np", str(tp), "sh", "-c", wrapper, stem, program] + args)
+    found = []
+    for rank in range(tp):
+        try:
+            with open("%s.%d" % (stem, rank)) as f:
+                found.append(int(f.read().split()[-1]) / 1024)
+        except (OSError, ValueError, IndexError) as e:
+            sys.exit("memory_check: no peak figure from rank %d (%s):\n%s" % (rank, e, out))
     return found
 
 
