@@ -54,6 +54,10 @@ static void ref_dump(FILE *out, const Program *p, Ref r)
         fprintf(out, "%s%s", p->fields.items[r.index].group ? "l." : "",
                 p->fields.items[r.index].name);
         break;
+    case REF_CACHE:
+        fprintf(out, "state %s%s", p->generation->state.items[r.index].name,
+                p->generation->state.items[r.index].group ? "[l]" : "");
+        break;
     }
     if (r.offset && r.offset->nterms) {
         fputs("+[", out);
@@ -86,7 +90,8 @@ static void step_dump(FILE *out, const Program *p, const Step *s, int depth)
         [STEP_ROPE_TABLE] = "rope_table", [STEP_ALL_REDUCE] = "all_reduce",
         [STEP_ALL_GATHER] = "all_gather", [STEP_GATHER_ROOT] = "gather_to_root",
         [STEP_REDUCE_SCATTER] = "reduce_scatter", [STEP_COPY] = "copy", [STEP_LOOP] = "loop",
-        [STEP_CHECK_IDS] = "check_ids", [STEP_NOTE] = "note"};
+        [STEP_CHECK_IDS] = "check_ids", [STEP_NOTE] = "note",
+        [STEP_CACHE_APPEND] = "cache_append"};
     fprintf(out, "%*s%s%s", 2 * depth, "", s->rank0 ? "rank0 " : "", names[s->kind]);
     switch (s->kind) {
     case STEP_KERNEL:
@@ -124,9 +129,18 @@ static void step_dump(FILE *out, const Program *p, const Step *s, int depth)
         put_size(out, p, " kv_heads=", s->kv_heads);
         put_size(out, p, " first_head=", s->first_head);
         fprintf(out, " head_dim=%" PRId64 " causal=%d", s->head_dim, s->causal);
+        put_size(out, p, " past=", s->past);
+        put_size(out, p, " kv_rows=", s->kv_rows);
+        break;
+    case STEP_CACHE_APPEND:
+        put_ref(out, p, " ", s->out);
+        put_ref(out, p, " <- ", s->in);
+        put_size(out, p, " cols=", s->count);
+        put_size(out, p, " at=", s->past);
         break;
     case STEP_ROPE_TABLE:
         put_ref(out, p, " ", s->table);
+        put_size(out, p, " from=", s->past);
         fprintf(out, " rotary=%" PRId64 " theta=%g", s->rotary, s->theta);
         break;
     case STEP_CHECK_IDS:
@@ -222,4 +236,21 @@ void program_dump(FILE *out, const Program *p)
                 p->kernels.items[i]->comment ? p->kernels.items[i]->comment : "");
     fputs("forward\n", out);
     steps_dump(out, p, p->forward, 1);
+    const Generation *gen = p->generation;
+    if (!gen) {
+        fprintf(out, "no generation: %s\n", p->no_generation);
+        return;
+    }
+    for (int i = 0; i < gen->state.len; i++) {
+        const StateField *f = &gen->state.items[i];
+        fprintf(out, "state %s%s: ", f->name, f->group ? "[l]" : "");
+        size_dump(out, p, f->elements);
+        fputc('\n', out);
+    }
+    fputs("generation step", out);
+    put_ref(out, p, ", logits ", gen->logits);
+    put_size(out, p, " vocab from ", gen->vocab_first);
+    put_size(out, p, ", ", gen->vocab_held);
+    fprintf(out, " of %" PRId64 "\n", gen->vocab);
+    steps_dump(out, p, gen->step, 1);
 }

@@ -263,8 +263,9 @@ Kernel *kernel_normalize(Arena *a)
  * computed in double: table[p * rotary_dim + 2j] = cos, [.. + 2j + 1] = sin. Once a forward. */
 Kernel *kernel_rope_table(Arena *a)
 {
-    Kernel *k = kernel_new(a, "rope_table", "RoPE's cos and sin for every position and pair");
+    Kernel *k = kernel_new(a, "rope_table", "RoPE's cos and sin for positions first.. first + seq - 1, every pair");
     int table = kernel_buffer(k, "table", KT_F32, true);
+    int first = kernel_scalar(k, "first", KT_INT);
     int seq = kernel_scalar(k, "seq", KT_INT), rotary = kernel_scalar(k, "rotary_dim", KT_INT);
     int theta = kernel_scalar(k, "theta", KT_F64);
     int p = kernel_var(k, "p", KT_INT), j = kernel_var(k, "j", KT_INT);
@@ -274,7 +275,7 @@ Kernel *kernel_rope_table(Arena *a)
     KExpr *exponent = kx_div(k, kx_cast(k, KT_F64, kx_mul(k, kx_int(k, -2), kx_var(k, j))),
                              kx_cast(k, KT_F64, kx_param(k, rotary)));
     KExpr *freq = kx_call2(k, KF_POW, kx_param(k, theta), exponent);
-    ks_let(k, angle, kx_mul(k, kx_cast(k, KT_F64, kx_var(k, p)), freq));
+    ks_let(k, angle, kx_mul(k, kx_cast(k, KT_F64, kx_add(k, kx_param(k, first), kx_var(k, p))), freq));
     KExpr *cosv = kx_call(k, KF_COS, kx_var(k, angle)), *sinv = kx_call(k, KF_SIN, kx_var(k, angle));
     KExpr *at = kx_add(k, kx_mul(k, kx_var(k, p), kx_param(k, rotary)), kx_mul(k, kx_int(k, 2), kx_var(k, j)));
     ks_store(k, table, at, kx_cast(k, KT_F32, cosv));
@@ -331,7 +332,8 @@ Kernel *kernel_rope(Arena *a, RopeStyle style)
 
 /* ---- attention's softmax --------------------------------------------------------------------- */
 
-/* One head's scores [rows, cols] (queries by keys), scaled, masked, softmaxed over keys. A
+/* One head's scores [rows, cols] (queries by keys), scaled, masked, softmaxed over keys. Query
+ * i is at position past + i (past: the keys before the step's first query, in generation). A
  * causal row stops at its own position (the keys after it get probability 0, and cost nothing);
  * a key the mask drops (key_mask[j] == 0) scores the lowest float, as Hugging Face's masks make
  * it, so a row with every key dropped comes out uniform, not NaN. */
@@ -343,7 +345,7 @@ Kernel *kernel_attention_softmax(Arena *a)
     int mask = kernel_buffer(k, "key_mask", KT_F32, false);
     int rows = kernel_scalar(k, "rows", KT_INT), cols = kernel_scalar(k, "cols", KT_INT);
     int scale = kernel_scalar(k, "scale", KT_F32), causal = kernel_scalar(k, "causal", KT_INT);
-    int masked = kernel_scalar(k, "has_mask", KT_INT);
+    int past = kernel_scalar(k, "past", KT_INT), masked = kernel_scalar(k, "has_mask", KT_INT);
     int i = kernel_var(k, "i", KT_INT), j = kernel_var(k, "j", KT_INT);
     int base = kernel_var(k, "row", KT_INT), keys = kernel_var(k, "keys", KT_INT);
     int top = kernel_var(k, "top", KT_F32), sum = kernel_var(k, "sum", KT_F32);
@@ -351,7 +353,7 @@ Kernel *kernel_attention_softmax(Arena *a)
     int inv = kernel_var(k, "inv", KT_F32);
     ks_for(k, i, kx_int(k, 0), kx_param(k, rows));
     ks_let(k, base, kx_mul(k, kx_var(k, i), kx_param(k, cols)));
-    ks_let(k, keys, kx_select(k, kx_param(k, causal), kx_add(k, kx_var(k, i), kx_int(k, 1)), kx_param(k, cols)));
+    ks_let(k, keys, kx_select(k, kx_param(k, causal), kx_add(k, kx_add(k, kx_param(k, past), kx_var(k, i)), kx_int(k, 1)), kx_param(k, cols)));
     ks_let(k, top, kx_float(k, -3.4028234663852886e38));
     ks_for(k, j, kx_int(k, 0), kx_var(k, keys));
     KExpr *dropped = kx_bin(k, KB_AND, kx_param(k, masked),
@@ -412,12 +414,13 @@ Kernel *kernel_embedding(Arena *a)
 
 Kernel *kernel_positions(Arena *a)
 {
-    Kernel *k = kernel_new(a, "positions", "out[i] = i % seq: each element's index along the last dimension");
+    Kernel *k = kernel_new(a, "positions", "out[i] = first + i % seq: each element's position along the last dimension");
     int out = kernel_buffer(k, "out", KT_I32, true);
     int n = kernel_scalar(k, "n", KT_INT), seq = kernel_scalar(k, "seq", KT_INT);
+    int first = kernel_scalar(k, "first", KT_INT);
     int i = kernel_var(k, "i", KT_INT);
     ks_for(k, i, kx_int(k, 0), kx_param(k, n));
-    ks_store(k, out, kx_var(k, i), kx_cast(k, KT_I32, kx_bin(k, KB_MOD, kx_var(k, i), kx_param(k, seq))));
+    ks_store(k, out, kx_var(k, i), kx_cast(k, KT_I32, kx_add(k, kx_param(k, first), kx_bin(k, KB_MOD, kx_var(k, i), kx_param(k, seq)))));
     ks_end(k);
     return k;
 }

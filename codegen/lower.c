@@ -20,7 +20,9 @@ static const char *const fixed_names[] = {
     /* the program's own */
     "TP", "RankSizes", "rank_sizes", "Weights", "load_weights", "weight_elements", "BUFFERS",
     "largest", "buffer_elements", "linear_rows", "matmul_rows", "attention", "forward",
-    "inputs", "outputs", "program", "main",
+    "inputs", "outputs", "program", "main", "kv_append", "Cache", "CACHE_PARTS",
+    "cache_elements", "cache_carve", "kv_cache_per_position", "generate_step", "Model",
+    "model_step", "generate",
     /* the prelude's */
     "tpc_maxf", "tpc_minf", "tpc_expf", "tpc_tanhf", "tpc_erff", "tpc_rsqrtf",
     /* the C library's: what forward and kernels call, and math.h's functions named like ops */
@@ -48,8 +50,8 @@ static bool reserved(const char *s)
         "isfinite", "isnormal", "signbit", "fpclassify", "isgreater", "isgreaterequal",
         "isless", "islessequal", "islessgreater", "isunordered", "math_errhandling", "alloca",
         "unix", "linux", "i386", "va_list", "va_start", "va_arg", "va_end", "FILE",
-        /* forward's parameters and locals */
-        "w", "buf", "in", "dims", "rank", "rs", "l", "i",
+        /* forward's parameters and locals, and generate_step's */
+        "w", "buf", "in", "dims", "rank", "rs", "l", "i", "cache",
         /* buffer_elements' */
         "elements"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
@@ -527,9 +529,10 @@ Program *lower_program(Graph *g)
         strmap_put(&p->names, fixed_names[i], (void *)fixed_names[i]);
     Lower L = {.g = g, .p = p, .a = g->arena, .tp = g->tp};
     /* the names forward declares first: symbolic dimensions, inputs, buffers */
-    p->symbols = arena_array(p->a, (size_t)g->symbols.len + 1, sizeof *p->symbols);
+    p->symbols = arena_array(p->a, (size_t)g->symbols.len + 2, sizeof *p->symbols);
     for (int i = 0; i < g->symbols.len; i++)
         p->symbols[i] = program_name(p, g->symbols.items[i]);
+    p->nsymbols = g->symbols.len;
     p->inputs = arena_array(p->a, (size_t)g->inputs.len + 1, sizeof *p->inputs);
     for (int i = 0; i < g->inputs.len; i++)
         p->inputs[i] = program_name(p, g->inputs.items[i]->name);
@@ -537,6 +540,7 @@ Program *lower_program(Graph *g)
     name_buffers(&L);
     lower_weights(&L);
     lower_forward(&L);
+    lower_generation(&L);
     const Op *ret = g->top->last;
     p->outputs = arena_array(p->a, (size_t)ret->nargs + 1, sizeof *p->outputs);
     for (int i = 0; i < ret->nargs; i++)

@@ -14,6 +14,8 @@ typedef struct Lower {
     Step **tail;        /* where the next step goes */
     const Op *op;       /* the statement being lowered: its first step carries the comment */
     bool op_started;
+    Generation *gen;    /* lowering generation's step (lower_generate.c), not forward */
+    Size *past;         /* the position of a step's first token: 0 in forward, gen's past */
 } Lower;
 
 /* lower.c */
@@ -31,5 +33,11 @@ int range_table(Lower *L, const char *name, const Layout *l, int piece);
 
 /* lower_forward.c */
 void lower_forward(Lower *L);
+void lower_steps(Lower *L, Step **list); /* forward's statements, into *list */
+
+/* lower_generate.c: Program.generation, or Program.no_generation; the state it keeps */
+void lower_generation(Lower *L);
+int generation_cache(Lower *L, const Op *attention, const Value *kv); /* its StateField */
+int generation_scores(Lower *L);
 
 #endif /* TPC_LOWER_H */

@@ -314,9 +314,31 @@ static Size *first_head(Lower *L, const Value *v, int64_t head_dim, const char *
     return size_named(L->a, size_per_rank(L->a, L->tp, first), name);
 }
 
+/* Generation: rows of k or v (after RoPE) to the cache at position past; the cache's Ref. */
+static Ref cache_append(Lower *L, const Op *op, const Value *x)
+{
+    Step *s = step(L, STEP_CACHE_APPEND);
+    s->in = ref_of(L, x);
+    s->ld_k = ld_size(L, x);
+    s->count = cols_size(L, x);
+    s->batch = dim_size(L, x, 0);
+    s->seq = dim_size(L, x, 1);
+    s->past = L->past;
+    s->kv_rows = size_symbol(L->a, L->tp, L->gen->context);
+    s->out = (Ref){REF_CACHE, generation_cache(L, op, x), NULL, false};
+    return s->out;
+}
+
+/* Attention over the heads this rank holds. In generation, the step's k and v go to the cache
+ * first, and attention reads every position so far from there. */
 static void lower_attention(Lower *L, const Op *op)
 {
     const Value *q = op->args[0], *k = op->args[1], *v = op->args[2], *y = op->results[0];
+    Ref key = ref_of(L, k), value = ref_of(L, v);
+    if (L->gen) {
+        key = cache_append(L, op, k);
+        value = cache_append(L, op, v);
+    }
     Step *s = step(L, STEP_ATTENTION);
     s->head_dim = q->shape.dims[2].size / op->attrs.heads;
     s->group = NULL;
@@ -326,12 +348,13 @@ static void lower_attention(Lower *L, const Op *op)
     s->ld_out = ld_size(L, y);
     s->q = ref_of(L, q);
     s->ld_q = ld_size(L, q);
-    s->key = ref_of(L, k);
-    s->ld_k = ld_size(L, k);
-    s->value = ref_of(L, v);
-    s->ld_v = ld_size(L, v);
+    s->key = key;
+    s->ld_k = L->gen ? cols_size(L, k) : ld_size(L, k);
+    s->value = value;
+    s->ld_v = L->gen ? cols_size(L, v) : ld_size(L, v);
     s->mask = op->nargs == 4 ? ref_of(L, op->args[3]) : (Ref){REF_NONE, 0, NULL, false};
-    s->scores = (Ref){REF_BUFFER, op->scratch, NULL, false};
+    s->scores = L->gen ? (Ref){REF_CACHE, generation_scores(L), NULL, false}
+                       : (Ref){REF_BUFFER, op->scratch, NULL, false};
     s->batch = dim_size(L, q, 0);
     s->seq = dim_size(L, q, 1);
     s->heads = heads_size(L, q, s->head_dim);
@@ -339,6 +362,8 @@ static void lower_attention(Lower *L, const Op *op)
     s->first_head = first_head(L, q, s->head_dim, "first_head");
     s->first_kv = first_head(L, k, s->head_dim, "first_kv_head");
     s->kv_group = op->attrs.heads / op->attrs.kv_heads;
+    s->past = L->past;
+    s->kv_rows = L->gen ? size_symbol(L->a, L->tp, L->gen->context) : s->seq;
     L->p->attention_softmax = use_kernel(L, kernel_attention_softmax(L->a));
 }
 
@@ -357,6 +382,7 @@ static void lower_rope_tables(Lower *L)
         Step *s = step(L, STEP_ROPE_TABLE);
         s->table = (Ref){REF_BUFFER, op->scratch, NULL, false};
         s->seq = dim_size(L, x, x->shape.rank - 2);
+        s->past = L->past;
         s->rotary = op->attrs.rotary_dim ? op->attrs.rotary_dim : head_dim;
         s->theta = op->attrs.theta;
         s->table_kernel = use_kernel(L, kernel_rope_table(L->a));
@@ -474,8 +500,8 @@ static void lower_reduce(Lower *L, const Op *op)
 static void lower_positions(Lower *L, const Op *op)
 {
     Arg args[] = {ref_arg(ref_of(L, op->results[0])), size_arg(elements_size(L, op->args[0])),
-                  size_arg(cols_size(L, op->args[0]))};
-    call(L, kernel_positions(L->a), 3, args);
+                  size_arg(cols_size(L, op->args[0])), size_arg(L->past)};
+    call(L, kernel_positions(L->a), 4, args);
 }
 
 /* ---- collectives and loops ----------------------------------------------------------------- */
@@ -494,6 +520,8 @@ static void lower_collective(Lower *L, const Op *op)
         s->count = elements_size(L, x);
         break;
     case OP_ALL_GATHER:
+        if (op->attrs.to_root && L->gen)
+            return; /* an output: generation samples it where it is (lower_generate.c) */
         s = step(L, op->attrs.to_root ? STEP_GATHER_ROOT : STEP_ALL_GATHER);
         s->in = in;
         s->out = out;
@@ -586,9 +614,15 @@ static void lower_block(Lower *L, const Block *b)
         lower_op(L, op);
 }
 
-void lower_forward(Lower *L)
+void lower_steps(Lower *L, Step **list)
 {
-    L->tail = &L->p->forward;
+    L->tail = list;
     lower_rope_tables(L);
     lower_block(L, L->g->top);
+}
+
+void lower_forward(Lower *L)
+{
+    L->past = size_number(L->a, L->tp, 0);
+    lower_steps(L, &L->p->forward);
 }

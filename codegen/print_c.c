@@ -74,6 +74,11 @@ const char *ref_c(Printer *pr, Ref r)
         return arena_printf(pr->a, "%s->%s", f->group ? "l" : "w", f->name);
     }
     case REF_BUFFER: base = pr->p->buffers.items[r.index].name; break;
+    case REF_CACHE: {
+        const StateField *f = &pr->p->generation->state.items[r.index];
+        base = arena_printf(pr->a, "cache->%s[%s]", f->name, f->group ? "i" : "0");
+        break;
+    }
     default: unreachable();
     }
     if (r.ids) /* buffers are float; ids made in forward are i32 */
@@ -97,7 +102,7 @@ const char *arg_c(Printer *pr, const Arg *arg)
 /* The symbolic dimensions a function reads from dims[], as locals. */
 void print_symbols(Printer *pr, FILE *out, const bool *used)
 {
-    for (int i = 0; i < pr->p->g->symbols.len; i++)
+    for (int i = 0; i < pr->p->nsymbols; i++)
         if (used[i])
             fprintf(out, "    const int64_t %s = dims[%d];\n", pr->p->symbols[i], i);
 }
@@ -264,7 +269,7 @@ static const char *term_c(Printer *pr, const Size *s)
 static void print_buffers(Printer *pr, FILE *out)
 {
     Program *p = pr->p;
-    bool *used = arena_array(pr->a, (size_t)p->g->symbols.len + 1, sizeof *used);
+    bool *used = arena_array(pr->a, (size_t)p->nsymbols + 1, sizeof *used);
     for (int b = 0; b < p->buffers.len; b++)
         for (int t = 0; t < p->buffers.items[b].nterms; t++)
             mark_symbols(p->buffers.items[b].terms[t], used);
@@ -291,7 +296,7 @@ static void print_buffers(Printer *pr, FILE *out)
     else
         fprintf(out, "    (void)rank;\n");
     bool any = false;
-    for (int i = 0; i < p->g->symbols.len; i++)
+    for (int i = 0; i < p->nsymbols; i++)
         any |= used[i];
     if (!any)
         fprintf(out, "    (void)dims;\n");
@@ -331,38 +336,55 @@ static void print_attention_launcher(FILE *out, const char *softmax)
 {
     fprintf(out,
             "/* Attention over the heads this rank holds, one head's scores at a time: for each\n"
-            " * sequence and query head, scores = q k^T in `scores` [seq, seq], softmax (scaled,\n"
-            " * masked), out = scores v. Rows of q, k, v and out are ld_* apart (they may be columns\n"
-            " * of a wider buffer). Local query head h reads local kv head\n"
-            " * (first_head + h) / group - first_kv (GQA); kv_heads is how many this rank holds. */\n"
+            " * sequence and query head, scores = q k^T in `scores` [seq, past + seq], softmax\n"
+            " * (scaled, masked), out = scores v. The seq queries of a sequence are at positions\n"
+            " * past.. (0 in forward); its keys and values are the first past + seq of kv_rows\n"
+            " * rows (forward: seq; generation: the KV cache's context). Rows of q, k, v and out\n"
+            " * are ld_* apart (they may be columns of a wider buffer). Local query head h reads\n"
+            " * local kv head (first_head + h) / group - first_kv (GQA); kv_heads is how many this\n"
+            " * rank holds. */\n"
             "static void attention(float *out, int64_t ld_out, const float *q, int64_t ld_q,\n"
             "                      const float *k, int64_t ld_k, const float *v, int64_t ld_v,\n"
             "                      const float *mask, float *scores, int64_t batch, int64_t seq,\n"
-            "                      int64_t heads, int64_t kv_heads, int64_t head_dim,\n"
-            "                      int64_t first_head, int64_t group, int64_t first_kv, float scale,\n"
-            "                      int causal)\n"
+            "                      int64_t past, int64_t kv_rows, int64_t heads, int64_t kv_heads,\n"
+            "                      int64_t head_dim, int64_t first_head, int64_t group,\n"
+            "                      int64_t first_kv, float scale, int causal)\n"
             "{\n"
             "    static const float no_mask = 1.0f;\n"
+            "    int64_t keys = past + seq;\n"
             "    for (int64_t b = 0; b < batch; b++) {\n"
             "        for (int64_t h = 0; h < heads; h++) {\n"
             "            int64_t kv = (first_head + h) / group - first_kv;\n"
             "            if (kv < 0 || kv >= kv_heads)\n"
             "                continue; /* not reached: the plan gives every rank the kv heads it reads */\n"
             "            const float *qh = q + b * seq * ld_q + h * head_dim;\n"
-            "            const float *kh = k + b * seq * ld_k + kv * head_dim;\n"
-            "            const float *vh = v + b * seq * ld_v + kv * head_dim;\n"
-            "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, seq, seq, head_dim,\n"
-            "                        1.0f, qh, ld_q, kh, ld_k, 0.0f, scores, seq);\n"
-            "            %s(scores, mask ? mask + b * seq : &no_mask, seq, seq, scale,\n"
-            "                causal, mask != NULL);\n"
-            "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, seq, head_dim, seq,\n"
-            "                        1.0f, scores, seq, vh, ld_v, 0.0f,\n"
+            "            const float *kh = k + b * kv_rows * ld_k + kv * head_dim;\n"
+            "            const float *vh = v + b * kv_rows * ld_v + kv * head_dim;\n"
+            "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, seq, keys, head_dim,\n"
+            "                        1.0f, qh, ld_q, kh, ld_k, 0.0f, scores, keys);\n"
+            "            %s(scores, mask ? mask + b * keys : &no_mask, seq, keys, scale,\n"
+            "                causal, past, mask != NULL);\n"
+            "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, seq, head_dim, keys,\n"
+            "                        1.0f, scores, keys, vh, ld_v, 0.0f,\n"
             "                        out + b * seq * ld_out + h * head_dim, ld_out);\n"
             "        }\n"
             "    }\n"
             "}\n\n",
             softmax);
 }
+
+/* Generation's cache append. */
+static const char kv_append_launcher[] =
+    "/* A step's k or v (cols columns of batch * seq rows, ld apart) into the cache, which holds\n"
+    " * kv_rows positions of each sequence: the step's rows go to positions past.. */\n"
+    "static void kv_append(float *cache, const float *x, int64_t ld, int64_t batch, int64_t seq,\n"
+    "                      int64_t cols, int64_t past, int64_t kv_rows)\n"
+    "{\n"
+    "    for (int64_t b = 0; b < batch; b++)\n"
+    "        for (int64_t s = 0; s < seq; s++)\n"
+    "            memcpy(cache + (b * kv_rows + past + s) * cols, x + (b * seq + s) * ld,\n"
+    "                   sizeof(float) * (size_t)cols);\n"
+    "}\n\n";
 
 static void print_tables(Printer *pr, FILE *out)
 {
@@ -467,8 +489,10 @@ static void print_program_decl(Printer *pr, FILE *out, uint64_t hash)
         print_decl(pr, out, ret->args[i], g->output_names.items[i], NULL);
     fprintf(out, "};\n/* The last field is the fingerprint of everything above it: ranks compare it. */\n"
                  "static const TpcrtProgram program = {%s, TP, %d, %d, inputs, outputs,\n"
+                 "                                     %s,\n"
                  "                                     0x%016" PRIx64 "u};\n\n",
-            c_string(pr->a, g->name), g->inputs.len, ret->nargs, hash);
+            c_string(pr->a, g->name), g->inputs.len, ret->nargs,
+            pr->p->no_generation ? c_string(pr->a, pr->p->no_generation) : "NULL", hash);
 }
 
 /* The i-th dimension of v, as main computes it: a number or a bound symbol. */
@@ -491,23 +515,28 @@ static void print_main(Printer *pr, FILE *out)
                  "    void *in[%d];\n"
                  "    tpcrt_inputs_load(&program, &args, &bound, in);\n"
                  "    int64_t dims[%d];\n", g->inputs.len ? g->inputs.len : 1,
-            g->symbols.len ? g->symbols.len : 1);
+            pr->p->nsymbols ? pr->p->nsymbols : 1);
     for (int i = 0; i < g->symbols.len; i++)
         fprintf(out, "    dims[%d] = tpcrt_dim(&bound, %s);\n", i,
                 c_string(pr->a, g->symbols.items[i]));
     fprintf(out, "    int64_t elements[BUFFERS];\n"
-                 "    buffer_elements(elements, dims, rank);\n"
-                 "    /* every rank runs this program with the same arguments, and fits its node */\n"
+                 "    buffer_elements(elements, dims, rank);\n");
+    if (pr->p->generation)
+        print_generation_main(pr, out, true);
+    fprintf(out, "    /* every rank runs this program with the same arguments, and fits its node */\n"
                  "    tpcrt_check_start(&program, &args, &bound,\n"
                  "                      (int64_t)sizeof(float) * weight_elements(rank),\n"
-                 "                      tpcrt_buffers_bytes(elements, BUFFERS));\n\n"
+                 "                      tpcrt_buffers_bytes(elements, BUFFERS)%s);\n\n"
                  "    TpcrtWeights *src = tpcrt_weights_open(&args);\n"
                  "    static Weights w;\n"
                  "    load_weights(&w, src, rank);\n"
                  "    tpcrt_weights_close(src);\n"
                  "    float *buf[BUFFERS];\n"
-                 "    float *block = tpcrt_buffers_alloc(buf, elements, BUFFERS);\n\n"
-                 "    forward(&w, buf, in, dims, rank);\n"
+                 "    float *block = tpcrt_buffers_alloc(buf, elements, BUFFERS);\n\n",
+            pr->p->generation ? " + cache_bytes" : "");
+    if (pr->p->generation)
+        print_generation_main(pr, out, false);
+    fprintf(out, "    forward(&w, buf, in, dims, rank);\n"
                  "    if (args.bench > 0) {\n"
                  "        double *times = tpcrt_alloc(sizeof(double) * (size_t)args.bench, \"bench\");\n"
                  "        forward(&w, buf, in, dims, rank); /* warm-up */\n"
@@ -536,7 +565,7 @@ static void print_main(Printer *pr, FILE *out)
             fprintf(out, "%s%s", d ? ", " : "", main_dim(pr, v, d));
         fprintf(out, "});\n");
     }
-    fprintf(out, "    tpcrt_stats_report(&args, (int64_t)sizeof(float) * weight_elements(rank));\n"
+    fprintf(out, "    tpcrt_stats_report(&args, (int64_t)sizeof(float) * weight_elements(rank), 0);\n"
                  "    for (int k = 0; k < %d; k++)\n"
                  "        tpcrt_free(in[k]);\n"
                  "    tpcrt_free(w.block);\n"
@@ -551,20 +580,24 @@ char *print_c(Program *p, const char *source_path, size_t *size)
     strmap_init(&pr.size_names, p->a);
     /* The sections that name per-rank sizes come first, into memory: the table of them is
      * printed above them. */
-    char *weights = NULL, *buffers = NULL, *forward = NULL;
-    size_t weights_size = 0, buffers_size = 0, forward_size = 0;
+    char *weights = NULL, *buffers = NULL, *forward = NULL, *driver = NULL;
+    size_t weights_size = 0, buffers_size = 0, forward_size = 0, driver_size = 0;
     FILE *wf = open_memstream(&weights, &weights_size);
     FILE *bf = open_memstream(&buffers, &buffers_size);
     FILE *ff = open_memstream(&forward, &forward_size);
-    if (!wf || !bf || !ff)
+    FILE *df = open_memstream(&driver, &driver_size);
+    if (!wf || !bf || !ff || !df)
         internal_error("open_memstream: %s", strerror(errno));
     print_weights_struct(&pr, wf);
     print_loader(&pr, wf);
     print_buffers(&pr, bf);
     print_forward(&pr, ff);
+    print_generation(&pr, ff);
+    print_generation_driver(&pr, df);
     fclose(wf);
     fclose(bf);
     fclose(ff);
+    fclose(df);
 
     char *text = NULL;
     FILE *out = open_memstream(&text, size);
@@ -580,6 +613,8 @@ char *print_c(Program *p, const char *source_path, size_t *size)
     fputs(launchers, out);
     if (p->attention_softmax >= 0)
         print_attention_launcher(out, p->kernels.items[p->attention_softmax]->name);
+    if (p->generation)
+        fputs(kv_append_launcher, out);
     if (!pr.sizes.len)
         fprintf(out, "struct RankSizes;\n\n");
     print_tables(&pr, out);
@@ -588,10 +623,12 @@ char *print_c(Program *p, const char *source_path, size_t *size)
     fputs(forward, out);
     fflush(out);
     print_program_decl(&pr, out, fingerprint(text, *size));
+    fputs(driver, out);
     print_main(&pr, out);
     fclose(out);
     free(weights);
     free(buffers);
     free(forward);
+    free(driver);
     return text;
 }

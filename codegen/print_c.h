@@ -30,6 +30,13 @@ void mark_symbols(const Size *s, bool *used);
 void print_symbols(Printer *pr, FILE *out, const bool *used);
 
 /* print_c_forward.c */
+void print_function(Printer *pr, FILE *out, const Step *steps, const char *head);
 void print_forward(Printer *pr, FILE *out);
+
+/* print_c_generate.c: generation's state and step (before the program's declaration), and its
+ * driver (after it); nothing when the model cannot generate */
+void print_generation(Printer *pr, FILE *out);
+void print_generation_driver(Printer *pr, FILE *out);
+void print_generation_main(Printer *pr, FILE *out, bool before_check);
 
 #endif /* TPC_PRINT_C_H */

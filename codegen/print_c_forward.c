@@ -139,19 +139,26 @@ static void print_statement(Printer *pr, const Step *s, int depth)
              size_c(pr, s->ld_out), ref_c(pr, s->q), size_c(pr, s->ld_q), ref_c(pr, s->key),
              size_c(pr, s->ld_k), ref_c(pr, s->value), size_c(pr, s->ld_v), ref_c(pr, s->mask),
              ref_c(pr, s->scores));
-        line(pr, depth + 2, "%s, %s, %s, %s, %" PRId64 ",", size_c(pr, s->batch),
-             size_c(pr, s->seq), size_c(pr, s->heads), size_c(pr, s->kv_heads), s->head_dim);
+        line(pr, depth + 2, "%s, %s, %s, %s, %s, %s, %" PRId64 ",", size_c(pr, s->batch),
+             size_c(pr, s->seq), size_c(pr, s->past), size_c(pr, s->kv_rows),
+             size_c(pr, s->heads), size_c(pr, s->kv_heads), s->head_dim);
         line(pr, depth + 2, "%s, %" PRId64 ", %s, %s, %d);", size_c(pr, s->first_head),
              s->kv_group, size_c(pr, s->first_kv), c_float(pr->a, s->scale), s->causal);
         return;
     case STEP_ROPE_TABLE: {
         const char *theta = c_double(pr->a, s->theta);
-        fprintf(pr->out, "\n%*s// RoPE's cos and sin at theta %s, for every position\n",
-                4 * depth, "", theta);
-        line(pr, depth, "%s(%s, %s, %" PRId64 ", %s);", p->kernels.items[s->table_kernel]->name,
-             ref_c(pr, s->table), size_c(pr, s->seq), s->rotary, theta);
+        fprintf(pr->out, "\n%*s// RoPE's cos and sin at theta %s, for the positions of this %s\n",
+                4 * depth, "", theta, pr->p->generation && s->past->nterms ? "step" : "forward");
+        line(pr, depth, "%s(%s, %s, %s, %" PRId64 ", %s);",
+             p->kernels.items[s->table_kernel]->name, ref_c(pr, s->table), size_c(pr, s->past),
+             size_c(pr, s->seq), s->rotary, theta);
         return;
     }
+    case STEP_CACHE_APPEND:
+        line(pr, depth, "kv_append(%s, %s, %s, %s, %s, %s, %s, %s);", ref_c(pr, s->out),
+             ref_c(pr, s->in), size_c(pr, s->ld_k), size_c(pr, s->batch), size_c(pr, s->seq),
+             size_c(pr, s->count), size_c(pr, s->past), size_c(pr, s->kv_rows));
+        return;
     case STEP_CHECK_IDS:
         line(pr, depth, "tpcrt_check_ids(%s, %s, %" PRId64 ", %s, %s);", ref_c(pr, s->in),
              size_c(pr, s->count), s->limit, c_string(pr->a, s->names[0]),
@@ -250,7 +257,7 @@ static void mark_steps(const Step *s, bool *buffers, bool *inputs, bool *symbols
         }
         const Size *sizes[] = {s->ld_y, s->ld_x, s->m, s->n, s->k, s->ld_q, s->ld_k, s->ld_v,
                                s->ld_out, s->batch, s->seq, s->heads, s->kv_heads, s->count,
-                               s->rows};
+                               s->rows, s->past, s->kv_rows};
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
             mark_symbols(sizes[i], symbols);
         if (s->otherwise)
@@ -260,29 +267,29 @@ static void mark_steps(const Step *s, bool *buffers, bool *inputs, bool *symbols
     }
 }
 
-void print_forward(Printer *pr, FILE *out)
+/* A function of the steps: `head` is its comment and signature up to the brace. It declares
+ * the locals its steps read (rs, symbols, inputs, buffers) and no more. */
+void print_function(Printer *pr, FILE *out, const Step *steps, const char *head)
 {
     Program *p = pr->p;
     Graph *g = p->g;
     bool *buffers = arena_array(pr->a, (size_t)p->buffers.len + 1, sizeof *buffers);
     bool *inputs = arena_array(pr->a, (size_t)g->inputs.len + 1, sizeof *inputs);
-    bool *symbols = arena_array(pr->a, (size_t)g->symbols.len + 1, sizeof *symbols);
-    mark_steps(p->forward, buffers, inputs, symbols);
+    bool *symbols = arena_array(pr->a, (size_t)p->nsymbols + 1, sizeof *symbols);
+    mark_steps(steps, buffers, inputs, symbols);
     char *text = NULL;
     size_t size = 0;
     pr->out = open_memstream(&text, &size);
     pr->used_rank_sizes = pr->used_rank = false;
-    print_steps(pr, p->forward, 1);
+    print_steps(pr, steps, 1);
     fclose(pr->out);
-    fprintf(out, "/* One forward of this rank's part of the model. */\n"
-                 "static void forward(const Weights *w, float *const *buf, void *const *in,\n"
-                 "                    const int64_t *dims, int rank)\n{\n");
+    fprintf(out, "%s\n{\n", head);
     if (pr->used_rank_sizes)
         fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n");
     else if (!pr->used_rank)
         fprintf(out, "    (void)rank;\n");
     bool any = false;
-    for (int i = 0; i < g->symbols.len; i++)
+    for (int i = 0; i < p->nsymbols; i++)
         any |= symbols[i];
     if (!any)
         fprintf(out, "    (void)dims;\n");
@@ -297,4 +304,12 @@ void print_forward(Printer *pr, FILE *out)
     fputs(text, out);
     fprintf(out, "}\n\n");
     free(text);
+}
+
+void print_forward(Printer *pr, FILE *out)
+{
+    print_function(pr, out, pr->p->forward,
+                   "/* One forward of this rank's part of the model. */\n"
+                   "static void forward(const Weights *w, float *const *buf, void *const *in,\n"
+                   "                    const int64_t *dims, int rank)");
 }

@@ -26,6 +26,7 @@ typedef enum {
     REF_BUFFER,  /* buffer `index` of the memory plan */
     REF_INPUT,   /* input `index` of forward */
     REF_WEIGHT,  /* weight field `index` (a group's: of the block the loop is at) */
+    REF_CACHE,   /* generation state `index` (Generation.state; a group's: the loop's block) */
 } RefKind;
 
 /* A pointer the program holds: a buffer (at `offset` elements: a view's columns), an input or
@@ -63,6 +64,7 @@ typedef enum {
     STEP_LOOP,          /* the body once per block of a weights group */
     STEP_CHECK_IDS,     /* stop the job unless every id in `in` is below `limit` */
     STEP_NOTE,          /* nothing to compute; its comment says why (views) */
+    STEP_CACHE_APPEND,  /* generation: a step's k or v rows into the cache at position past */
 } StepKind;
 
 /* beta of a GEMM: overwrite, accumulate, or accumulate on rank 0 only (whose output holds a
@@ -89,14 +91,19 @@ struct Step {
     Size *ld_y, *ld_x, *m, *n, *k;
 
     /* ATTENTION: q, k, v and out rows are ld_* apart; q's local head h reads local kv head
-     * (first_head + h) / group - first_kv; scores is a scratch buffer [seq, seq] */
+     * (first_head + h) / group - first_kv; scores is a scratch buffer [seq, past + seq]. The
+     * seq queries of a sequence are at positions past.. (0 in forward); its keys and values
+     * are the first past + seq of kv_rows rows (forward: seq; generation: the cache's
+     * context). CACHE_APPEND: `count` columns of in's batch * seq rows (ld_k apart) to rows
+     * past.. of each sequence's kv_rows in `out`. */
     Ref q, key, value, mask, out, scores;
     Size *ld_q, *ld_k, *ld_v, *ld_out, *batch, *seq, *heads, *kv_heads, *first_head, *first_kv;
+    Size *past, *kv_rows;
     int64_t head_dim, kv_group; /* query heads per kv head */
     double scale;
     bool causal;
 
-    /* ROPE_TABLE: table of seq positions, rotary columns each, at theta */
+    /* ROPE_TABLE: table of the seq positions from `past`, rotary columns each, at theta */
     Ref table;
     int64_t rotary;
     double theta;
@@ -178,11 +185,42 @@ typedef struct InputInfo {
     InputRole role;
 } InputInfo;
 
+/* ---- generation ---------------------------------------------------------------------------- */
+
+/* State that lives across the steps of a generation: the KV cache (k after RoPE and v of the kv
+ * heads a rank holds, per attention and block, [batch, context, width]) and attention's scores
+ * scratch, sized for the longest step (the prompt). `elements` is per block, in the program's
+ * symbols (batch, seq, context). */
+typedef struct StateField {
+    const char *name;
+    const Group *group;     /* NULL: one (not in a weights group) */
+    Size *elements;
+    Size *per_position;     /* a cache's elements per position of one sequence; NULL: scratch */
+} StateField;
+
+/* Generation, derived from forward (docs/language.md, "Generation"): `step` computes seq new
+ * tokens of each sequence at positions past.. past + seq - 1 (the prompt: past 0; then one at a
+ * time), appending their k and v to the cache and reading the cache for attention. It ends
+ * with this rank's columns [vocab_first, vocab_first + vocab_held) of the logits of every row in
+ * `logits` (rows ld_logits apart), never gathered: the sampler works on them where they are. */
+typedef struct Generation {
+    Step *step;             /* a list through next */
+    int tokens;             /* the input the new ids go to */
+    int batch, seq, past, context; /* symbols */
+    Vec(StateField) state;
+    Ref logits;
+    Size *ld_logits, *vocab_first, *vocab_held;
+    int64_t vocab;
+    int64_t positions;      /* the rows of a learned position table: the most positions; 0: none */
+    Size *cache_per_position; /* elements of every cache per position of one sequence */
+} Generation;
+
 typedef struct Program {
     Graph *g;
     Arena *a;
     int tp;
-    const char **symbols;   /* forward's name of each symbolic dimension */
+    const char **symbols;   /* the name of each symbolic dimension: forward's, then generation's */
+    int nsymbols;
     const char **inputs;    /* forward's name of each input */
     InputInfo *input_info;  /* of each input */
     Ref *outputs;           /* where each output is when forward returns (rank 0 writes it) */
@@ -195,6 +233,8 @@ typedef struct Program {
     Step *forward;          /* a list through next */
     Size *weight_elements;  /* every weight this rank holds */
     int attention_softmax;  /* the kernel every ATTENTION calls on a head's scores; -1: none */
+    Generation *generation; /* NULL when the model cannot generate: */
+    const char *no_generation; /* why (one line for the built program's --generate) */
     StrMap names;           /* every name given (lower.c) */
     StrMap suffixes;
 } Program;

@@ -5,6 +5,7 @@
  * is listed as the checkpoint tensors it is made of.
  */
 #include "codegen.h"
+#include "program.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -79,7 +80,7 @@ static double *collective_bytes_per_token(const Graph *g, const Op *op)
     return bytes;
 }
 
-static const char *value_name(const Value *v)
+static const char *json_value_name(const Value *v)
 {
     return v->name ? v->name : "";
 }
@@ -91,7 +92,7 @@ static void emit_collective(FILE *out, Graph *g, const Op *op, bool first)
     int line, col;
     loc_line_col(op->loc, &line, &col);
     fprintf(out, "%s\n    {\"op\": \"%s\", \"value\": ", first ? "" : ",", op_info[op->kind].name);
-    json_string(out, value_name(op->args[0]));
+    json_string(out, json_value_name(op->args[0]));
     fprintf(out, ", \"shape\": ");
     json_shape(out, g, &op->results[0]->shape);
     fprintf(out, ", \"from\": \"%s\", \"to_root\": %s, \"per_forward\": %" PRId64,
@@ -234,8 +235,25 @@ static int64_t activation_bytes(const Graph *g, int r)
     return total;
 }
 
+/* The bytes of k and v rank r's KV cache holds per position of one sequence (generation:
+ * lower_generate.c), or -1 when the model cannot generate. */
+static int64_t kv_cache_bytes_per_token(const Program *p, int r)
+{
+    if (!p->generation)
+        return -1;
+    const Size *s = p->generation->cache_per_position;
+    int64_t elements = 0;
+    for (int i = 0; i < s->nterms; i++) {
+        if (s->terms[i].nsyms)
+            internal_error("a cache's width that depends on the input's shape");
+        elements += s->terms[i].coef[r];
+    }
+    return 4 * elements;
+}
+
 void emit_plan(FILE *out, Graph *g, const Options *opt)
 {
+    const Program *p = lower_program(g);
     const Estimate *e = &g->estimate;
     fprintf(out, "{\n  \"model\": ");
     json_string(out, g->name);
@@ -257,8 +275,13 @@ void emit_plan(FILE *out, Graph *g, const Options *opt)
     for (int r = 0; r < g->tp; r++) {
         fprintf(out, "%s\n    {\"rank\": %d, \"weights\": [", r ? "," : "", r);
         int64_t bytes = emit_rank_weights(out, g, r);
-        fprintf(out, "\n      ], \"weight_bytes\": %" PRId64 ", \"activation_bytes\": %" PRId64 "}",
+        fprintf(out, "\n      ], \"weight_bytes\": %" PRId64 ", \"activation_bytes\": %" PRId64,
                 bytes, activation_bytes(g, r));
+        int64_t kv = kv_cache_bytes_per_token(p, r);
+        if (kv >= 0) /* at the estimate's workload: batch sequences of seq positions */
+            fprintf(out, ",\n      \"kv_cache_bytes\": {\"per_token\": %" PRId64 ", \"total\": "
+                         "%" PRId64 "}", kv, kv * e->batch * e->seq);
+        fputc('}', out);
     }
     fprintf(out, "\n  ]\n}\n");
 }

@@ -17,7 +17,8 @@ typedef struct Parse {
     const TpcrtProgram *prog;
     TpcrtArgs *args;
     bool weights_seen, random_weights_seen, random_input_seen, bench_seen, threads_seen;
-    bool tokenizer_seen;
+    bool tokenizer_seen, generate_seen, max_context_seen, eos_seen, temperature_seen;
+    bool top_k_seen, top_p_seen, seed_seen;
 } Parse;
 
 typedef bool (*OptionFn)(Parse *p, const char *option, const char *value, char *err,
@@ -192,9 +193,28 @@ static bool option_dim(Parse *p, const char *option, const char *value, char *er
     return true;
 }
 
+/* --output NAME=FILE: an output, or with --generate the tokens (the input's name), which no
+ * output of the program may have. */
 static bool option_output(Parse *p, const char *option, const char *value, char *err,
                           size_t errlen)
 {
+    int tokens = tpcrt_prompt_input(p->prog, TPCRT_ROLE_TOKENS);
+    const char *eq = strchr(value, '=');
+    if (tokens >= 0 && eq && !p->prog->no_generation) {
+        const char *name = p->prog->inputs[tokens].name;
+        size_t len = (size_t)(eq - value);
+        if (strlen(name) == len && strncmp(value, name, len) == 0 &&
+            find_decl(p->prog->outputs, p->prog->noutputs, value, len) < 0) {
+            if (p->args->tokens_output)
+                return tpcrt_error(err, errlen, "%s: expected '%s' once, given twice", option,
+                                   name);
+            if (eq[1] == '\0')
+                return tpcrt_error(err, errlen, "%s: expected a file name after '%s'", option,
+                                   value);
+            p->args->tokens_output = eq + 1;
+            return true;
+        }
+    }
     return parse_named_file(option, value, p->prog->outputs, p->prog->noutputs, "output",
                             p->args->output_paths, err, errlen);
 }
@@ -245,6 +265,91 @@ static bool option_tokenizer(Parse *p, const char *option, const char *value, ch
     return once(&p->tokenizer_seen, option, err, errlen);
 }
 
+static bool option_generate(Parse *p, const char *option, const char *value, char *err,
+                            size_t errlen)
+{
+    uint64_t n;
+    if (!once(&p->generate_seen, option, err, errlen) ||
+        !parse_positive(option, "a number of new tokens", value, INT32_MAX, &n, err, errlen))
+        return false;
+    p->args->generate = (int64_t)n;
+    return true;
+}
+
+static bool option_max_context(Parse *p, const char *option, const char *value, char *err,
+                               size_t errlen)
+{
+    uint64_t n;
+    if (!once(&p->max_context_seen, option, err, errlen) ||
+        !parse_positive(option, "a number of positions", value, INT32_MAX, &n, err, errlen))
+        return false;
+    p->args->max_context = (int64_t)n;
+    return true;
+}
+
+static bool option_eos(Parse *p, const char *option, const char *value, char *err,
+                       size_t errlen)
+{
+    uint64_t id;
+    if (!once(&p->eos_seen, option, err, errlen))
+        return false;
+    if (!parse_number(value, 0, INT32_MAX, &id))
+        return tpcrt_error(err, errlen, "%s: expected a token id (0 to %d), saw '%s'", option,
+                           INT32_MAX, value);
+    p->args->eos = (int64_t)id;
+    return true;
+}
+
+/* A finite decimal number in [min, max] (min excluded when open). */
+static bool parse_real(const char *option, const char *text, double min, bool open, double max,
+                       double *value, char *err, size_t errlen)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    bool ok = *text != '\0' && *end == '\0' && errno == 0 && v == v && (open ? v > min : v >= min)
+              && v <= max;
+    if (!ok)
+        return tpcrt_error(err, errlen, "%s: expected a number in %s%g, %g], saw '%s'", option,
+                           open ? "(" : "[", min, max, text);
+    *value = v;
+    return true;
+}
+
+static bool option_temperature(Parse *p, const char *option, const char *value, char *err,
+                               size_t errlen)
+{
+    return once(&p->temperature_seen, option, err, errlen) &&
+           parse_real(option, value, 0, false, 1e6, &p->args->temperature, err, errlen);
+}
+
+static bool option_top_k(Parse *p, const char *option, const char *value, char *err,
+                         size_t errlen)
+{
+    uint64_t k;
+    if (!once(&p->top_k_seen, option, err, errlen))
+        return false;
+    if (!parse_number(value, 0, INT32_MAX, &k))
+        return tpcrt_error(err, errlen, "%s: expected a number of ids (0: all), saw '%s'",
+                           option, value);
+    p->args->top_k = (int64_t)k;
+    return true;
+}
+
+static bool option_top_p(Parse *p, const char *option, const char *value, char *err,
+                         size_t errlen)
+{
+    return once(&p->top_p_seen, option, err, errlen) &&
+           parse_real(option, value, 0, true, 1, &p->args->top_p, err, errlen);
+}
+
+static bool option_seed(Parse *p, const char *option, const char *value, char *err,
+                        size_t errlen)
+{
+    return once(&p->seed_seen, option, err, errlen) &&
+           parse_seed(option, value, &p->args->seed, err, errlen);
+}
+
 static const Option options[] = {
     {"--weights",        true,  option_weights},
     {"--random-weights", true,  option_random_weights},
@@ -257,6 +362,13 @@ static const Option options[] = {
     {"--stats",          false, option_stats},
     {"--prompt",         true,  option_prompt},
     {"--tokenizer",      true,  option_tokenizer},
+    {"--generate",       true,  option_generate},
+    {"--max-context",    true,  option_max_context},
+    {"--eos",            true,  option_eos},
+    {"--temperature",    true,  option_temperature},
+    {"--top-k",          true,  option_top_k},
+    {"--top-p",          true,  option_top_p},
+    {"--seed",           true,  option_seed},
 };
 
 /* The option `arg` names, with its value split off after '=' when it has one there. */
@@ -402,6 +514,23 @@ static bool check_outputs(const Parse *p, char *err, size_t errlen)
     return true;
 }
 
+/* The generation options need --generate, and a program that can generate. */
+static bool check_generation(const Parse *p, char *err, size_t errlen)
+{
+    const TpcrtArgs *args = p->args;
+    const char *needs = p->max_context_seen ? "--max-context" : p->eos_seen ? "--eos"
+                      : p->temperature_seen ? "--temperature" : p->top_k_seen ? "--top-k"
+                      : p->top_p_seen ? "--top-p" : p->seed_seen ? "--seed"
+                      : args->tokens_output ? "--output tokens" : NULL;
+    if (!p->generate_seen && needs)
+        return tpcrt_error(err, errlen, "%s: expected --generate N with it", needs);
+    if (!p->generate_seen)
+        return true;
+    if (p->prog->no_generation)
+        return tpcrt_error(err, errlen, "--generate: %s", p->prog->no_generation);
+    return true;
+}
+
 static bool wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -430,7 +559,7 @@ static bool parse_option(Parse *p, int argc, char **argv, int *i, char *err, siz
 TpcrtArgsStatus tpcrt_args_parse(int argc, char **argv, const TpcrtProgram *prog,
                                  TpcrtArgs *args, char *err, size_t errlen)
 {
-    *args = (TpcrtArgs){.threads = 1};
+    *args = (TpcrtArgs){.threads = 1, .eos = -1, .top_p = 1.0};
     if (prog->ninputs > TPCRT_MAX_IO || prog->noutputs > TPCRT_MAX_IO) {
         snprintf(err, errlen, "internal error: %s declares more than %d inputs or outputs",
                  prog->name, TPCRT_MAX_IO);
@@ -443,7 +572,8 @@ TpcrtArgsStatus tpcrt_args_parse(int argc, char **argv, const TpcrtProgram *prog
         if (!parse_option(&p, argc, argv, &i, err, errlen))
             return TPCRT_ARGS_USAGE;
     if (!check_weights(&p, err, errlen) || !check_prompts(&p, err, errlen) ||
-        !check_inputs(&p, err, errlen) || !check_outputs(&p, err, errlen))
+        !check_inputs(&p, err, errlen) || !check_outputs(&p, err, errlen) ||
+        !check_generation(&p, err, errlen))
         return TPCRT_ARGS_USAGE;
     return TPCRT_ARGS_OK;
 }
@@ -466,7 +596,9 @@ void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog)
             "usage: mpirun -np %d %s (--weights PATH | --random-weights SEED)\n"
             "           (--input NAME=FILE.npy ... | --random-input SEED --dim NAME=N ...)\n"
             "           [--output NAME=FILE.npy ...] [--bench N] [--threads T] [--stats]\n"
-            "           [--prompt TEXT ... [--tokenizer FILE]]\n",
+            "           [--prompt TEXT ... [--tokenizer FILE]]\n"
+            "           [--generate N [--max-context N] [--eos ID] [--temperature T]\n"
+            "            [--top-k K] [--top-p P] [--seed S]]\n",
             prog->tp, prog->name);
     print_decls(out, "inputs: ", prog->inputs, prog->ninputs);
     print_decls(out, "outputs:", prog->outputs, prog->noutputs);
@@ -484,5 +616,16 @@ void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog)
             "                          for a batch; rows of different lengths need a mask input)\n"
             "  --tokenizer FILE        a Hugging Face tokenizer.json (default: the one beside\n"
             "                          --weights)\n"
+            "  --generate N            N new tokens per sequence after the prompt (the tokens\n"
+            "                          input): a prefill, then decode steps on the KV cache;\n"
+            "                          --output tokens=FILE.npy writes prompt and new ids,\n"
+            "                          --output logits=FILE.npy the logits each id came from\n"
+            "  --max-context N         KV cache positions per sequence (default: prompt + N)\n"
+            "  --eos ID                the id that ends a row (default: config.json's\n"
+            "                          eos_token_id beside --weights, when there is one)\n"
+            "  --temperature T         sample at temperature T (default 0: greedy)\n"
+            "  --top-k K, --top-p P    sample among the K likeliest ids, or the fewest whose\n"
+            "                          probabilities reach P\n"
+            "  --seed S                the sampling seed: one seed, the same ids at every -tp\n"
             "  -h, --help              this text\n");
 }

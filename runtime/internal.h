@@ -167,6 +167,9 @@ int tpcrt_prompt_input(const TpcrtProgram *prog, TpcrtInputRole role);
 /* Whether --prompt (given) fills input `input`. */
 bool tpcrt_prompt_fills(const TpcrtProgram *prog, const TpcrtArgs *args, int input);
 
+/* io.c: the tokenizer --prompt uses: --tokenizer, or tokenizer.json beside --weights. */
+void tpcrt_tokenizer_path(const TpcrtArgs *args, char *path, size_t len);
+
 /* ---- start.c: what every rank must agree on ------------------------------------------------ */
 
 /* In tpcrt_init, the first collective: every rank's argument status (a usage error on any rank

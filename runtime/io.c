@@ -82,7 +82,7 @@ static int64_t element_count(int ndim, const int64_t *shape, const char *input)
 /* ---- --prompt -------------------------------------------------------------------------------- */
 
 /* --tokenizer, or tokenizer.json in the --weights folder (or beside the --weights file). */
-static void tokenizer_path(const TpcrtArgs *args, char *buf, size_t len)
+void tpcrt_tokenizer_path(const TpcrtArgs *args, char *buf, size_t len)
 {
     struct stat st;
     int n;
@@ -140,7 +140,7 @@ static void fill_from_prompts(const TpcrtTensorDecl *decl, TpcrtInputRole role,
 static void encode_prompts(const TpcrtProgram *prog, const TpcrtArgs *args, TpcrtArray *arrays)
 {
     char path[4 * TPCRT_PATH_LEN], err[TPCRT_ERROR_LEN];
-    tokenizer_path(args, path, sizeof path);
+    tpcrt_tokenizer_path(args, path, sizeof path);
     TpcrtTokenizer *tok = tpcrt_tokenizer_load(path, err, sizeof err);
     if (!tok)
         tpcrt_fail("--prompt: %s", err);

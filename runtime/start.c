@@ -462,18 +462,23 @@ static int64_t peak_memory(void)
     return proc_bytes("/proc/self/status", "VmHWM");
 }
 
-void tpcrt_stats_report(const TpcrtArgs *args, int64_t weight_bytes)
+void tpcrt_stats_report(const TpcrtArgs *args, int64_t weight_bytes, int64_t kv_cache_bytes)
 {
     if (!args->stats)
         return;
     int size = tpcrt_world_size();
-    int64_t mine[3] = {weight_bytes, tpcrt_checkpoint_bytes_read(), peak_memory()};
+    int64_t mine[4] = {weight_bytes, tpcrt_checkpoint_bytes_read(), peak_memory(),
+                       kv_cache_bytes};
     int64_t *all = tpcrt_alloc((size_t)size * sizeof mine, "stats");
-    mpi_check(MPI_Gather(mine, 3, MPI_INT64_T, all, 3, MPI_INT64_T, 0, MPI_COMM_WORLD));
-    for (int r = 0; tpcrt_rank() == 0 && r < size; r++)
-        printf("stats: rank %d: weights %.1f MB, read %.1f MB, peak memory %.1f MB\n", r,
-               (double)all[3 * r] / 1e6, (double)all[3 * r + 1] / 1e6,
-               (double)all[3 * r + 2] / 1e6);
+    mpi_check(MPI_Gather(mine, 4, MPI_INT64_T, all, 4, MPI_INT64_T, 0, MPI_COMM_WORLD));
+    for (int r = 0; tpcrt_rank() == 0 && r < size; r++) {
+        printf("stats: rank %d: weights %.1f MB, read %.1f MB, peak memory %.1f MB", r,
+               (double)all[4 * r] / 1e6, (double)all[4 * r + 1] / 1e6,
+               (double)all[4 * r + 2] / 1e6);
+        if (all[4 * r + 3] > 0)
+            printf(", kv cache %.1f MB", (double)all[4 * r + 3] / 1e6);
+        printf("\n");
+    }
     fflush(stdout);
     tpcrt_free(all);
 }

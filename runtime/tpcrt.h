@@ -62,6 +62,8 @@ typedef struct TpcrtProgram {
     int tp;           /* the world size the program was built for */
     int ninputs, noutputs;
     const TpcrtTensorDecl *inputs, *outputs;
+    const char *no_generation; /* why --generate is refused ("bert cannot generate: ..."), or
+                                  NULL: the program can generate */
     uint64_t hash; /* of the generated program: ranks whose programs differ refuse to start */
 } TpcrtProgram;
 
@@ -88,6 +90,15 @@ typedef struct TpcrtArgs {
     const char *prompts[TPCRT_MAX_PROMPTS];  /* --prompt TEXT, in order: one row each */
     int nprompts;
     const char *tokenizer; /* --tokenizer FILE, or NULL: tokenizer.json beside --weights */
+    /* generation (docs/cli.md, "Generation") */
+    int64_t generate;        /* --generate N: new tokens per sequence; 0 when absent */
+    int64_t max_context;     /* --max-context N; 0: the prompt + N */
+    int64_t eos;             /* --eos ID; -1: config.json's eos_token_id beside --weights */
+    double temperature;      /* --temperature T; 0: greedy */
+    int64_t top_k;           /* --top-k K; 0: every id */
+    double top_p;            /* --top-p P; 1: every id */
+    uint64_t seed;           /* --seed S */
+    const char *tokens_output; /* --output tokens=FILE.npy: prompt and new ids */
 } TpcrtArgs;
 
 /* ---- world.c: start-up, failure, memory ------------------------------------------------------ */
@@ -254,9 +265,39 @@ double tpcrt_collective_seconds(void);  /* time inside collective calls so far, 
 void tpcrt_bench_report(const double *forward_seconds, int n, int64_t tokens_per_forward,
                         double collective_seconds);
 /* With --stats, one line per rank: weight bytes, bytes read from the checkpoint, peak resident
- * memory. (Changed from "every rank prints": the lines are gathered and rank 0 prints them in
+ * memory, and with --generate the KV cache's bytes (kv_cache_bytes > 0). (Changed from "every rank prints": the lines are gathered and rank 0 prints them in
  * rank order, since mpirun interleaves ranks' output in any order; so every rank calls it.) */
-void tpcrt_stats_report(const TpcrtArgs *args, int64_t weight_bytes);
+void tpcrt_stats_report(const TpcrtArgs *args, int64_t weight_bytes, int64_t kv_cache_bytes);
+
+/* ---- generate.c: prefill and decode ---------------------------------------------------------- */
+
+/* What a program that can generate gives the runtime (the model stays in the program): `step`
+ * computes seq new tokens of each of `batch` sequences, ids tokens[batch, seq], at positions
+ * past.. past + seq - 1, on the cache the earlier steps filled, and returns this rank's logits
+ * of them: [batch * seq rows, ld apart] of the vocabulary's columns [vocab_first, vocab_first +
+ * vocab_held). Every rank calls it at once (it runs collectives). */
+typedef struct TpcrtGenerator {
+    void *self;
+    const float *(*step)(void *self, const int32_t *tokens, int64_t batch, int64_t seq,
+                         int64_t past);
+    int64_t vocab, vocab_first, vocab_held, ld_logits;
+    int64_t positions; /* the most positions the model has (a learned table's rows); 0: none */
+} TpcrtGenerator;
+
+/* The positions the cache holds per sequence: --max-context, or the prompt plus --generate.
+ * More than the model's positions, or fewer than the prompt and one new token, is one line
+ * naming both, and every rank exits 2. */
+int64_t tpcrt_generation_context(const TpcrtArgs *args, int64_t prompt, int64_t positions);
+
+/* --generate: the prompt's prefill, then a decode step per new token until --generate tokens or
+ * every row has ended at --eos (the rows that end first are filled with the eos id, as Hugging
+ * Face's generate pads them); each new id picked from the logits where they are (greedy: one
+ * all-reduce of 8 bytes per row). Rank 0 prints the ids as they come (the text, with a
+ * tokenizer), writes --output tokens=FILE.npy (int32 [batch, prompt + new]), and with --bench K
+ * times K generations after a warm-up: "bench: prefill median P ms, decode median D ms/token,
+ * T tokens/s, collectives C%". A collective. */
+void tpcrt_generate(const TpcrtProgram *prog, const TpcrtArgs *args, const TpcrtGenerator *g,
+                    const int32_t *prompt, int64_t batch, int64_t prompt_len, int64_t context);
 
 /* ---- tokenizer.c: Hugging Face tokenizer.json ------------------------------------------------ */
 

@@ -38,6 +38,10 @@ def main():
     ap.add_argument("--ckpt", required=True, help="a folder with config.json")
     ap.add_argument("--inputs", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--generate", type=int, default=0,
+                    help="greedy generate(do_sample=False) of N new tokens: --out gets the ids "
+                         "[batch, prompt + new], OUT_scores.npy the logits of each new id, and "
+                         "the eos id generate used is printed")
     args = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -49,6 +53,8 @@ def main():
     model = cls.from_pretrained(args.ckpt, torch_dtype=torch.float64, attn_implementation="eager")
     model.eval()
     tokens = load_input(args.inputs, "tokens")
+    if args.generate:
+        return generate(model, tokens, args)
     with torch.no_grad():
         if args.family == "bert":
             mask = torch.from_numpy(np.load(os.path.join(args.inputs, "mask.npy"))).double()
@@ -62,6 +68,24 @@ def main():
     print("hfref: transformers %s %s (float64) -> %s %s" % (
         transformers.__version__, CLASSES[args.family], os.path.basename(args.out),
         list(out.shape)))
+    return 0
+
+
+def generate(model, tokens, args):
+    """Greedy generation as a user of transformers runs it, with the cache (use_cache)."""
+    eos = model.generation_config.eos_token_id
+    if isinstance(eos, list):
+        eos = eos[0]
+    with torch.no_grad():
+        out = model.generate(tokens, attention_mask=torch.ones_like(tokens),
+                             max_new_tokens=args.generate, do_sample=False, num_beams=1,
+                             output_scores=True, return_dict_in_generate=True,
+                             pad_token_id=eos if eos is not None else 0)
+    np.save(args.out, out.sequences.numpy().astype(np.int32))
+    np.save(args.out[:-4] + "_scores.npy", torch.stack(out.scores, 1).numpy())
+    print("hfref: transformers %s %s generate (float64): %d new tokens, eos %s" % (
+        transformers.__version__, CLASSES[args.family], out.sequences.shape[1] - tokens.shape[1],
+        eos))
     return 0
 
 

@@ -209,7 +209,7 @@ static void run(const TpcrtProgram *prog, const TpcrtArgs *args, const Variant *
     }
     if (args->bench)
         bench(args, tokens);
-    tpcrt_stats_report(args, 0);
+    tpcrt_stats_report(args, 0, 0);
 
     tpcrt_free(block);
     for (int i = 0; i < prog->ninputs; i++)

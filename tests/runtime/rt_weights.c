@@ -281,7 +281,7 @@ static void load(Options *o, const TpcrtArgs *args)
                seconds, (double)weight_bytes / 1e6 / seconds);
     fflush(stdout);
     mpi_check(MPI_Barrier(MPI_COMM_WORLD));
-    tpcrt_stats_report(args, weight_bytes);
+    tpcrt_stats_report(args, weight_bytes, 0);
     tpcrt_weights_close(w);
 }
 
