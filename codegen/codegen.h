@@ -90,6 +90,7 @@ struct Kernel *kernel_embedding(Arena *a);
 struct Kernel *kernel_positions(Arena *a);
 struct Kernel *kernel_reduce(Arena *a, bool mean, bool masked);
 struct Kernel *kernel_copy_columns(Arena *a);
+struct Kernel *kernel_last_rows(Arena *a);
 struct Kernel *kernel_fill_rows(Arena *a);
 struct Kernel *kernel_add_rows(Arena *a);
 

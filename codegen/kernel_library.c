@@ -483,6 +483,28 @@ Kernel *kernel_copy_columns(Arena *a)
     return k;
 }
 
+/* Generation: each sequence's last row (of seq, rows ld apart) moved to row b, in place: what
+ * follows the last attention is needed at the last position only (the next id's logits).
+ * Row b * seq + seq - 1 is never below row b, so rows move down in order without clobbering a
+ * row still to move. */
+Kernel *kernel_last_rows(Arena *a)
+{
+    Kernel *k = kernel_new(a, "last_rows", "x[b, :cols] = x[b * seq + seq - 1, :cols]: each sequence's last row, in place");
+    int x = kernel_buffer(k, "x", KT_F32, true), ld = kernel_scalar(k, "ld", KT_INT);
+    int batch = kernel_scalar(k, "batch", KT_INT), seq = kernel_scalar(k, "seq", KT_INT);
+    int cols = kernel_scalar(k, "cols", KT_INT);
+    int b = kernel_var(k, "b", KT_INT), c = kernel_var(k, "c", KT_INT);
+    int from = kernel_var(k, "from", KT_INT);
+    ks_for(k, b, kx_int(k, 0), kx_param(k, batch));
+    ks_let(k, from, kx_mul(k, kx_sub(k, kx_mul(k, kx_add(k, kx_var(k, b), kx_int(k, 1)), kx_param(k, seq)), kx_int(k, 1)), kx_param(k, ld)));
+    ks_for(k, c, kx_int(k, 0), kx_param(k, cols));
+    ks_store(k, x, kx_add(k, kx_mul(k, kx_var(k, b), kx_param(k, ld)), kx_var(k, c)),
+             kx_load(k, x, kx_add(k, kx_var(k, from), kx_var(k, c))));
+    ks_end(k);
+    ks_end(k);
+    return k;
+}
+
 /* Each row of out (stride ld_out) gets the vector b added: a bias, in a GEMM's epilogue. */
 Kernel *kernel_add_rows(Arena *a)
 {

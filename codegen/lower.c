@@ -130,6 +130,8 @@ Size *dim_size(Lower *L, const Value *v, int d)
 {
     Dim dim = v->shape.dims[d];
     const Layout *l = v->kind == VAL_WEIGHT ? &v->weight->layout : &v->layout;
+    if (dim.sym >= 0 && L->last_position && dim.sym == L->gen->seq)
+        return size_number(L->a, L->tp, 1); /* generation: one row per sequence from here */
     if (dim.sym >= 0)
         return size_symbol(L->a, L->tp, dim.sym);
     if (l->kind != LAYOUT_S || l->dim != d)

@@ -16,6 +16,7 @@ typedef struct Lower {
     bool op_started;
     Generation *gen;    /* lowering generation's step (lower_generate.c), not forward */
     Size *past;         /* the position of a step's first token: 0 in forward, gen's past */
+    bool last_position; /* generation, after the layers: each sequence's last row only */
 } Lower;
 
 /* lower.c */

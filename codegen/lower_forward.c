@@ -608,15 +608,39 @@ static void lower_op(Lower *L, const Op *op)
     }
 }
 
+/* Generation, after the layers' loop: what follows needs each sequence's last position only
+ * (the logits of the next id), so its rows move to the first `batch` rows of their buffers and
+ * everything after computes batch rows, not batch * seq (lower_generate.c decides when). */
+static void lower_last_rows(Lower *L, const Op *loop)
+{
+    L->op = NULL;
+    L->op_started = true;
+    Step *note = step(L, STEP_NOTE);
+    note->note = "from here, each sequence's last position only: the next id's logits";
+    for (int i = 0; i < loop->nresults; i++) {
+        const Value *v = loop->results[i];
+        if (v->uses)
+            call(L, kernel_last_rows(L->a), 5,
+                 (Arg[]){ref_arg(ref_of(L, v)), size_arg(ld_size(L, v)),
+                         size_arg(dim_size(L, v, 0)), size_arg(dim_size(L, v, 1)),
+                         size_arg(cols_size(L, v))});
+    }
+    L->last_position = true;
+}
+
 static void lower_block(Lower *L, const Block *b)
 {
-    for (const Op *op = b->first; op; op = op->next)
+    for (const Op *op = b->first; op; op = op->next) {
         lower_op(L, op);
+        if (op->kind == OP_FOR && L->gen && L->gen->last_only && !b->parent)
+            lower_last_rows(L, op);
+    }
 }
 
 void lower_steps(Lower *L, Step **list)
 {
     L->tail = list;
+    L->last_position = false;
     lower_rope_tables(L);
     lower_block(L, L->g->top);
 }

@@ -65,6 +65,36 @@ static int64_t position_limit(const Graph *g)
     return limit;
 }
 
+/* Whether what follows the layers' loop works row by row on the loop's results alone (a final
+ * norm, the head): then only each sequence's last row need go on (lower_forward.c). */
+static bool last_only(const Graph *g)
+{
+    const Op *loop = NULL;
+    for (const Op *op = g->top->first; op; op = op->next) {
+        if (op->kind == OP_FOR) {
+            if (loop)
+                return false;
+            loop = op;
+            continue;
+        }
+        if (!loop || op->kind == OP_RETURN)
+            continue;
+        if (op->kind == OP_ATTENTION || op->kind == OP_ROPE || op->kind == OP_POSITIONS ||
+            op->kind == OP_EMBEDDING || op->kind == OP_MEAN || op->kind == OP_SUM)
+            return false;
+        for (int i = 0; i < op->nargs; i++) {
+            const Value *v = op->args[i];
+            bool after = v->kind == VAL_RESULT && v->def->block == g->top &&
+                         v->def->order >= loop->order;
+            if (v->kind != VAL_WEIGHT && v->kind != VAL_CONST && !after)
+                return false;
+            if (v->kind == VAL_RESULT && v->def == loop && v->shape.rank != 3)
+                return false;
+        }
+    }
+    return loop != NULL;
+}
+
 static int add_state(Lower *L, const char *name, const Group *group, Size *elements,
                      Size *per_position)
 {
@@ -116,6 +146,7 @@ void lower_generation(Lower *L)
     p->symbols[p->nsymbols++] = program_name(p, "context");
     gen->vocab = p->input_info[0].id_limit;
     gen->positions = position_limit(g);
+    gen->last_only = last_only(g);
 
     L->gen = gen;
     L->past = size_symbol(L->a, L->tp, gen->past);

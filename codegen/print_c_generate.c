@@ -165,13 +165,14 @@ void print_generation_driver(Printer *pr, FILE *out)
             "    cache_carve(&cache, parts);\n"
             "    Model model = {w, buf, dims, rank, &cache};\n"
             "    TpcrtGenerator generator = {&model, model_step, %" PRId64 ", %s, %s, %s, "
-            "%" PRId64 "};\n"
+            "%" PRId64 ", %s};\n"
             "    tpcrt_generate(&program, args, &generator, in[%d], dims[%d], dims[%d], "
             "dims[%d]);\n"
             "    tpcrt_free(block);\n"
             "}\n\n",
             pr->used_rank_sizes ? "    const struct RankSizes *rs = &rank_sizes[rank];\n" : "",
-            gen->vocab, first, held, ld, gen->positions, gen->tokens, gen->batch, gen->seq,
+            gen->vocab, first, held, ld, gen->positions, gen->last_only ? "true" : "false",
+            gen->tokens, gen->batch, gen->seq,
             gen->context);
 }
 

@@ -212,6 +212,8 @@ typedef struct Generation {
     Size *ld_logits, *vocab_first, *vocab_held;
     int64_t vocab;
     int64_t positions;      /* the rows of a learned position table: the most positions; 0: none */
+    bool last_only;         /* after the layers, the step computes each sequence's last position
+                               only: its logits are batch rows, not batch * seq */
     Size *cache_per_position; /* elements of every cache per position of one sequence */
 } Generation;
 

@@ -224,10 +224,11 @@ static void print_progress(Run *run)
 static bool take_next(Run *run, const float *logits, int64_t seq, bool print)
 {
     const TpcrtGenerator *g = run->g;
-    const float *last = logits + (seq - 1) * g->ld_logits;
-    pick_greedy(last, run->batch, seq * g->ld_logits, g, run->next, run->scratch);
+    const float *last = g->last_only ? logits : logits + (seq - 1) * g->ld_logits;
+    int64_t stride = g->last_only ? g->ld_logits : seq * g->ld_logits;
+    pick_greedy(last, run->batch, stride, g, run->next, run->scratch);
     if (run->row_logits) {
-        logits_gather(g, last, run->batch, seq * g->ld_logits, run->row_logits);
+        logits_gather(g, last, run->batch, stride, run->row_logits);
         for (int64_t b = 0; tpcrt_rank() == 0 && b < run->batch; b++)
             memcpy(run->logits + (b * run->s->generate + run->generated) * g->vocab,
                    run->row_logits + b * g->vocab, sizeof(float) * (size_t)g->vocab);

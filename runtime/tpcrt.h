@@ -274,14 +274,16 @@ void tpcrt_stats_report(const TpcrtArgs *args, int64_t weight_bytes, int64_t kv_
 /* What a program that can generate gives the runtime (the model stays in the program): `step`
  * computes seq new tokens of each of `batch` sequences, ids tokens[batch, seq], at positions
  * past.. past + seq - 1, on the cache the earlier steps filled, and returns this rank's logits
- * of them: [batch * seq rows, ld apart] of the vocabulary's columns [vocab_first, vocab_first +
- * vocab_held). Every rank calls it at once (it runs collectives). */
+ * of them: [batch * seq rows, ld apart] (last_only: [batch rows], each sequence's last
+ * position) of the vocabulary's columns [vocab_first, vocab_first + vocab_held). Every rank
+ * calls it at once (it runs collectives). */
 typedef struct TpcrtGenerator {
     void *self;
     const float *(*step)(void *self, const int32_t *tokens, int64_t batch, int64_t seq,
                          int64_t past);
     int64_t vocab, vocab_first, vocab_held, ld_logits;
     int64_t positions; /* the most positions the model has (a learned table's rows); 0: none */
+    bool last_only;    /* the step's logits are of each sequence's last position only: rows b */
 } TpcrtGenerator;
 
 /* The positions the cache holds per sequence: --max-context, or the prompt plus --generate.
