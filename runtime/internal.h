@@ -319,12 +319,66 @@ bool tpcrt_slice_read(TpcrtReader *reader, const TpcrtTensorInfo *t, const Tpcrt
                       float *dst, const int64_t *dst_strides, char *err, size_t errlen);
 void tpcrt_reader_free(TpcrtReader *reader);
 
+/* The same, into bf16 destinations (tpcrt_weights_read_bf16): F32 rounded to nearest even,
+ * BF16 copied (read in place where the destination is contiguous), F16 through f32. */
+bool tpcrt_slice_read_bf16(TpcrtReader *reader, const TpcrtTensorInfo *t,
+                           const TpcrtDimSlice *slice, uint16_t *dst, const int64_t *dst_strides,
+                           char *err, size_t errlen);
+
 float tpcrt_f16_to_f32(uint16_t bits);
 float tpcrt_bf16_to_f32(uint16_t bits);
+
+/* f32 -> bf16, rounded to nearest even; a NaN stays a NaN (quiet, its sign and high payload
+ * kept), infinities stay infinite, what rounds past the largest bf16 becomes infinite. */
+static inline uint16_t tpcrt_f32_to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)(u >> 16 | 0x40);
+    return (uint16_t)((u + 0x7fffu + (u >> 16 & 1)) >> 16);
+}
 
 /* ---- weights.c ------------------------------------------------------------------------------- */
 
 int64_t tpcrt_checkpoint_bytes_read(void); /* bytes read from checkpoint files so far */
+
+/* ---- gemm_bf16.c ---------------------------------------------------------------------------- */
+
+/* Instruction-set levels, each including the ones before it. */
+typedef enum {
+    TPCRT_CPU_GENERIC,    /* plain C */
+    TPCRT_CPU_AVX2,       /* AVX2 and FMA */
+    TPCRT_CPU_AVX512,     /* AVX-512 F, BW and VL */
+    TPCRT_CPU_AVX512BF16, /* and AVX512-BF16 */
+} TpcrtCpu;
+
+TpcrtCpu tpcrt_cpu_detected(void); /* what the CPU (and the OS) support */
+/* What the runtime uses: the detected level, capped by TPCRT_CPU=generic|avx2|avx512|avx512bf16
+ * (read once; another value ends the job with one line). */
+TpcrtCpu tpcrt_cpu(void);
+const char *tpcrt_cpu_name(TpcrtCpu cpu);
+
+/* The kernels of tpcrt_linear_bf16 (gemm_bf16.c says what each does). */
+typedef enum {
+    TPCRT_BF16_GENERIC,
+    TPCRT_BF16_AVX2,
+    TPCRT_BF16_AVX512,
+    TPCRT_BF16_DPBF16,
+    TPCRT_BF16_BLAS,
+    TPCRT_BF16_KERNELS
+} TpcrtBf16Kernel;
+
+const char *tpcrt_bf16_kernel_name(TpcrtBf16Kernel kernel);
+/* Whether tpcrt_cpu() allows the kernel. */
+bool tpcrt_bf16_kernel_runs(TpcrtBf16Kernel kernel);
+/* The kernel tpcrt_linear_bf16 uses for this shape at tpcrt_cpu()'s level. */
+TpcrtBf16Kernel tpcrt_bf16_kernel_for(int64_t m, int64_t n, int64_t k);
+/* tpcrt_linear_bf16 with this kernel (tests, the benchmark); one the level does not allow is an
+ * internal error. */
+void tpcrt_linear_bf16_with(TpcrtBf16Kernel kernel, float *y, int64_t ld_y, const float *x,
+                            int64_t ld_x, const uint16_t *w, int64_t m, int64_t n, int64_t k,
+                            float beta);
 
 /* ---- collectives.c --------------------------------------------------------------------------- */
 

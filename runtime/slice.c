@@ -7,9 +7,10 @@
  * a column split is a block per row.
  *
  * A block lands in dst as rows of cols elements, each row at its own offset (dst_strides say
- * where), walked in file order. F32 data whose block is contiguous in dst is read straight into
- * it; anything else goes through the reader's staging buffer, a few rows at a time, and is
- * converted to f32 on the way.
+ * where), walked in file order. The destination is f32 (tpcrt_slice_read) or bf16
+ * (tpcrt_slice_read_bf16). Data already of the destination's type whose block is contiguous in
+ * dst is read straight into it; anything else goes through the reader's staging buffer, a few
+ * rows at a time, and is converted on the way.
  *
  * Uses libc only (the fuzzer builds this file alone). Reads go through the reader's callback:
  * pread on a checkpoint file, memcpy from the input in the fuzzer.
@@ -45,7 +46,7 @@ float tpcrt_bf16_to_f32(uint16_t bits)
     return float_from_bits((uint32_t)bits << 16);
 }
 
-/* n elements of `type` at src into dst[0], dst[stride], ... */
+/* n elements of `type` at src into the f32 dst[0], dst[stride], ... */
 static void convert(TpcrtStoredType type, const unsigned char *src, int64_t n, float *dst,
                     int64_t stride)
 {
@@ -64,6 +65,30 @@ static void convert(TpcrtStoredType type, const unsigned char *src, int64_t n, f
         for (int64_t i = 0; i < n; i++) {
             memcpy(&half, src + 2 * i, sizeof half);
             dst[i * stride] = tpcrt_bf16_to_f32(half);
+        }
+    }
+}
+
+/* The same into a bf16 dst: BF16 copied, F32 rounded, F16 through f32 and rounded. */
+static void convert_bf16(TpcrtStoredType type, const unsigned char *src, int64_t n,
+                         uint16_t *dst, int64_t stride)
+{
+    uint16_t half;
+    float f;
+    if (type == TPCRT_STORED_BF16 && stride == 1) {
+        memcpy(dst, src, (size_t)n * sizeof *dst);
+    } else if (type == TPCRT_STORED_BF16) {
+        for (int64_t i = 0; i < n; i++)
+            memcpy(&dst[i * stride], src + 2 * i, sizeof *dst);
+    } else if (type == TPCRT_STORED_F16) {
+        for (int64_t i = 0; i < n; i++) {
+            memcpy(&half, src + 2 * i, sizeof half);
+            dst[i * stride] = tpcrt_f32_to_bf16(tpcrt_f16_to_f32(half));
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            memcpy(&f, src + 4 * i, sizeof f);
+            dst[i * stride] = tpcrt_f32_to_bf16(f);
         }
     }
 }
@@ -284,11 +309,28 @@ void tpcrt_block_rows_next(const TpcrtBlock *block, TpcrtRowWalk *walk)
 typedef struct ReadSlice {
     TpcrtReader *reader;
     const TpcrtTensorInfo *tensor;
-    float *dst;
-    int esize;
+    void *dst;
+    bool bf16; /* dst is uint16_t bf16, else float */
+    int esize; /* of the stored elements */
     char *err;
     size_t errlen;
 } ReadSlice;
+
+/* Element `offset` of dst. */
+static void *dst_at(const ReadSlice *rs, int64_t offset)
+{
+    return rs->bf16 ? (void *)((uint16_t *)rs->dst + offset) : (void *)((float *)rs->dst + offset);
+}
+
+/* n stored elements at src into dst from element `offset` on, stride apart. */
+static void convert_to(const ReadSlice *rs, const unsigned char *src, int64_t n, int64_t offset,
+                       int64_t stride)
+{
+    if (rs->bf16)
+        convert_bf16(rs->tensor->dtype, src, n, dst_at(rs, offset), stride);
+    else
+        convert(rs->tensor->dtype, src, n, dst_at(rs, offset), stride);
+}
 
 static bool read_bytes(ReadSlice *rs, int64_t first_element, int64_t count, void *buf)
 {
@@ -307,8 +349,8 @@ static bool read_long_rows(ReadSlice *rs, const TpcrtBlock *b, int64_t piece)
             int64_t n = b->cols - col < piece ? b->cols - col : piece;
             if (!read_bytes(rs, b->first + row * b->cols + col, n, rs->reader->staging))
                 return false;
-            convert(rs->tensor->dtype, rs->reader->staging, n,
-                    rs->dst + walk.offset + col * b->dst_stride, b->dst_stride);
+            convert_to(rs, rs->reader->staging, n, walk.offset + col * b->dst_stride,
+                       b->dst_stride);
         }
     return true;
 }
@@ -323,8 +365,8 @@ static bool read_rows(ReadSlice *rs, const TpcrtBlock *b, int64_t rows_per_read)
         if (!read_bytes(rs, b->first + row * b->cols, n * b->cols, rs->reader->staging))
             return false;
         for (int64_t i = 0; i < n; i++, tpcrt_block_rows_next(b, &walk))
-            convert(rs->tensor->dtype, rs->reader->staging + i * b->cols * rs->esize, b->cols,
-                    rs->dst + walk.offset, b->dst_stride);
+            convert_to(rs, rs->reader->staging + i * b->cols * rs->esize, b->cols, walk.offset,
+                       b->dst_stride);
     }
     return true;
 }
@@ -332,8 +374,9 @@ static bool read_rows(ReadSlice *rs, const TpcrtBlock *b, int64_t rows_per_read)
 static bool read_block(void *ctx, const TpcrtBlock *b)
 {
     ReadSlice *rs = ctx;
-    if (rs->tensor->dtype == TPCRT_STORED_F32 && b->dst_contiguous)
-        return read_bytes(rs, b->first, b->rows * b->cols, rs->dst + b->dst_base);
+    TpcrtStoredType same = rs->bf16 ? TPCRT_STORED_BF16 : TPCRT_STORED_F32;
+    if (rs->tensor->dtype == same && b->dst_contiguous)
+        return read_bytes(rs, b->first, b->rows * b->cols, dst_at(rs, b->dst_base));
 
     TpcrtReader *reader = rs->reader;
     if (!reader->staging) {
@@ -346,13 +389,26 @@ static bool read_block(void *ctx, const TpcrtBlock *b)
     return b->cols > piece ? read_long_rows(rs, b, piece) : read_rows(rs, b, piece / b->cols);
 }
 
-bool tpcrt_slice_read(TpcrtReader *reader, const TpcrtTensorInfo *t, const TpcrtDimSlice *slice,
-                      float *dst, const int64_t *dst_strides, char *err, size_t errlen)
+static bool slice_read(TpcrtReader *reader, const TpcrtTensorInfo *t, const TpcrtDimSlice *slice,
+                       void *dst, bool bf16, const int64_t *dst_strides, char *err, size_t errlen)
 {
     if (!tpcrt_stored_type_readable(t->dtype) || t->ndim > TPCRT_MAX_DIMS)
         return tpcrt_error(err, errlen, "internal error: tensor '%s' is not readable", t->name);
-    ReadSlice rs = {reader, t, dst, tpcrt_stored_type_size(t->dtype), err, errlen};
+    ReadSlice rs = {reader, t, dst, bf16, tpcrt_stored_type_size(t->dtype), err, errlen};
     return tpcrt_slice_blocks(t->ndim, t->shape, slice, dst_strides, read_block, &rs);
+}
+
+bool tpcrt_slice_read(TpcrtReader *reader, const TpcrtTensorInfo *t, const TpcrtDimSlice *slice,
+                      float *dst, const int64_t *dst_strides, char *err, size_t errlen)
+{
+    return slice_read(reader, t, slice, dst, false, dst_strides, err, errlen);
+}
+
+bool tpcrt_slice_read_bf16(TpcrtReader *reader, const TpcrtTensorInfo *t,
+                           const TpcrtDimSlice *slice, uint16_t *dst, const int64_t *dst_strides,
+                           char *err, size_t errlen)
+{
+    return slice_read(reader, t, slice, dst, true, dst_strides, err, errlen);
 }
 
 void tpcrt_reader_free(TpcrtReader *reader)

@@ -228,10 +228,29 @@ void tpcrt_weights_read(TpcrtWeights *w, const char *name, int64_t block, int nd
                         const int64_t *shape, const TpcrtDimSlice *slice, TpcrtInit init,
                         float *dst, const int64_t *dst_strides);
 
+/* tpcrt_weights_read into a bf16 destination (uint16_t bit patterns), with the same names,
+ * shapes, slices and strides: F32 rounded to nearest even (a NaN stays NaN), BF16 copied
+ * exactly, F16 through f32 (then rounded); random weights are the f32 path's values, rounded. */
+void tpcrt_weights_read_bf16(TpcrtWeights *w, const char *name, int64_t block, int ndim,
+                             const int64_t *shape, const TpcrtDimSlice *slice, TpcrtInit init,
+                             uint16_t *dst, const int64_t *dst_strides);
+
 /* Progress: a line on rank 0 when loading takes more than a second. bytes_to_load is this
- * rank's f32 bytes (its slices' elements times 4): tpcrt_weights_read counts towards it. */
+ * rank's bytes of weights (its slices' elements times 4, or 2 for bf16 destinations):
+ * tpcrt_weights_read and tpcrt_weights_read_bf16 count towards it. */
 void tpcrt_load_begin(int64_t bytes_to_load);
 void tpcrt_load_end(void);
+
+/* ---- gemm_bf16.c: products with bf16 weights ------------------------------------------------ */
+
+/* y = beta * y + x W^T: y f32 [m, n] (rows ld_y apart), x f32 [m, k] (rows ld_x apart), W bf16
+ * [n, k] (nn.Linear's layout, rows k apart; a [k, n] checkpoint tensor is transposed when it is
+ * read). beta 0 does not read y. Sums are f32 over the exact products of x and W; the kernel is
+ * chosen at run time from the shape and the CPU, capped by the environment variable
+ * TPCRT_CPU=generic|avx2|avx512|avx512bf16 (docs/runtime.md, "bf16 weights"). Single-threaded
+ * except from 64 rows of x on, where OpenBLAS's sgemm may run on tiles of W (its --threads). */
+void tpcrt_linear_bf16(float *y, int64_t ld_y, const float *x, int64_t ld_x, const uint16_t *w,
+                       int64_t m, int64_t n, int64_t k, float beta);
 
 /* ---- collectives.c: over MPI_COMM_WORLD ------------------------------------------------------ */
 

@@ -14,6 +14,10 @@
  * FIFO or a device is refused at once instead of blocking, and every name or path from the
  * checkpoint is escaped (tpcrt_escape) before it reaches a message.
  *
+ * tpcrt_weights_read fills f32 destinations, tpcrt_weights_read_bf16 bf16 ones (--dtype bf16):
+ * one path (weights_read) for both, the destination's type passed down to slice.c's conversion
+ * and to the random fill, which rounds the f32 values it makes.
+ *
  * Also here: the count of bytes read from checkpoint files (--stats) and the progress line.
  */
 #include "internal.h"
@@ -309,8 +313,10 @@ static const Entry *find_entry(const TpcrtWeights *w, const char *name)
     return bsearch(&key, w->entries, (size_t)w->nentries, sizeof key, entry_by_name);
 }
 
+/* Into dst, f32 or (bf16) uint16_t bf16. */
 static void read_checkpoint(TpcrtWeights *w, const char *name, int ndim, const int64_t *shape,
-                            const TpcrtDimSlice *slice, float *dst, const int64_t *dst_strides)
+                            const TpcrtDimSlice *slice, void *dst, bool bf16,
+                            const int64_t *dst_strides)
 {
     const Entry *e = find_entry(w, name);
     if (!e)
@@ -330,14 +336,17 @@ static void read_checkpoint(TpcrtWeights *w, const char *name, int ndim, const i
         tpcrt_fail("%s: %s: expected dtype F32, F16 or BF16, saw %s", path, name,
                    tpcrt_stored_type_name(t->dtype));
     w->reader.ctx = e->file;
-    if (!tpcrt_slice_read(&w->reader, t, slice, dst, dst_strides, err, sizeof err))
+    bool ok = bf16 ? tpcrt_slice_read_bf16(&w->reader, t, slice, dst, dst_strides, err, sizeof err)
+                   : tpcrt_slice_read(&w->reader, t, slice, dst, dst_strides, err, sizeof err);
+    if (!ok)
         tpcrt_fail("%s: %s: %s", path, name, err);
 }
 
 typedef struct RandomFill {
     uint64_t key;
     TpcrtInit init;
-    float *dst;
+    void *dst;
+    bool bf16; /* dst is uint16_t bf16: the f32 values, rounded */
 } RandomFill;
 
 static bool random_block(void *ctx, const TpcrtBlock *b)
@@ -346,11 +355,16 @@ static bool random_block(void *ctx, const TpcrtBlock *b)
     TpcrtRowWalk walk;
     tpcrt_block_rows_start(b, &walk);
     for (int64_t row = 0; row < b->rows; row++, tpcrt_block_rows_next(b, &walk)) {
-        float *out = fill->dst + walk.offset;
         uint64_t first = (uint64_t)(b->first + row * b->cols);
-        for (int64_t j = 0; j < b->cols; j++)
-            out[j * b->dst_stride] =
+        for (int64_t j = 0; j < b->cols; j++) {
+            float value =
                 fill->init.offset + fill->init.scale * tpcrt_random_uniform(fill->key, first + j);
+            int64_t at = walk.offset + j * b->dst_stride;
+            if (fill->bf16)
+                ((uint16_t *)fill->dst)[at] = tpcrt_f32_to_bf16(value);
+            else
+                ((float *)fill->dst)[at] = value;
+        }
     }
     return true;
 }
@@ -410,9 +424,10 @@ static char *name_expand(const char *name, int64_t block)
     return expanded;
 }
 
-void tpcrt_weights_read(TpcrtWeights *w, const char *name_pattern, int64_t block, int ndim,
-                        const int64_t *shape, const TpcrtDimSlice *slice, TpcrtInit init,
-                        float *dst, const int64_t *dst_strides)
+/* tpcrt_weights_read and tpcrt_weights_read_bf16: dst is f32, or uint16_t bf16 when bf16. */
+static void weights_read(TpcrtWeights *w, const char *name_pattern, int64_t block, int ndim,
+                         const int64_t *shape, const TpcrtDimSlice *slice, TpcrtInit init,
+                         void *dst, bool bf16, const int64_t *dst_strides)
 {
     char *name = name_expand(name_pattern, block);
     int64_t local[TPCRT_MAX_DIMS], count, strides[TPCRT_MAX_DIMS];
@@ -426,13 +441,27 @@ void tpcrt_weights_read(TpcrtWeights *w, const char *name_pattern, int64_t block
         dst_strides = strides;
     }
     if (w->random) {
-        RandomFill fill = {tpcrt_random_key(w->seed, name), init, dst};
+        RandomFill fill = {tpcrt_random_key(w->seed, name), init, dst, bf16};
         tpcrt_slice_blocks(ndim, shape, slice, dst_strides, random_block, &fill);
     } else {
-        read_checkpoint(w, name, ndim, shape, slice, dst, dst_strides);
+        read_checkpoint(w, name, ndim, shape, slice, dst, bf16, dst_strides);
     }
-    progress_add(count * (int64_t)sizeof(float));
+    progress_add(count * (bf16 ? (int64_t)sizeof(uint16_t) : (int64_t)sizeof(float)));
     tpcrt_free(name);
+}
+
+void tpcrt_weights_read(TpcrtWeights *w, const char *name_pattern, int64_t block, int ndim,
+                        const int64_t *shape, const TpcrtDimSlice *slice, TpcrtInit init,
+                        float *dst, const int64_t *dst_strides)
+{
+    weights_read(w, name_pattern, block, ndim, shape, slice, init, dst, false, dst_strides);
+}
+
+void tpcrt_weights_read_bf16(TpcrtWeights *w, const char *name_pattern, int64_t block, int ndim,
+                             const int64_t *shape, const TpcrtDimSlice *slice, TpcrtInit init,
+                             uint16_t *dst, const int64_t *dst_strides)
+{
+    weights_read(w, name_pattern, block, ndim, shape, slice, init, dst, true, dst_strides);
 }
 
 /* ---- progress -------------------------------------------------------------------------------- */

@@ -1,9 +1,11 @@
-"""check_slices.py SOURCE OUTDIR WORLD SPEC...
+"""check_slices.py [--bf16] SOURCE OUTDIR WORLD SPEC...
 
 Compares what rt_weights wrote (OUTDIR/NAME.rR.npy for every rank R < WORLD) with NumPy's slicing
 of the full tensor: SOURCE is a checkpoint (read with rtfiles, NumPy alone) or random:SEED (the
 runtime's random weights, computed with NumPy). Equality is exact, bit for bit. Prints
-"NAME: WORLD ranks ok" per spec, or what differs and exits 1.
+"NAME: WORLD ranks ok" per spec, or what differs and exits 1. With --bf16 (rt_weights --bf16) the
+reference is rounded to bf16 (nearest even, NaN kept NaN) as the runtime's bf16 reads must round
+it; a BF16 tensor's values are already bf16, so they are unchanged.
 """
 import os
 import sys
@@ -22,7 +24,11 @@ def parse_spec(spec):
 
 
 def main():
-    source, outdir, world, specs = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+    args = sys.argv[1:]
+    bf16 = args[0] == "--bf16"
+    if bf16:
+        args = args[1:]
+    source, outdir, world, specs = args[0], args[1], int(args[2]), args[3:]
     tensors = None if source.startswith("random:") else rtfiles.read_checkpoint(source)
     failed = False
     for spec in specs:
@@ -33,6 +39,9 @@ def main():
             full = tensors[name]
         for rank in range(world):
             want = rtfiles.expected_slice(full, dims, rank, layout)
+            if bf16:
+                bits = rtfiles.bf16_bits(np.atleast_1d(want))  # a scalar too
+                want = rtfiles.decode(bits.tobytes(), "BF16", want.shape)
             saw = np.load(os.path.join(outdir, "%s.r%d.npy" % (name, rank)))
             if saw.shape != want.shape or saw.tobytes() != want.astype("<f4").tobytes():
                 print("%s: rank %d: expected %s %s, saw %s %s" % (name, rank, want.shape,

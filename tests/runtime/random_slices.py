@@ -1,9 +1,10 @@
-"""random_slices.py CHECKPOINT OUTDIR SEED ROUNDS -- MPIRUN... RT_WEIGHTS
+"""random_slices.py [--bf16] CHECKPOINT OUTDIR SEED ROUNDS -- MPIRUN... RT_WEIGHTS
 
 Random slices of the tensors of make_checkpoints.py's good.safetensors (random ranges per rank
 and dimension: several, out of order, touching, overlapping, empty; a random layout), read by
 RT_WEIGHTS under MPIRUN (e.g. `mpirun -np 3 build/.../rt_weights`), every tensor once a round,
 and checked with check_slices.py. Prints "N random slices at WORLD ranks ok" or what differs.
+--bf16 reads into bf16 destinations (rt_weights --bf16, check_slices.py --bf16).
 """
 import os
 import random
@@ -38,7 +39,9 @@ def spec(rng, name, world):
 
 
 def main():
-    checkpoint, outdir, seed, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    bf16 = ["--bf16"] if sys.argv[1] == "--bf16" else []
+    args = sys.argv[1 + len(bf16):]
+    checkpoint, outdir, seed, rounds = args[0], args[1], int(args[2]), int(args[3])
     command = sys.argv[sys.argv.index("--") + 1:]
     world = int(command[command.index("-np") + 1])
     rng = random.Random(seed)
@@ -46,8 +49,10 @@ def main():
     checker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "check_slices.py")
     for _ in range(rounds):  # every tensor once a round, one run of rt_weights a round
         specs = [spec(rng, name, world) for name in sorted(SHAPES)]
-        subprocess.run(command + [outdir] + specs + ["--", "--weights", checkpoint], check=True)
-        check = subprocess.run([sys.executable, checker, checkpoint, outdir, str(world)] + specs,
+        subprocess.run(command + [outdir] + bf16 + specs + ["--", "--weights", checkpoint],
+                       check=True)
+        check = subprocess.run([sys.executable, checker] + bf16 +
+                               [checkpoint, outdir, str(world)] + specs,
                                capture_output=True, text=True)
         if check.returncode != 0:
             print("specs %s:\n%s" % (" ".join(specs), check.stdout.strip()))

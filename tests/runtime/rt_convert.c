@@ -1,5 +1,5 @@
 /* rt_convert — every F16 value converted as the compiler's own _Float16 converts it (NaNs keep
- * their payload), BF16 by its definition, and the random streams: in range, deterministic,
+ * their payload), BF16 by its definition, f32 to BF16 (round to nearest even) by its, and the random streams: in range, deterministic,
  * independent of the order elements are drawn in, distributed as they should be.
  */
 #include "internal.h"
@@ -52,6 +52,27 @@ static void check_bf16(void)
         if (bits_of(tpcrt_bf16_to_f32((uint16_t)h)) != (uint32_t)h << 16)
             fail("bf16", h, (uint32_t)h << 16, bits_of(tpcrt_bf16_to_f32((uint16_t)h)));
     printf("bf16: 65536 values ok\n");
+}
+
+/* f32 -> bf16: for every bf16 value h and low halves below, at and above the midpoint, round to
+ * nearest even by its definition; a NaN keeps its sign and high payload and becomes quiet. */
+static void check_to_bf16(void)
+{
+    static const uint32_t lows[] = {0x0000, 0x0001, 0x7fff, 0x8000, 0x8001, 0xffff};
+    int count = 0;
+    for (uint32_t h = 0; h < 65536; h++)
+        for (size_t i = 0; i < sizeof lows / sizeof lows[0]; i++, count++) {
+            uint32_t u = h << 16 | lows[i], low = lows[i];
+            float f;
+            memcpy(&f, &u, sizeof f);
+            uint32_t want = isnan(f)        ? (h | 0x40)
+                            : low < 0x8000  ? h
+                            : low > 0x8000  ? h + 1
+                                            : h + (h & 1);
+            if (tpcrt_f32_to_bf16(f) != want)
+                fail("f32 to bf16", h, want, tpcrt_f32_to_bf16(f));
+        }
+    printf("f32 to bf16: %d values ok\n", count);
 }
 
 static void require(bool ok, const char *what)
@@ -117,6 +138,7 @@ int main(void)
 {
     check_f16();
     check_bf16();
+    check_to_bf16();
     check_uniform();
     check_normal();
     check_ids();

@@ -1,5 +1,5 @@
 /* rt_weights — reads slices of weights the way a built program does, one process per rank:
- *     rt_weights OUTDIR [--sleep S] [--io] [--discard] [--block B] SPEC... -- PROGRAM-OPTIONS
+ *     rt_weights OUTDIR [--sleep S] [--io] [--discard] [--block B] [--bf16] SPEC... -- OPTIONS
  * Each SPEC is NAME=SHAPE@DIMS[@LAYOUT]: NAME any length, its every "{i}" read as block B
  * (--block; without it the name is used as it is); SHAPE like 8x6 (empty for a scalar); DIMS
  * one entry per dimension, comma-separated, each `*` (whole) or the ranks' ranges: one group
@@ -11,7 +11,9 @@
  * --sleep S makes the load last S seconds more (the progress line); --io prints each rank's
  * read_bytes from /proc/self/io during the load (opening included) and the time spent in
  * tpcrt_weights_read;
- * --discard writes nothing (large reads).
+ * --discard writes nothing (large reads);
+ * --bf16 reads with tpcrt_weights_read_bf16 into a bf16 buffer (its gaps 0xffff, a NaN) and
+ * writes it widened to f32, which is exact (check_slices.py --bf16 rounds its reference).
  */
 #include "internal.h"
 
@@ -166,9 +168,35 @@ static void out_path(char *path, size_t len, const char *outdir, const char *nam
         usage("path too long", outdir);
 }
 
-/* Reads one spec's slice and writes it out; returns the seconds tpcrt_weights_read took. */
+/* Reads the slice into buf (f32) with tpcrt_weights_read, or with tpcrt_weights_read_bf16 into
+ * a bf16 buffer then widened into buf; returns the seconds the read took. */
+static double read_into(TpcrtWeights *w, Spec *s, int64_t block, bool bf16, float *buf,
+                        int64_t size, const int64_t *strides)
+{
+    TpcrtInit init = {0.5f, 2.0f};
+    const int64_t *dst_strides = s->layout == LAYOUT_C ? NULL : strides;
+    if (!bf16) {
+        double start = tpcrt_now();
+        tpcrt_weights_read(w, s->name, block, s->ndim, s->shape, s->slice, init, buf,
+                           dst_strides);
+        return tpcrt_now() - start;
+    }
+    uint16_t *half = tpcrt_alloc((size_t)size * 2 + 2, s->name);
+    for (int64_t i = 0; i < size; i++)
+        half[i] = 0xffff;
+    double start = tpcrt_now();
+    tpcrt_weights_read_bf16(w, s->name, block, s->ndim, s->shape, s->slice, init, half,
+                            dst_strides);
+    double seconds = tpcrt_now() - start;
+    for (int64_t i = 0; i < size; i++)
+        buf[i] = tpcrt_bf16_to_f32(half[i]);
+    tpcrt_free(half);
+    return seconds;
+}
+
+/* Reads one spec's slice and writes it out; returns the seconds the read took. */
 static double read_spec(TpcrtWeights *w, Spec *s, const char *outdir, bool discard,
-                        int64_t block)
+                        int64_t block, bool bf16)
 {
     char err[TPCRT_ERROR_LEN], path[4096];
     if (!tpcrt_slice_check(s->ndim, s->shape, s->slice, s->local, err, sizeof err))
@@ -178,11 +206,7 @@ static double read_spec(TpcrtWeights *w, Spec *s, const char *outdir, bool disca
     float *buf = tpcrt_alloc((size_t)size * 4, s->name);
     for (int64_t i = 0; i < size; i++)
         buf[i] = NAN;
-    TpcrtInit init = {0.5f, 2.0f};
-    double start = tpcrt_now();
-    tpcrt_weights_read(w, s->name, block, s->ndim, s->shape, s->slice, init, buf,
-                       s->layout == LAYOUT_C ? NULL : strides);
-    double seconds = tpcrt_now() - start;
+    double seconds = read_into(w, s, block, bf16, buf, size, strides);
 
     if (discard) {
         tpcrt_free(buf);
@@ -219,7 +243,7 @@ static int64_t read_bytes_from_disk(void)
 typedef struct Options {
     const char *outdir;
     double sleep_seconds;
-    bool io, discard;
+    bool io, discard, bf16;
     int64_t block; /* -1: names are used as they are */
     int nspecs;
     Spec specs[MAX_SPECS];
@@ -229,7 +253,8 @@ typedef struct Options {
 static void parse_options(int split, char **argv, Options *o)
 {
     if (split < 2)
-        usage("expected OUTDIR [--sleep S] [--io] [--discard] [--block B] SPEC... -- OPTIONS", "");
+        usage("expected OUTDIR [--sleep S] [--io] [--discard] [--block B] [--bf16] SPEC... -- "
+              "OPTIONS", "");
     o->outdir = argv[1];
     o->block = -1;
     for (int i = 2; i < split; i++) {
@@ -239,6 +264,8 @@ static void parse_options(int split, char **argv, Options *o)
             o->io = true;
         else if (strcmp(argv[i], "--discard") == 0)
             o->discard = true;
+        else if (strcmp(argv[i], "--bf16") == 0)
+            o->bf16 = true;
         else if (strcmp(argv[i], "--block") == 0 && i + 1 < split)
             o->block = atoll(argv[++i]);
         else if (o->nspecs < MAX_SPECS)
@@ -246,7 +273,7 @@ static void parse_options(int split, char **argv, Options *o)
     }
 }
 
-/* This rank's bytes of f32 weights, the slices checked. */
+/* This rank's bytes of weights (f32, or bf16 with --bf16), the slices checked. */
 static int64_t weight_bytes_of(Options *o)
 {
     int64_t bytes = 0;
@@ -258,7 +285,7 @@ static int64_t weight_bytes_of(Options *o)
         int64_t count = 1;
         for (int d = 0; d < s->ndim; d++)
             count *= s->local[d];
-        bytes += count * 4;
+        bytes += count * (o->bf16 ? 2 : 4);
     }
     return bytes;
 }
@@ -273,7 +300,7 @@ static void load(Options *o, const TpcrtArgs *args)
         usleep((useconds_t)(o->sleep_seconds * 1e6));
     double seconds = 0;
     for (int i = 0; i < o->nspecs; i++)
-        seconds += read_spec(w, &o->specs[i], o->outdir, o->discard, o->block);
+        seconds += read_spec(w, &o->specs[i], o->outdir, o->discard, o->block, o->bf16);
     tpcrt_load_end();
     if (o->io)
         printf("rank %d: read_bytes %lld, %.0f MB in %.3f s, %.0f MB/s\n", rank,
