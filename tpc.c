@@ -24,8 +24,9 @@ static Arena *arena;
 static const char usage[] =
     "usage: tpc MODEL.tpl [-tp N] [-o DIR] [-D NAME=VALUE ...]\n"
     "           [--emit bin|c|ir|llvm|plan|dot|program]\n"
-    "           [--target cpu|cuda] [--backend c|llvm] [--rank R] [--no-elide]\n"
-    "           [--sequence-parallel] [--print-after PASS] [--print-after-all] [-h] [--version]\n";
+    "           [--target cpu|cuda] [--backend c|llvm] [--dtype f32|bf16] [--rank R]\n"
+    "           [--no-elide] [--sequence-parallel] [--print-after PASS] [--print-after-all] [-h]\n"
+    "           [--version]\n";
 
 static const char help[] =
     "Compile a dense model (.tpl) for N tensor-parallel ranks.\n"
@@ -39,6 +40,8 @@ static const char help[] =
     "                         program: the per-rank program form codegen prints, on stdout\n"
     "  --target cpu|cuda      C with OpenBLAS and MPI, or CUDA C with cuBLAS and NCCL\n"
     "  --backend c|llvm       kernels as C source or through the LLVM-C API\n"
+    "  --dtype f32|bf16       the stored type of the projections' weights (default f32);\n"
+    "                         activations stay f32\n"
     "  --rank R               with ir/dot: show the slices rank R holds (default 0)\n"
     "  --no-elide             keep every all-gather of the naive plan\n"
     "  --sequence-parallel    reduce-scatter / all-gather around norms instead of all-reduce\n"
@@ -142,6 +145,7 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
     static const char *const emits[] = {"bin", "c", "ir", "llvm", "plan", "dot", "program"};
     static const char *const targets[] = {"cpu", "cuda"};
     static const char *const backends[] = {"c", "llvm"};
+    static const char *const dtypes[] = {"f32", "bf16"};
     *opt = (Options){.outdir = "out", .tp = 1, .emit = EMIT_BIN};
     opt->defines = arena_array(a, (size_t)argc, sizeof *opt->defines);
     for (int i = 1; i < argc; i++) {
@@ -170,6 +174,9 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
         } else if (is_flag(arg, "--target")) {
             opt->target = (TargetKind)choose("--target", flag_value(argc, argv, &i, "--target"),
                                              targets, 2);
+        } else if (is_flag(arg, "--dtype")) {
+            opt->dtype = (WeightDType)choose("--dtype", flag_value(argc, argv, &i, "--dtype"),
+                                             dtypes, 2);
         } else if (is_flag(arg, "--backend")) {
             opt->backend = (BackendKind)choose("--backend",
                                                flag_value(argc, argv, &i, "--backend"), backends, 2);

@@ -18,7 +18,7 @@
  * one of these: lower_program marks them used first. */
 static const char *const fixed_names[] = {
     /* the program's own */
-    "TP", "RankSizes", "rank_sizes", "Weights", "load_weights", "weight_elements", "BUFFERS",
+    "TP", "RankSizes", "rank_sizes", "Weights", "load_weights", "weight_elements", "weight_bytes", "BUFFERS",
     "largest", "buffer_elements", "linear_rows", "matmul_rows", "attention", "forward",
     "inputs", "outputs", "program", "main", "kv_append", "Cache", "CACHE_PARTS",
     "cache_elements", "cache_carve", "kv_cache_per_position", "generate_step", "Model",
@@ -344,11 +344,19 @@ static WeightRead weight_read(Lower *L, const Weight *tensor, const Weight *hold
     return read;
 }
 
+static bool read_by_matmul(const Graph *g, const Weight *w)
+{
+    for (Op *op = g->top->first; op; op = ir_walk_next(op, g->top))
+        if (op->kind == OP_MATMUL && op->args[1]->kind == VAL_WEIGHT && op->args[1]->weight == w)
+            return true;
+    return false;
+}
+
 /* A field of the weights: a tensor, or a fused one read part by part. Element (o, i) of the
  * slice goes to [o * cols + i], or kept [in, out] (Weight.stored_in_out) to [i * rows + o]. */
 static void lower_weight(Lower *L, const Weight *w)
 {
-    WeightField f = {.weight = w, .group = w->group};
+    WeightField f = {.weight = w, .group = w->group, .bf16 = w->bf16};
     const char *base = c_identifier(L->a, w->name);
     f.name = w->clone_of ? arena_printf(L->a, "%s_copy", base) : base;
     f.elements = size_number(L->a, L->tp, 1);
@@ -359,9 +367,11 @@ static void lower_weight(Lower *L, const Weight *w)
     Size *rows = w->shape.rank == 2 ? weight_dim(L, w, 0) : one;
     Size *cols = w->shape.rank == 2 ? weight_dim(L, w, 1) : one;
     Size *strides[2] = {one, NULL};
+    /* bf16 is kept [out, in]: a matmul's [in, out] weight is transposed as it is read */
+    bool transpose = w->stored_in_out || (w->bf16 && read_by_matmul(L->g, w));
     if (w->shape.rank == 2) {
-        strides[0] = w->stored_in_out ? one : cols;
-        strides[1] = w->stored_in_out ? rows : one;
+        strides[0] = transpose ? one : cols;
+        strides[1] = transpose ? rows : one;
     }
     if (!w->nparts) {
         f.nreads = 1;
@@ -373,6 +383,7 @@ static void lower_weight(Lower *L, const Weight *w)
         const Layout *l = &w->layout;
         bool by_piece = l->kind == LAYOUT_S && l->dim == w->segment_dim;
         bool along_rows = w->segment_dim == 0 && !w->stored_in_out;
+        bool along_cols_kept_rows = w->segment_dim == 1 && transpose; /* bf16 matmul */
         Size *offset = zero; /* of part k, in rows or columns */
         f.nreads = w->nparts;
         f.reads = arena_array(L->a, (size_t)w->nparts, sizeof *f.reads);
@@ -382,8 +393,9 @@ static void lower_weight(Lower *L, const Weight *w)
             for (int r = 0; r < L->tp; r++)
                 size[r] = by_piece ? l->seg[k].ranks[r].end - l->seg[k].ranks[r].start
                                    : part->shape.dims[w->segment_dim].size;
-            Size *first = size_named(L->a, along_rows ? size_mul(L->a, offset, cols) : offset,
-                                     arena_printf(L->a, "%s_at", part->name));
+            Size *first = along_rows ? size_mul(L->a, offset, cols)
+                        : along_cols_kept_rows ? size_mul(L->a, offset, rows) : offset;
+            first = size_named(L->a, first, arena_printf(L->a, "%s_at", part->name));
             f.reads[k] = weight_read(L, part, w, l, by_piece ? k : -1, first, strides);
             offset = size_add(L->a, offset, size_per_rank(L->a, L->tp, size));
         }
@@ -410,14 +422,18 @@ static void lower_weights(Lower *L)
         for (int i = 0; i < g->weights.len; i++)
             if (g->weights.items[i]->used && g->weights.items[i]->group == g->groups.items[gi])
                 lower_weight(L, g->weights.items[i]);
-    Size *total = size_number(L->a, L->tp, 0);
+    Size *total[2] = {size_number(L->a, L->tp, 0), size_number(L->a, L->tp, 0)};
+    bool any_bf16 = false;
     for (int i = 0; i < L->p->fields.len; i++) {
         const WeightField *f = &L->p->fields.items[i];
         int64_t blocks = f->group ? f->group->count : 1;
-        total = size_add(L->a, total, size_mul(L->a, f->elements,
-                                               size_number(L->a, L->tp, blocks)));
+        total[f->bf16] = size_add(L->a, total[f->bf16],
+                                  size_mul(L->a, f->elements, size_number(L->a, L->tp, blocks)));
+        any_bf16 |= f->bf16;
     }
-    L->p->weight_elements = size_named(L->a, total, "weights_held");
+    L->p->weight_elements = size_named(L->a, total[0], "weights_held");
+    if (any_bf16)
+        L->p->weight_elements_bf16 = size_named(L->a, total[1], "weights_held_bf16");
 }
 
 /* ---- buffers ------------------------------------------------------------------------------- */

@@ -203,7 +203,8 @@ static Step *gemm(Lower *L, const Op *op, Ref y, Size *ld_y, Beta beta)
 {
     const Value *x = op->args[0];
     Step *s = step(L, STEP_GEMM);
-    s->in_out = !(op->kind == OP_LINEAR && !op->args[1]->weight->stored_in_out);
+    s->bf16 = op->args[1]->kind == VAL_WEIGHT && op->args[1]->weight->bf16;
+    s->in_out = !s->bf16 && !(op->kind == OP_LINEAR && !op->args[1]->weight->stored_in_out);
     s->beta = beta;
     s->y = y;
     s->ld_y = ld_y;

@@ -117,6 +117,12 @@ void mark_symbols(const Size *s, bool *used)
 
 /* ---- weights ------------------------------------------------------------------------------- */
 
+/* How a field is kept when not as the checkpoint stores it. */
+static const char *kept(const WeightField *f)
+{
+    return f->bf16 ? ", bf16 [out, in]" : f->weight->stored_in_out ? ", kept [in, out]" : "";
+}
+
 static void print_weights_struct(Printer *pr, FILE *out)
 {
     Program *p = pr->p;
@@ -128,23 +134,24 @@ static void print_weights_struct(Printer *pr, FILE *out)
             const WeightField *f = &p->fields.items[i];
             char shape[128], layout[16];
             if (f->group == g->groups.items[gi])
-                fprintf(out, "    float *%s; /* %s %s%s */\n", f->name,
+                fprintf(out, "    %s *%s; /* %s %s%s */\n", f->bf16 ? "uint16_t" : "float",
+                        f->name,
                         c_comment(pr->a, shape_str(g, &f->weight->shape, shape, sizeof shape)),
-                        layout_str(&f->weight->layout, layout, sizeof layout),
-                        f->weight->stored_in_out ? ", kept [in, out]" : "");
+                        layout_str(&f->weight->layout, layout, sizeof layout), kept(f));
         }
         fprintf(out, "};\n\n");
     }
     fprintf(out, "typedef struct Weights {\n"
-                 "    float *block; /* the one allocation the others point into */\n");
+                 "    float *block; /* the one allocation the f32 weights point into */\n");
+    if (p->weight_elements_bf16)
+        fprintf(out, "    uint16_t *block_bf16; /* and the bf16 weights' */\n");
     for (int i = 0; i < p->fields.len; i++) {
         const WeightField *f = &p->fields.items[i];
         char shape[128], layout[16];
         if (!f->group)
-            fprintf(out, "    float *%s; /* %s %s%s */\n", f->name,
+            fprintf(out, "    %s *%s; /* %s %s%s */\n", f->bf16 ? "uint16_t" : "float", f->name,
                     c_comment(pr->a, shape_str(g, &f->weight->shape, shape, sizeof shape)),
-                    layout_str(&f->weight->layout, layout, sizeof layout),
-                    f->weight->stored_in_out ? ", kept [in, out]" : "");
+                    layout_str(&f->weight->layout, layout, sizeof layout), kept(f));
     }
     for (int gi = 0; gi < g->groups.len; gi++) {
         bool any = false;
@@ -165,8 +172,9 @@ static void print_read(Printer *pr, FILE *out, const WeightField *f, const Weigh
     const char *dst = arena_printf(pr->a, "%s->%s", f->group ? "l" : "w", f->name);
     if (rd->offset->nterms)
         dst = arena_printf(pr->a, "%s + %s", dst, size_c(pr, rd->offset));
-    fprintf(out, "%stpcrt_weights_read(src, %s, %s, %d, (int64_t[]){", indent,
-            c_string(pr->a, t->checkpoint), f->group ? "i" : "-1", t->shape.rank);
+    fprintf(out, "%stpcrt_weights_read%s(src, %s, %s, %d, (int64_t[]){", indent,
+            f->bf16 ? "_bf16" : "", c_string(pr->a, t->checkpoint), f->group ? "i" : "-1",
+            t->shape.rank);
     for (int d = 0; d < t->shape.rank; d++)
         fprintf(out, "%s%" PRId64, d ? ", " : "", t->shape.dims[d].size);
     fprintf(out, "},\n%s                   (TpcrtDimSlice[]){", indent);
@@ -188,8 +196,9 @@ static void print_read(Printer *pr, FILE *out, const WeightField *f, const Weigh
 
 static void print_field_load(Printer *pr, FILE *out, const WeightField *f, const char *indent)
 {
-    fprintf(out, "%s%s->%s = next;\n", indent, f->group ? "l" : "w", f->name);
-    fprintf(out, "%snext += %s;\n", indent, size_c(pr, f->elements));
+    const char *next = f->bf16 ? "next_bf16" : "next";
+    fprintf(out, "%s%s->%s = %s;\n", indent, f->group ? "l" : "w", f->name, next);
+    fprintf(out, "%s%s += %s;\n", indent, next, size_c(pr, f->elements));
     for (int k = 0; k < f->nreads; k++)
         print_read(pr, out, f, &f->reads[k], indent);
 }
@@ -200,15 +209,24 @@ static void print_loader(Printer *pr, FILE *out)
 {
     Program *p = pr->p;
     Graph *g = p->g;
+    bool bf16 = p->weight_elements_bf16 != NULL;
     pr->used_rank_sizes = false;
     const char *elements = size_c(pr, p->weight_elements);
-    fprintf(out, "/* The elements of every weight this rank holds. */\n"
-                 "static int64_t weight_elements(int rank)\n{\n");
+    const char *elements_bf16 = bf16 ? size_c(pr, p->weight_elements_bf16) : "0";
+    fprintf(out, "/* The elements of every %sweight this rank holds%s. */\n"
+                 "static void weight_elements(int64_t *f32, int64_t *bf16, int rank)\n{\n",
+            bf16 ? "f32 " : "", bf16 ? ", and of every bf16 one" : "");
     if (pr->used_rank_sizes)
         fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n");
     else
         fprintf(out, "    (void)rank;\n");
-    fprintf(out, "    return %s;\n}\n\n", elements);
+    fprintf(out, "    *f32 = %s;\n    *bf16 = %s;\n}\n\n", elements, elements_bf16);
+    fprintf(out, "/* The bytes of every weight this rank holds. */\n"
+                 "static int64_t weight_bytes(int rank)\n{\n"
+                 "    int64_t f32, bf16;\n"
+                 "    weight_elements(&f32, &bf16, rank);\n"
+                 "    return (int64_t)sizeof(float) * f32 + (int64_t)sizeof(uint16_t) * bf16;\n"
+                 "}\n\n");
 
     char *text = NULL;
     size_t size = 0;
@@ -236,10 +254,17 @@ static void print_loader(Printer *pr, FILE *out)
                  "static void load_weights(Weights *w, TpcrtWeights *src, int rank)\n{\n");
     if (pr->used_rank_sizes)
         fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n");
-    fprintf(out, "    int64_t bytes = (int64_t)sizeof(float) * weight_elements(rank);\n"
-                 "    float *next = tpcrt_alloc((size_t)bytes, \"weights\");\n"
-                 "    w->block = next;\n"
-                 "    tpcrt_load_begin(bytes);\n");
+    fprintf(out, "    int64_t f32, bf16;\n"
+                 "    weight_elements(&f32, &bf16, rank);\n"
+                 "    float *next = tpcrt_alloc(sizeof(float) * (size_t)f32, \"weights\");\n"
+                 "    w->block = next;\n");
+    if (bf16)
+        fprintf(out, "    uint16_t *next_bf16 = tpcrt_alloc(sizeof(uint16_t) * (size_t)bf16, "
+                     "\"bf16 weights\");\n"
+                     "    w->block_bf16 = next_bf16;\n");
+    else
+        fprintf(out, "    (void)bf16;\n");
+    fprintf(out, "    tpcrt_load_begin(weight_bytes(rank));\n");
     fputs(text, out);
     fprintf(out, "    tpcrt_load_end();\n}\n\n");
     free(text);
@@ -525,7 +550,7 @@ static void print_main(Printer *pr, FILE *out)
         print_generation_main(pr, out, true);
     fprintf(out, "    /* every rank runs this program with the same arguments, and fits its node */\n"
                  "    tpcrt_check_start(&program, &args, &bound,\n"
-                 "                      (int64_t)sizeof(float) * weight_elements(rank),\n"
+                 "                      weight_bytes(rank),\n"
                  "                      tpcrt_buffers_bytes(elements, BUFFERS)%s);\n\n"
                  "    TpcrtWeights *src = tpcrt_weights_open(&args);\n"
                  "    static Weights w;\n"
@@ -565,13 +590,15 @@ static void print_main(Printer *pr, FILE *out)
             fprintf(out, "%s%s", d ? ", " : "", main_dim(pr, v, d));
         fprintf(out, "});\n");
     }
-    fprintf(out, "    tpcrt_stats_report(&args, (int64_t)sizeof(float) * weight_elements(rank), 0);\n"
+    fprintf(out, "    tpcrt_stats_report(&args, weight_bytes(rank), 0);\n"
                  "    for (int k = 0; k < %d; k++)\n"
                  "        tpcrt_free(in[k]);\n"
                  "    tpcrt_free(w.block);\n"
+                 "%s"
                  "    tpcrt_free(block);\n"
                  "    tpcrt_finalize();\n"
-                 "    return 0;\n}\n", g->inputs.len);
+                 "    return 0;\n}\n", g->inputs.len,
+            pr->p->weight_elements_bf16 ? "    tpcrt_free(w.block_bf16);\n" : "");
 }
 
 char *print_c(Program *p, const char *source_path, size_t *size)

@@ -199,12 +199,13 @@ void print_generation_main(Printer *pr, FILE *out, bool before_check)
                  "        int64_t kv_bytes = tpcrt_size(4, (int64_t[]){dims[%d], dims[%d],\n"
                  "                                      kv_cache_per_position(rank), "
                  "(int64_t)sizeof(float)});\n"
-                 "        tpcrt_stats_report(&args, (int64_t)sizeof(float) * weight_elements(rank), "
-                 "kv_bytes);\n"
+                 "        tpcrt_stats_report(&args, weight_bytes(rank), kv_bytes);\n"
                  "        tpcrt_free(in[0]);\n"
                  "        tpcrt_free(w.block);\n"
+                 "%s"
                  "        tpcrt_free(block);\n"
                  "        tpcrt_finalize();\n"
                  "        return 0;\n"
-                 "    }\n\n", gen->batch, gen->context);
+                 "    }\n\n", gen->batch, gen->context,
+            p->weight_elements_bf16 ? "        tpcrt_free(w.block_bf16);\n" : "");
 }

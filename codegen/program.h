@@ -84,8 +84,9 @@ struct Step {
     Arg *args;
     int nargs;
 
-    /* GEMM: w kept [n, k] (nn.Linear's, as stored) unless in_out ([k, n]); ld_* are strides */
-    bool in_out;
+    /* GEMM: w kept [n, k] (nn.Linear's, as stored) unless in_out ([k, n]); bf16: w is bf16
+     * [n, k] (tpcrt_linear_bf16); ld_* are strides */
+    bool in_out, bf16;
     Beta beta;
     Ref y, x, w;
     Size *ld_y, *ld_x, *m, *n, *k;
@@ -166,6 +167,7 @@ typedef struct WeightField {
     Size *elements;         /* this rank's (a block's, in a group) */
     WeightRead *reads;
     int nreads;
+    bool bf16;              /* kept as bf16 [out, in] (Weight.bf16), else f32 */
 } WeightField;
 
 /* ---- the program --------------------------------------------------------------------------- */
@@ -233,7 +235,8 @@ typedef struct Program {
     Vec(SplitTable) splits;
     Vec(RangeTable) ranges;
     Step *forward;          /* a list through next */
-    Size *weight_elements;  /* every weight this rank holds */
+    Size *weight_elements;  /* every f32 weight this rank holds */
+    Size *weight_elements_bf16; /* every bf16 weight (--dtype bf16); NULL: none */
     int attention_softmax;  /* the kernel every ATTENTION calls on a head's scores; -1: none */
     Generation *generation; /* NULL when the model cannot generate: */
     const char *no_generation; /* why (one line for the built program's --generate) */

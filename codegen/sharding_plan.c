@@ -167,9 +167,10 @@ static int64_t emit_dim_ranges(FILE *out, const Weight *w, const Layout *l, int 
     return held;
 }
 
-/* One checkpoint tensor: its name, stored shape, and the slice rank r reads; returns bytes. */
+/* One checkpoint tensor: its name, stored shape, and the slice rank r reads; returns the bytes
+ * the program holds of it (2 per element when it keeps it as bf16). */
 static int64_t emit_tensor(FILE *out, const Graph *g, const Weight *w, const Layout *l, int r,
-                           int piece, bool *first)
+                           int piece, bool bf16, bool *first)
 {
     fprintf(out, "%s\n        {\"checkpoint\": ", *first ? "" : ",");
     *first = false;
@@ -185,8 +186,8 @@ static int64_t emit_tensor(FILE *out, const Graph *g, const Weight *w, const Lay
             fputs(", ", out);
         elements *= emit_dim_ranges(out, w, l, d, r, piece);
     }
-    int64_t bytes = 4 * elements * (w->group ? w->group->count : 1);
-    fprintf(out, "], \"bytes\": %" PRId64 "}", bytes);
+    int64_t bytes = (bf16 ? 2 : 4) * elements * (w->group ? w->group->count : 1);
+    fprintf(out, "], \"bytes\": %" PRId64 "%s}", bytes, bf16 ? ", \"dtype\": \"bf16\"" : "");
     return bytes;
 }
 
@@ -199,7 +200,7 @@ static int64_t emit_rank_weights(FILE *out, const Graph *g, int r)
         if (!w->used)
             continue;
         if (!w->nparts) {
-            total += emit_tensor(out, g, w, &w->layout, r, -1, &first);
+            total += emit_tensor(out, g, w, &w->layout, r, -1, w->bf16, &first);
             continue;
         }
         for (int k = 0; k < w->nparts; k++) {
@@ -207,7 +208,7 @@ static int64_t emit_rank_weights(FILE *out, const Graph *g, int r)
             bool by_piece = l->kind == LAYOUT_S && l->dim == w->segment_dim;
             Weight part = *w->parts[k];
             part.group = w->group;
-            total += emit_tensor(out, g, &part, l, r, by_piece ? k : -1, &first);
+            total += emit_tensor(out, g, &part, l, r, by_piece ? k : -1, w->bf16, &first);
         }
     }
     return total;

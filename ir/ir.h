@@ -225,6 +225,8 @@ struct Weight {
     Weight *clone_of;       /* a second copy with another slice, for a second use */
     bool stored_in_out;     /* set by weight-layout: the program keeps it [in, out] (a linear's
                                weight transposed as it is loaded), not as the checkpoint does */
+    bool bf16;              /* set by weight-layout (--dtype bf16): kept as bf16, [out, in]
+                               whatever the checkpoint's layout (a matmul's transposed) */
 };
 
 /* `layer[layers] { ... }`: `count` blocks of the same weights; "{i}" in a checkpoint name is

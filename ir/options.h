@@ -10,6 +10,7 @@
 typedef enum { EMIT_BIN, EMIT_C, EMIT_IR, EMIT_LLVM, EMIT_PLAN, EMIT_DOT, EMIT_PROGRAM } EmitKind;
 typedef enum { TARGET_CPU, TARGET_CUDA } TargetKind;
 typedef enum { BACKEND_C, BACKEND_LLVM } BackendKind;
+typedef enum { WEIGHTS_F32, WEIGHTS_BF16 } WeightDType;
 
 typedef struct Options {
     const char *input;      /* MODEL.tpl */
@@ -17,6 +18,7 @@ typedef struct Options {
     int tp;                 /* -tp */
     TargetKind target;
     BackendKind backend;
+    WeightDType dtype;      /* --dtype: how the projections' weights are stored */
     EmitKind emit;
     int rank;               /* --rank */
     bool no_elide;

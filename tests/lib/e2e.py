@@ -5,6 +5,7 @@ output with tpcref's float64 reference. Prints one line per -tp, for FileCheck:
     tp 3: rel L2 = 3.1e-07 <= 3e-06
 
 usage: e2e.py --tpc TPC --model FILE --family F --work DIR [--tp 1,2,3,4] [--dtype f32]
+              [--program-dtype f32|bf16]
               [--shards N | --single-file] [--batch B] [--seq T] [--pad K] [--set k=v ...]
               [-D k=v ...] [--random-weights SEED] [--reference tpcref|hf --pypi DIR]
 
@@ -28,7 +29,9 @@ def main():
     ap.add_argument("--family", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--tp", default="1,2,3,4")
-    ap.add_argument("--dtype", default="f32")
+    ap.add_argument("--dtype", default="f32", help="the checkpoint's dtype")
+    ap.add_argument("--program-dtype", default="f32",
+                    help="tpc --dtype: how the program stores the projections' weights")
     ap.add_argument("--shards", type=int, default=0)
     ap.add_argument("--single-file", action="store_true")
     ap.add_argument("--batch", type=int, default=2)
@@ -93,7 +96,8 @@ def main():
     os.makedirs(runs, exist_ok=True)
     for tp in tps:
         out = os.path.join(runs, "tp%d" % tp)
-        run([args.tpc, args.model, "-tp", str(tp), "-o", out] + defines)
+        run([args.tpc, args.model, "-tp", str(tp), "-o", out, "--dtype", args.program_dtype]
+            + defines)
         prog = [p for p in os.listdir(out) if os.access(os.path.join(out, p), os.X_OK)
                 and not p.endswith((".c", "Makefile"))][0]
         if output is None:  # random weights: the program's first output
