@@ -97,12 +97,19 @@ bool check_program_name(const Graph *g)
 
 bool write_makefile(Graph *g, const Options *opt)
 {
+    const char *n = g->name;
     const char *text = arena_printf(g->arena,
-                                    "# Builds %s, as tpc does: make\n"
+                                    "# Builds %s and lib%s.a (the model as a library, %s.h), as tpc "
+                                    "does: make\n"
                                     "CC = %s\n"
                                     "CFLAGS = %s\n"
                                     "LDLIBS = %s\n\n"
-                                    "%s: %s.c\n\t$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)\n",
-                                    g->name, TPC_CC, build_cflags(), build_libs(), g->name, g->name);
+                                    "all: %s lib%s.a\n\n"
+                                    "%s.o: %s.c %s.h\n\t$(CC) $(CFLAGS) -c -o $@ %s.c\n\n"
+                                    "lib%s.a: %s.o\n\trm -f $@ && ar rcs $@ %s.o\n\n"
+                                    "%s: %s_main.c %s.h lib%s.a\n"
+                                    "\t$(CC) $(CFLAGS) -o $@ %s_main.c lib%s.a $(LDLIBS)\n",
+                                    n, n, n, TPC_CC, build_cflags(), build_libs(), n, n, n, n, n,
+                                    n, n, n, n, n, n, n, n, n, n);
     return write_file(arena_printf(g->arena, "%s/Makefile", opt->outdir), text, strlen(text));
 }

@@ -532,8 +532,9 @@ static void print_main(Printer *pr, FILE *out)
 {
     Graph *g = pr->p->g;
     const Op *ret = g->top->last;
-    fprintf(out, "int main(int argc, char **argv)\n{\n"
-                 "    TpcrtArgs args;\n"
+    fprintf(out, "/* The command line (docs/cli.md); %s_main.c's main runs it. */\n"
+                 "int %s_main(int argc, char **argv)\n{\n", g->name, g->name);
+    fprintf(out, "    TpcrtArgs args;\n"
                  "    tpcrt_init(&argc, &argv, &program, &args);\n"
                  "    int rank = tpcrt_rank();\n"
                  "    TpcrtDims bound = {0};\n"
@@ -631,8 +632,10 @@ char *print_c(Program *p, const char *source_path, size_t *size)
     if (!out)
         internal_error("open_memstream: %s", strerror(errno));
     fputs(header_comment(&pr, source_path), out);
-    fprintf(out, "#include \"tpcrt.h\"\n\n#include <cblas.h>\n#include <math.h>\n"
-                 "#include <stdint.h>\n#include <stdio.h>\n#include <string.h>\n\n"
+    fprintf(out, "#include <mpi.h> /* first: tpcrt.h then declares tpcrt_attach */\n\n"
+                 "#include \"%s.h\"\n#include \"tpcrt.h\"\n\n#include <cblas.h>\n#include <math.h>\n",
+            p->g->name);
+    fprintf(out, "#include <stdint.h>\n#include <stdio.h>\n#include <string.h>\n\n"
                  "enum { TP = %d };\n\n", p->tp);
     kernel_print_c_prelude(out);
     for (int i = 0; i < p->kernels.len; i++)
@@ -652,6 +655,8 @@ char *print_c(Program *p, const char *source_path, size_t *size)
     print_program_decl(&pr, out, fingerprint(text, *size));
     fputs(driver, out);
     print_main(&pr, out);
+    fputc('\n', out);
+    print_library(&pr, out);
     fclose(out);
     free(weights);
     free(buffers);

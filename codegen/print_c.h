@@ -39,4 +39,7 @@ void print_generation(Printer *pr, FILE *out);
 void print_generation_driver(Printer *pr, FILE *out);
 void print_generation_main(Printer *pr, FILE *out, bool before_check);
 
+/* print_c_library.c: the library's functions (the end of NAME.c) */
+void print_library(Printer *pr, FILE *out);
+
 #endif /* TPC_PRINT_C_H */

@@ -1,5 +1,6 @@
 /* program.c — --emit c and bin: the per-rank program, lowered to the program form (lower.c)
- * and printed as C (print_c.c) into OUTDIR/NAME.c, with the Makefile beside it (build.c);
+ * and printed as C (print_c.c) into OUTDIR/NAME.c, with the library's header NAME.h and the
+ * executable's NAME_main.c (print_c_library.c) and the Makefile beside them (build.c);
  * --emit program: the form itself (dump.c).
  */
 #include "program.h"
@@ -15,6 +16,14 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
     char *text = print_c(p, source_path, &size);
     const char *path = arena_printf(g->arena, "%s/%s.c", opt->outdir, g->name);
     bool written = write_file(path, text, size);
+    free(text);
+    text = print_library_header(p, &size);
+    written = written && write_file(arena_printf(g->arena, "%s/%s.h", opt->outdir, g->name),
+                                    text, size);
+    free(text);
+    text = print_library_main(p, &size);
+    written = written && write_file(arena_printf(g->arena, "%s/%s_main.c", opt->outdir, g->name),
+                                    text, size);
     free(text);
     return written && write_makefile(g, opt) ? path : NULL;
 }

@@ -255,5 +255,8 @@ void program_dump(FILE *out, const Program *p);
 
 /* print_c.c: the C file and the fingerprint of what it prints */
 char *print_c(Program *p, const char *source_path, size_t *size);
+/* print_c_library.c: NAME.h, the library's header, and NAME_main.c, the executable's main */
+char *print_library_header(Program *p, size_t *size);
+char *print_library_main(Program *p, size_t *size);
 
 #endif /* TPC_PROGRAM_H */

@@ -1,5 +1,5 @@
 /* collectives.c — all-reduce, all-gather, gather to rank 0, reduce-scatter and broadcast over
- * MPI_COMM_WORLD, for every split TpcrtSplit can say: even or uneven, segmented, overlapping.
+ * tpcrt_comm(), for every split TpcrtSplit can say: even or uneven, segmented, overlapping.
  *
  * A collective over a split is three steps: pack what goes out into one buffer laid out rank by
  * rank, one MPI call on those contiguous per-rank blocks (the variable-count forms, so uneven
@@ -23,10 +23,11 @@
  * change (uneven all-gather and reduce-scatter become grouped ncclSend/ncclRecv) and packing
  * runs on the device.
  */
+#include <mpi.h> /* first: internal.h declares tpcrt_comm after it */
+
 #include "internal.h"
 
 #include <limits.h>
-#include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,7 +205,7 @@ static void transport_all_reduce(float *buf, int64_t count)
 {
     for (int64_t done = 0; done < count; done += comm.max_count)
         mpi_check(MPI_Allreduce(MPI_IN_PLACE, buf + done, piece(count, done), MPI_FLOAT, MPI_SUM,
-                                MPI_COMM_WORLD));
+                                tpcrt_comm()));
 }
 
 /* blocks[displs[r]...] gets every rank's block; this rank's comes from `block`. */
@@ -212,7 +213,7 @@ static void transport_all_gather(const float *block, float *blocks)
 {
     if (comm.one_call) {
         mpi_check(MPI_Allgatherv(block, comm.call_counts[comm.rank], MPI_FLOAT, blocks,
-                                 comm.call_counts, comm.call_displs, MPI_FLOAT, MPI_COMM_WORLD));
+                                 comm.call_counts, comm.call_displs, MPI_FLOAT, tpcrt_comm()));
         return;
     }
     memcpy(blocks + comm.displs[comm.rank], block,
@@ -220,7 +221,7 @@ static void transport_all_gather(const float *block, float *blocks)
     for (int r = 0; r < comm.size; r++)
         for (int64_t done = 0; done < comm.counts[r]; done += comm.max_count)
             mpi_check(MPI_Bcast(blocks + comm.displs[r] + done, piece(comm.counts[r], done),
-                                MPI_FLOAT, r, MPI_COMM_WORLD));
+                                MPI_FLOAT, r, tpcrt_comm()));
 }
 
 /* As transport_all_gather, into rank 0's blocks only (NULL elsewhere). */
@@ -230,20 +231,20 @@ static void transport_gather(const float *block, float *blocks)
 {
     if (comm.one_call) {
         mpi_check(MPI_Gatherv(block, comm.call_counts[comm.rank], MPI_FLOAT, blocks,
-                              comm.call_counts, comm.call_displs, MPI_FLOAT, 0, MPI_COMM_WORLD));
+                              comm.call_counts, comm.call_displs, MPI_FLOAT, 0, tpcrt_comm()));
         return;
     }
     if (comm.rank != 0) {
         for (int64_t done = 0; done < comm.counts[comm.rank]; done += comm.max_count)
             mpi_check(MPI_Send(block + done, piece(comm.counts[comm.rank], done), MPI_FLOAT, 0,
-                               GATHER_TAG, MPI_COMM_WORLD));
+                               GATHER_TAG, tpcrt_comm()));
         return;
     }
     memcpy(blocks + comm.displs[0], block, (size_t)comm.counts[0] * sizeof *block);
     for (int r = 1; r < comm.size; r++)
         for (int64_t done = 0; done < comm.counts[r]; done += comm.max_count)
             mpi_check(MPI_Recv(blocks + comm.displs[r] + done, piece(comm.counts[r], done),
-                               MPI_FLOAT, r, GATHER_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+                               MPI_FLOAT, r, GATHER_TAG, tpcrt_comm(), MPI_STATUS_IGNORE));
 }
 
 /* This rank's `block` gets the sum over ranks of its block in every rank's blocks. */
@@ -251,7 +252,7 @@ static void transport_reduce_scatter(const float *blocks, float *block)
 {
     if (comm.one_call) {
         mpi_check(MPI_Reduce_scatter(blocks, block, comm.call_counts, MPI_FLOAT, MPI_SUM,
-                                     MPI_COMM_WORLD));
+                                     tpcrt_comm()));
         return;
     }
     for (int r = 0; r < comm.size; r++)
@@ -259,13 +260,13 @@ static void transport_reduce_scatter(const float *blocks, float *block)
             mpi_check(MPI_Reduce(blocks + comm.displs[r] + done,
                                  r == comm.rank ? block + done : NULL,
                                  piece(comm.counts[r], done), MPI_FLOAT, MPI_SUM, r,
-                                 MPI_COMM_WORLD));
+                                 tpcrt_comm()));
 }
 
 static void transport_broadcast(void *buf, int64_t bytes)
 {
     for (int64_t done = 0; done < bytes; done += comm.max_count)
-        mpi_check(MPI_Bcast((char *)buf + done, piece(bytes, done), MPI_BYTE, 0, MPI_COMM_WORLD));
+        mpi_check(MPI_Bcast((char *)buf + done, piece(bytes, done), MPI_BYTE, 0, tpcrt_comm()));
 }
 
 /* ---- the collectives ------------------------------------------------------------------------- */

@@ -11,11 +11,12 @@
  * 0's, checked against every rank's own before the first step, and the ids every rank feeds
  * back are the sampler's, the same on every rank.
  */
+#include <mpi.h> /* first: internal.h declares tpcrt_comm after it */
+
 #include "internal.h"
 
 #include <jansson.h>
 #include <math.h>
-#include <mpi.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,7 @@ static Settings settings_agree(const TpcrtArgs *args)
     Settings s = {args->generate, args->max_context, args->eos, args->top_k, args->bench,
                   args->temperature, args->top_p, args->seed};
     Settings r0 = s;
-    mpi_check(MPI_Bcast(&r0, (int)sizeof r0, MPI_BYTE, 0, MPI_COMM_WORLD));
+    mpi_check(MPI_Bcast(&r0, (int)sizeof r0, MPI_BYTE, 0, tpcrt_comm()));
     if (memcmp(&r0, &s, sizeof r0) != 0)
         tpcrt_fail("rank %d was started with other generation options than rank 0 (--generate, "
                    "--max-context, --eos, --temperature, --top-k, --top-p, --seed, --bench): "
@@ -101,7 +102,7 @@ static int64_t config_eos(const TpcrtArgs *args)
             eos = json_integer_value(id);
         json_decref(root);
     }
-    mpi_check(MPI_Bcast(&eos, 1, MPI_INT64_T, 0, MPI_COMM_WORLD));
+    mpi_check(MPI_Bcast(&eos, 1, MPI_INT64_T, 0, tpcrt_comm()));
     return eos;
 }
 
@@ -128,13 +129,27 @@ static void pick_greedy(const float *logits, int64_t rows, int64_t stride, const
     }
     double start = tpcrt_now();
     mpi_check(MPI_Allreduce(MPI_IN_PLACE, best, (int)rows, MPI_FLOAT_INT, MPI_MAXLOC,
-                            MPI_COMM_WORLD));
+                            tpcrt_comm()));
     tpcrt_collective_time_add(tpcrt_now() - start);
     for (int64_t r = 0; r < rows; r++)
         ids[r] = best[r].id;
 }
 
 /* ---- one generation -------------------------------------------------------------------------- */
+
+void tpcrt_next_ids(const TpcrtGenerator *g, const float *logits, int64_t batch, int64_t seq,
+                    int32_t *next)
+{
+    static void *scratch;
+    static int64_t capacity;
+    if (batch > capacity) {
+        tpcrt_free(scratch);
+        scratch = tpcrt_alloc(8 * (size_t)batch, "ids");
+        capacity = batch;
+    }
+    const float *last = g->last_only ? logits : logits + (seq - 1) * g->ld_logits;
+    pick_greedy(last, batch, g->last_only ? g->ld_logits : seq * g->ld_logits, g, next, scratch);
+}
 
 /* ---- --output logits: the logits each new id was picked from -------------------------------- */
 
@@ -146,7 +161,7 @@ static void logits_gather(const TpcrtGenerator *g, const float *logits, int64_t 
     int size = tpcrt_world_size(), rank = tpcrt_rank();
     int64_t mine[2] = {g->vocab_first, g->vocab_held};
     int64_t *ranges = tpcrt_alloc(sizeof(int64_t) * 2 * (size_t)size, "logits ranges");
-    mpi_check(MPI_Allgather(mine, 2, MPI_INT64_T, ranges, 2, MPI_INT64_T, MPI_COMM_WORLD));
+    mpi_check(MPI_Allgather(mine, 2, MPI_INT64_T, ranges, 2, MPI_INT64_T, tpcrt_comm()));
     int *counts = tpcrt_alloc(sizeof(int) * (size_t)size, "logits counts");
     int *displs = tpcrt_alloc(sizeof(int) * (size_t)size, "logits counts");
     int64_t total = 0;
@@ -164,7 +179,7 @@ static void logits_gather(const TpcrtGenerator *g, const float *logits, int64_t 
                sizeof(float) * (size_t)g->vocab_held);
     float *all = rank == 0 ? tpcrt_alloc(sizeof(float) * (size_t)total, "logits") : NULL;
     mpi_check(MPI_Gatherv(packed, counts[rank], MPI_FLOAT, all, counts, displs, MPI_FLOAT, 0,
-                          MPI_COMM_WORLD));
+                          tpcrt_comm()));
     for (int r = 0; rank == 0 && r < size; r++)
         for (int64_t b = 0; b < rows; b++)
             memcpy(full + b * g->vocab + ranges[2 * r], all + displs[r] + b * ranges[2 * r + 1],

@@ -144,6 +144,12 @@ static inline const char *tpcrt_escape(const char *text, char *buf, size_t len)
 
 /* ---- world.c --------------------------------------------------------------------------------- */
 
+#ifdef MPI_VERSION /* files that include <mpi.h> first: the ones that talk to the other ranks */
+/* The program's ranks: MPI_COMM_WORLD, or the library's duplicate of its caller's (tpcrt_attach).
+ * Every MPI call of the runtime goes over it. */
+MPI_Comm tpcrt_comm(void);
+#endif
+
 /* Every MPI call goes through mpi_check: a failure ends the job naming the call and where. */
 #define mpi_check(call) tpcrt_mpi_check((call), #call, __FILE__, __LINE__)
 void tpcrt_mpi_check(int status, const char *call, const char *file, int line);

@@ -21,10 +21,11 @@
  * What need not agree: --weights PATH (each rank may see the checkpoint at its own path),
  * --input paths (rank 0 reads them), --output (rank 0 writes), --threads. --stats is rank 0's.
  */
+#include <mpi.h> /* first: internal.h declares tpcrt_comm after it */
+
 #include "internal.h"
 
 #include <cblas.h>
-#include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -109,7 +110,7 @@ static StartRecord *records_gather(const StartRecord *mine)
     int size = tpcrt_world_size();
     StartRecord *all = tpcrt_alloc((size_t)size * sizeof *all, "start-up records");
     mpi_check(MPI_Allgather(mine, (int)sizeof *mine, MPI_BYTE, all, (int)sizeof *mine, MPI_BYTE,
-                            MPI_COMM_WORLD));
+                            tpcrt_comm()));
     return all;
 }
 
@@ -365,8 +366,11 @@ void tpcrt_check_start(const TpcrtProgram *prog, const TpcrtArgs *args, const Tp
 
 static struct {
     int rank, size;
+    MPI_Comm comm;         /* the program's ranks: MPI_COMM_WORLD, or a library's own copy of
+                              the communicator it was given (tpcrt_attach) */
     bool mpi_started_here; /* tpcrt_init called MPI_Init, so tpcrt_finalize ends MPI */
-} world;
+    bool attached;         /* tpcrt_attach: the communicator is the runtime's own duplicate */
+} world = {.comm = MPI_COMM_WORLD};
 
 /* Leaves every rank with `status` once rank 0 has had its say: only where every rank knows it
  * must leave, so none is left waiting for another in a collective. */
@@ -392,6 +396,11 @@ static void world_start(int *argc, char ***argv)
     mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
     mpi_check(MPI_Comm_rank(MPI_COMM_WORLD, &world.rank));
     mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &world.size));
+}
+
+MPI_Comm tpcrt_comm(void)
+{
+    return world.comm;
 }
 
 /* Every rank parses its own command line (an MPMD launch may give ranks different ones); they
@@ -438,10 +447,33 @@ void tpcrt_init(int *argc, char ***argv, const TpcrtProgram *prog, TpcrtArgs *ar
     tpcrt_collectives_init(world.size);
 }
 
+void tpcrt_attach(MPI_Comm comm, const TpcrtProgram *prog, int threads)
+{
+    int started = 0;
+    MPI_Initialized(&started);
+    if (!started)
+        tpcrt_fail("%s: initialise MPI before the model (MPI_Init)", prog->name);
+    mpi_check(MPI_Comm_dup(comm, &world.comm));
+    world.attached = true;
+    mpi_check(MPI_Comm_set_errhandler(world.comm, MPI_ERRORS_RETURN));
+    mpi_check(MPI_Comm_rank(world.comm, &world.rank));
+    mpi_check(MPI_Comm_size(world.comm, &world.size));
+    if (world.size != prog->tp)
+        tpcrt_fail("%s was built for %d rank%s (-tp %d), given a communicator of %d", prog->name,
+                   prog->tp, prog->tp == 1 ? "" : "s", prog->tp, world.size);
+    openblas_set_num_threads(threads > 0 ? threads : 1);
+    tpcrt_collectives_init(world.size);
+}
+
 void tpcrt_finalize(void)
 {
     tpcrt_collectives_free();
     fflush(stdout);
+    if (world.attached) {
+        mpi_check(MPI_Comm_free(&world.comm));
+        world.comm = MPI_COMM_WORLD;
+        world.attached = false;
+    }
     if (world.mpi_started_here)
         mpi_check(MPI_Finalize());
 }
@@ -470,7 +502,7 @@ void tpcrt_stats_report(const TpcrtArgs *args, int64_t weight_bytes, int64_t kv_
     int64_t mine[4] = {weight_bytes, tpcrt_checkpoint_bytes_read(), peak_memory(),
                        kv_cache_bytes};
     int64_t *all = tpcrt_alloc((size_t)size * sizeof mine, "stats");
-    mpi_check(MPI_Gather(mine, 4, MPI_INT64_T, all, 4, MPI_INT64_T, 0, MPI_COMM_WORLD));
+    mpi_check(MPI_Gather(mine, 4, MPI_INT64_T, all, 4, MPI_INT64_T, 0, tpcrt_comm()));
     for (int r = 0; tpcrt_rank() == 0 && r < size; r++) {
         printf("stats: rank %d: weights %.1f MB, read %.1f MB, peak memory %.1f MB", r,
                (double)all[4 * r] / 1e6, (double)all[4 * r + 1] / 1e6,

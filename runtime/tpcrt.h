@@ -112,6 +112,13 @@ typedef struct TpcrtArgs {
  * MPI already (a program embedding the model), that MPI is used, and tpcrt_finalize leaves
  * MPI_Finalize to the caller. */
 void tpcrt_init(int *argc, char ***argv, const TpcrtProgram *prog, TpcrtArgs *args);
+#ifdef MPI_VERSION /* with <mpi.h> included first */
+/* A program used as a library (OUTDIR/NAME.h): MPI is the caller's, already initialised; the
+ * runtime works on its own duplicate of `comm`, which must have prog->tp ranks (else one line,
+ * and the job ends), with `threads` BLAS threads per rank. tpcrt_finalize frees the duplicate
+ * and leaves MPI running. */
+void tpcrt_attach(MPI_Comm comm, const TpcrtProgram *prog, int threads);
+#endif
 void tpcrt_finalize(void);
 int tpcrt_rank(void);
 int tpcrt_world_size(void);
@@ -304,6 +311,11 @@ typedef struct TpcrtGenerator {
     int64_t positions; /* the most positions the model has (a learned table's rows); 0: none */
     bool last_only;    /* the step's logits are of each sequence's last position only: rows b */
 } TpcrtGenerator;
+
+/* The next id of each of `batch` sequences from a step's logits (seq positions each, or the
+ * last only), as --generate picks it: greedy. The same ids on every rank; a collective. */
+void tpcrt_next_ids(const TpcrtGenerator *g, const float *logits, int64_t batch, int64_t seq,
+                    int32_t *next);
 
 /* The positions the cache holds per sequence: --max-context, or the prompt plus --generate.
  * More than the model's positions, or fewer than the prompt and one new token, is one line

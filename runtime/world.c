@@ -10,9 +10,10 @@
  * Also here: sizes computed from dimensions bound at run time (tpcrt_size, tpcrt_buffers_*),
  * checked for overflow, since --dim and the inputs' shapes can be anything.
  */
+#include <mpi.h> /* first: internal.h declares tpcrt_comm after it */
+
 #include "internal.h"
 
-#include <mpi.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,7 @@ void tpcrt_fail(const char *fmt, ...)
     MPI_Initialized(&started);
     MPI_Finalized(&finished);
     if (started && !finished)
-        MPI_Abort(MPI_COMM_WORLD, 1);
+        MPI_Abort(tpcrt_comm(), 1);
     exit(1);
 }
 
