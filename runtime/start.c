@@ -441,6 +441,7 @@ void tpcrt_init(int *argc, char ***argv, const TpcrtProgram *prog, TpcrtArgs *ar
 void tpcrt_finalize(void)
 {
     tpcrt_collectives_free();
+    tpcrt_sample_free();
     fflush(stdout);
     if (world.mpi_started_here)
         mpi_check(MPI_Finalize());
