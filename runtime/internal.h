@@ -202,6 +202,7 @@ int tpcrt_open_regular(const char *path, int flags, char *err, size_t errlen);
 /* A stream of random values is named by its key; element k of the stream is independent of how
  * many elements anyone else drew. */
 uint64_t tpcrt_random_key(uint64_t seed, const char *name);
+uint64_t tpcrt_random_bits(uint64_t key, uint64_t k); /* element k: 64 bits; also a new key */
 float tpcrt_random_uniform(uint64_t key, uint64_t k); /* in [-1, 1), a multiple of 2^-23 */
 float tpcrt_random_normal(uint64_t key, uint64_t k);  /* standard normal (Box-Muller) */
 int32_t tpcrt_random_id(uint64_t key, uint64_t k, int64_t limit); /* in [0, limit) */
@@ -402,6 +403,12 @@ void tpcrt_broadcast_bytes(void *buf, int64_t bytes);
 /* ---- timing.c -------------------------------------------------------------------------------- */
 
 void tpcrt_collective_time_add(double seconds);
+
+/* ---- sample.c -------------------------------------------------------------------------------- */
+
+void tpcrt_sample_free(void);
+/* Test hook: the bytes of scratch held, which must not grow once a call's sizes have been seen. */
+size_t tpcrt_sample_scratch_bytes(void);
 
 /* ---- unicode_tables.c: what tokenizer.c needs of Unicode (generated) ------------------------- */
 

@@ -33,7 +33,7 @@ uint64_t tpcrt_random_key(uint64_t seed, const char *name)
     return mix64(seed ^ hash_name(name));
 }
 
-static uint64_t random_bits(uint64_t key, uint64_t k)
+uint64_t tpcrt_random_bits(uint64_t key, uint64_t k)
 {
     return mix64(key + (k + 1) * golden_gamma);
 }
@@ -42,19 +42,19 @@ static uint64_t random_bits(uint64_t key, uint64_t k)
  * gets the same bits. */
 float tpcrt_random_uniform(uint64_t key, uint64_t k)
 {
-    return (float)(random_bits(key, k) >> 40) * 0x1p-23f - 1.0f;
+    return (float)(tpcrt_random_bits(key, k) >> 40) * 0x1p-23f - 1.0f;
 }
 
 /* Box-Muller on elements 2k and 2k + 1 of the stream. */
 float tpcrt_random_normal(uint64_t key, uint64_t k)
 {
-    double u1 = (double)((random_bits(key, 2 * k) >> 11) + 1) * 0x1p-53; /* (0, 1] */
-    double u2 = (double)(random_bits(key, 2 * k + 1) >> 11) * 0x1p-53;  /* [0, 1) */
+    double u1 = (double)((tpcrt_random_bits(key, 2 * k) >> 11) + 1) * 0x1p-53; /* (0, 1] */
+    double u2 = (double)(tpcrt_random_bits(key, 2 * k + 1) >> 11) * 0x1p-53;  /* [0, 1) */
     return (float)(sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
 }
 
 /* Modulo bias is below limit / 2^64: nothing a test could see. */
 int32_t tpcrt_random_id(uint64_t key, uint64_t k, int64_t limit)
 {
-    return (int32_t)(random_bits(key, k) % (uint64_t)limit);
+    return (int32_t)(tpcrt_random_bits(key, k) % (uint64_t)limit);
 }

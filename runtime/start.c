@@ -468,6 +468,7 @@ void tpcrt_attach(MPI_Comm comm, const TpcrtProgram *prog, int threads)
 void tpcrt_finalize(void)
 {
     tpcrt_collectives_free();
+    tpcrt_sample_free();
     fflush(stdout);
     if (world.attached) {
         mpi_check(MPI_Comm_free(&world.comm));

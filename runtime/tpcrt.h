@@ -4,7 +4,8 @@
  * built program's command line; collectives (all-reduce, all-gather, gather to rank 0,
  * reduce-scatter) with even or uneven, segmented or overlapping per-rank ranges; the safetensors
  * reader, which reads exactly a rank's ranges of a tensor with positioned reads; .npy read and
- * write; random tensors that are a function of (seed, name, index in the full tensor); timing for
+ * write; random tensors that are a function of (seed, name, index in the full tensor); the next
+ * id drawn from logits split over the vocabulary (greedy, temperature, top-k, top-p); timing for
  * --bench and --stats.
  *
  * Failure: every error is one line on stderr, "tpc: rank R: <what, naming file and tensor>",
@@ -281,6 +282,31 @@ void tpcrt_all_gather(const float *local, float *full, int64_t rows, const Tpcrt
 void tpcrt_gather_to_root(const float *local, float *full, int64_t rows, const TpcrtSplit *split);
 /* The sum over ranks of [rows, full], each rank keeping its own [rows, local] columns. */
 void tpcrt_reduce_scatter(const float *full, float *local, int64_t rows, const TpcrtSplit *split);
+
+/* ---- sample.c: the next id, from logits split over the vocabulary ---------------------------- */
+
+/* How the next id is chosen, as Hugging Face's generate does (docs/runtime.md, "Sampling"). */
+typedef struct TpcrtSampling {
+    double temperature; /* 0: greedy (top_k and top_p are then ignored); else finite, > 0 */
+    int64_t top_k;      /* keep the k best; 0 (or k >= vocab): no limit */
+    double top_p;       /* keep the smallest prefix, best first, of probability >= p; in (0, 1],
+                         * 1: no limit */
+    uint64_t seed;
+} TpcrtSampling;
+
+/* One id per row into ids[0..rows), the same on every rank; a collective: every rank calls it.
+ * logits: this rank's columns of the [rows, vocab] logits, rows ld apart, holding ids
+ * [first, first + count). The ranks' ranges partition [0, vocab) (uneven, some maybe empty), or
+ * every rank holds all of it (first 0, count vocab: a replicated head, the same values on every
+ * rank); checked at the first call and when vocab changes. Nothing is gathered: greedy is one
+ * all-reduce of R (value, id) pairs; docs/runtime.md lists the messages of the others.
+ * Ties go to the lower id, in greedy and in top-k's and top-p's cuts alike; NaN logits are never
+ * chosen, and a row that is NaN at every id ends the job. The draw of row i is a function of
+ * (seed, step, i, the full logits) alone: the same ids at every world size and split. `step`
+ * numbers the call (the position generated), so that one seed gives a new draw at each step.
+ * vocab is below 2^23. Bad arguments are the caller's to refuse: here they are internal errors. */
+void tpcrt_sample(const float *logits, int64_t rows, int64_t ld, int64_t first, int64_t count,
+                  int64_t vocab, const TpcrtSampling *s, int64_t step, int32_t *ids);
 
 /* ---- timing.c: --bench and --stats ----------------------------------------------------------- */
 
