@@ -57,6 +57,12 @@ char *print_library_header(Program *p, size_t *size)
             "    uint64_t random_weights; /* no checkpoint: random weights from this seed (> 0), "
             "as\n                                --random-weights */\n"
             "    int threads;             /* BLAS threads per rank (0: 1) */\n"
+            "    double temperature;      /* prefill and decode: 0 greedy, else sampling as\n"
+            "                                --temperature, with top_k (0: all), top_p (0 or 1:\n"
+            "                                all) and seed */\n"
+            "    int64_t top_k;\n"
+            "    double top_p;\n"
+            "    uint64_t seed;\n"
             "} %s_options;\n\n",
             n, n, n, n);
     fprintf(out,
@@ -125,6 +131,7 @@ void print_library(Printer *pr, FILE *out)
             "struct %s_model {\n"
             "    Weights w;\n"
             "    int rank;\n"
+            "    TpcrtSampling sampling;\n"
             "    int64_t dims[%d];\n"
             "    int64_t elements[BUFFERS]; /* what the buffers hold now */\n"
             "    float *buf[BUFFERS];\n"
@@ -144,6 +151,13 @@ void print_library(Printer *pr, FILE *out)
             "    tpcrt_attach(comm, &program, options ? options->threads : 1);\n"
             "    %s_model *m = tpcrt_alloc(sizeof *m, \"model\");\n"
             "    m->rank = tpcrt_rank();\n"
+            "    if (options) {\n"
+            "        double top_p = options->top_p > 0 && options->top_p < 1 ? options->top_p : 1;\n"
+            "        m->sampling = (TpcrtSampling){options->temperature, options->top_k, top_p,\n"
+            "                                      options->seed};\n"
+            "    } else {\n"
+            "        m->sampling = (TpcrtSampling){0, 0, 1, 0};\n"
+            "    }\n"
             "    TpcrtArgs args = {.weights = weights_path};\n"
             "    if (options && options->random_weights) {\n"
             "        args.weights = NULL;\n"
@@ -220,7 +234,7 @@ void print_library(Printer *pr, FILE *out)
                 "    m->generator = (TpcrtGenerator){&m->model, model_step, %" PRId64 ", %s, %s, "
                 "%s, %" PRId64 ", %s};\n"
                 "    const float *logits = model_step(&m->model, tokens, batch, seq, 0);\n"
-                "    tpcrt_next_ids(&m->generator, logits, batch, seq, next);\n"
+                "    tpcrt_next_ids(&m->generator, &m->sampling, logits, batch, seq, seq, next);\n"
                 "    m->dims[%d] = seq; /* past: the positions the cache holds */\n"
                 "}\n\n",
                 n, n, pr->used_rank_sizes ? "    const struct RankSizes *rs = "
@@ -239,7 +253,7 @@ void print_library(Printer *pr, FILE *out)
                 "        tpcrt_fail(\"%s_decode: the cache's %%lld positions are full: prefill "
                 "again with a larger max_context\", (long long)m->dims[%d]);\n"
                 "    const float *logits = model_step(&m->model, ids, batch, 1, past);\n"
-                "    tpcrt_next_ids(&m->generator, logits, batch, 1, next);\n"
+                "    tpcrt_next_ids(&m->generator, &m->sampling, logits, batch, 1, past + 1, next);\n"
                 "    m->dims[%d] = past + 1;\n"
                 "}\n\n",
                 n, n, gen->past, gen->batch, n, n, gen->context, n, gen->context, gen->past);

@@ -107,48 +107,15 @@ static int64_t config_eos(const TpcrtArgs *args)
 }
 
 
-/* ---- the next id ----------------------------------------------------------------------------- */
+/* ---- the next id ------------------------------------------------------------------------------ */
 
-/* Greedy: the largest logit of each row over every rank's columns, ties to the lower id: each
- * rank its own, then one all-reduce of (value, id) pairs, 8 bytes per row. NaN never wins. */
-static void pick_greedy(const float *logits, int64_t rows, int64_t stride, const TpcrtGenerator *g,
-                        int32_t *ids, void *scratch)
+void tpcrt_next_ids(const TpcrtGenerator *g, const TpcrtSampling *sampling, const float *logits,
+                    int64_t batch, int64_t seq, int64_t position, int32_t *next)
 {
-    struct { float value; int id; } *best = scratch;
-    for (int64_t r = 0; r < rows; r++) {
-        const float *row = logits + r * stride;
-        float top = -INFINITY;
-        int64_t at = 0;
-        for (int64_t c = 0; c < g->vocab_held; c++)
-            if (row[c] > top) {
-                top = row[c];
-                at = c;
-            }
-        best[r].value = top;
-        best[r].id = (int)(g->vocab_first + at);
-    }
-    double start = tpcrt_now();
-    mpi_check(MPI_Allreduce(MPI_IN_PLACE, best, (int)rows, MPI_FLOAT_INT, MPI_MAXLOC,
-                            tpcrt_comm()));
-    tpcrt_collective_time_add(tpcrt_now() - start);
-    for (int64_t r = 0; r < rows; r++)
-        ids[r] = best[r].id;
-}
-
-/* ---- one generation -------------------------------------------------------------------------- */
-
-void tpcrt_next_ids(const TpcrtGenerator *g, const float *logits, int64_t batch, int64_t seq,
-                    int32_t *next)
-{
-    static void *scratch;
-    static int64_t capacity;
-    if (batch > capacity) {
-        tpcrt_free(scratch);
-        scratch = tpcrt_alloc(8 * (size_t)batch, "ids");
-        capacity = batch;
-    }
+    static const TpcrtSampling greedy = {0, 0, 1, 0};
     const float *last = g->last_only ? logits : logits + (seq - 1) * g->ld_logits;
-    pick_greedy(last, batch, g->last_only ? g->ld_logits : seq * g->ld_logits, g, next, scratch);
+    tpcrt_sample(last, batch, g->last_only ? g->ld_logits : seq * g->ld_logits, g->vocab_first,
+                 g->vocab_held, g->vocab, sampling ? sampling : &greedy, position, next);
 }
 
 /* ---- --output logits: the logits each new id was picked from -------------------------------- */
@@ -199,7 +166,7 @@ typedef struct Run {
     int64_t generated;                /* new ids so far */
     bool *ended;
     int32_t *next;
-    void *scratch;
+    TpcrtSampling sampling;
     double prefill_seconds, *decode_seconds; /* [generate - 1] */
     float *logits;                    /* --output logits: [batch, generate, vocab] on rank 0 */
     float *row_logits;                /* [batch, vocab] */
@@ -241,7 +208,8 @@ static bool take_next(Run *run, const float *logits, int64_t seq, bool print)
     const TpcrtGenerator *g = run->g;
     const float *last = g->last_only ? logits : logits + (seq - 1) * g->ld_logits;
     int64_t stride = g->last_only ? g->ld_logits : seq * g->ld_logits;
-    pick_greedy(last, run->batch, stride, g, run->next, run->scratch);
+    int64_t position = run->prompt_len + run->generated; /* of the id picked: the noise's step */
+    tpcrt_next_ids(g, &run->sampling, logits, run->batch, seq, position, run->next);
     if (run->row_logits) {
         logits_gather(g, last, run->batch, stride, run->row_logits);
         for (int64_t b = 0; tpcrt_rank() == 0 && b < run->batch; b++)
@@ -385,8 +353,6 @@ void tpcrt_generate(const TpcrtProgram *prog, const TpcrtArgs *args, const Tpcrt
     else if (s.eos >= g->vocab)
         refuse("--eos %lld: expected an id of the vocabulary (0 to %lld)", (long long)s.eos,
                (long long)g->vocab - 1);
-    if (s.temperature > 0)
-        refuse("--temperature: sampling is not built yet; leave it out for greedy");
     if (batch > INT32_MAX / 2)
         refuse("--generate: a batch of %lld rows is too many", (long long)batch);
     Run run = {.g = g, .s = &s, .batch = batch, .prompt_len = prompt_len,
@@ -394,7 +360,7 @@ void tpcrt_generate(const TpcrtProgram *prog, const TpcrtArgs *args, const Tpcrt
     run.tokens = tpcrt_alloc(sizeof(int32_t) * (size_t)(batch * run.width), "tokens");
     run.ended = tpcrt_alloc(sizeof(bool) * (size_t)batch, "rows");
     run.next = tpcrt_alloc(sizeof(int32_t) * (size_t)batch, "ids");
-    run.scratch = tpcrt_alloc(8 * (size_t)batch, "sampler");
+    run.sampling = (TpcrtSampling){s.temperature, s.top_k, s.top_p, s.seed};
     run.decode_seconds = tpcrt_alloc(sizeof(double) * (size_t)s.generate, "timing");
     if (args->output_paths[0]) {
         int64_t n = tpcrt_size(3, (int64_t[]){batch, s.generate, g->vocab});
@@ -419,6 +385,5 @@ void tpcrt_generate(const TpcrtProgram *prog, const TpcrtArgs *args, const Tpcrt
     tpcrt_free(run.tokens);
     tpcrt_free(run.ended);
     tpcrt_free(run.next);
-    tpcrt_free(run.scratch);
     tpcrt_free(run.decode_seconds);
 }

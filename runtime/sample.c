@@ -42,11 +42,12 @@
  * Scratch grows to the largest call seen and is kept: a call allocates nothing once the sizes
  * have been seen. Time inside every MPI call goes to tpcrt_collective_seconds.
  */
+#include <mpi.h> /* first: internal.h declares tpcrt_comm after it */
+
 #include "internal.h"
 
 #include <limits.h>
 #include <math.h>
-#include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,14 +132,14 @@ size_t tpcrt_sample_scratch_bytes(void)
 static void all_reduce(void *buf, int64_t count, MPI_Datatype type, MPI_Op op)
 {
     double start = tpcrt_now();
-    mpi_check(MPI_Allreduce(MPI_IN_PLACE, buf, (int)count, type, op, MPI_COMM_WORLD));
+    mpi_check(MPI_Allreduce(MPI_IN_PLACE, buf, (int)count, type, op, tpcrt_comm()));
     tpcrt_collective_time_add(tpcrt_now() - start);
 }
 
 static void all_gather(const void *mine, void *all, int64_t count, MPI_Datatype type)
 {
     double start = tpcrt_now();
-    mpi_check(MPI_Allgather(mine, (int)count, type, all, (int)count, type, MPI_COMM_WORLD));
+    mpi_check(MPI_Allgather(mine, (int)count, type, all, (int)count, type, tpcrt_comm()));
     tpcrt_collective_time_add(tpcrt_now() - start);
 }
 

@@ -260,7 +260,7 @@ void tpcrt_load_end(void);
 void tpcrt_linear_bf16(float *y, int64_t ld_y, const float *x, int64_t ld_x, const uint16_t *w,
                        int64_t m, int64_t n, int64_t k, float beta);
 
-/* ---- collectives.c: over MPI_COMM_WORLD ------------------------------------------------------ */
+/* ---- collectives.c: over the program's ranks ------------------------------------------------- */
 
 /* How the last dimension of a [rows, full] matrix is split: rank r holds, of every segment s in
  * order, the columns ranges[s * world_size + r] of the full matrix, side by side. Ranges may be
@@ -339,8 +339,10 @@ typedef struct TpcrtGenerator {
 } TpcrtGenerator;
 
 /* The next id of each of `batch` sequences from a step's logits (seq positions each, or the
- * last only), as --generate picks it: greedy. The same ids on every rank; a collective. */
-void tpcrt_next_ids(const TpcrtGenerator *g, const float *logits, int64_t batch, int64_t seq,
+ * last only), as --generate picks it: tpcrt_sample with `sampling` (NULL: greedy), whose noise
+ * `position` (the new id's) numbers. The same ids on every rank; a collective. */
+void tpcrt_next_ids(const TpcrtGenerator *g, const TpcrtSampling *sampling,
+                    const float *logits, int64_t batch, int64_t seq, int64_t position,
                     int32_t *next);
 
 /* The positions the cache holds per sequence: --max-context, or the prompt plus --generate.
