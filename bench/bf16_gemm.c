@@ -4,9 +4,10 @@
  *
  * Shapes: y[m, n] = x[m, k] W^T for the bench model's weights (hidden 2048, intermediate 5632,
  * q/k/v 2048/512/512, vocab 32000) at m = 1, 4, 32, 128, 512 rows (--quick: 1 and 32, three
- * weights; --rows and --weights (indices into the list below) choose others). Per shape, every kernel the CPU runs (generic only up to m = 4) and the f32 baseline
- * on the same shape (cblas_sgemv at m = 1, cblas_sgemm(N, T) above), measured one after another
- * in R rounds (default 3), each a median over calls; the table gives the median over rounds.
+ * weights; --rows and --weights (indices into the list below) choose others). Per shape,
+ * every kernel the CPU runs (generic only up to m = 4) and the f32 baseline on the same shape
+ * (cblas_sgemv at m = 1, cblas_sgemm(N, T) above), measured one after another in R rounds
+ * (default 3), each a median over calls; the table gives the median over rounds.
  * The weights rotate over copies that together exceed 512 MB, so they come from memory as in a
  * model's forward, not from the last-level cache.
  *
@@ -301,7 +302,6 @@ static int parse_list(const char *text, int64_t *list, int max)
 
 int main(int argc, char **argv)
 {
-    bool quick = false;
     int rounds = 3, nrows = 5, nweights = (int)(sizeof weights / sizeof weights[0]);
     int64_t rows[8], chosen[8];
     memcpy(rows, all_rows, sizeof all_rows);
@@ -309,7 +309,6 @@ int main(int argc, char **argv)
         chosen[i] = i;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
-            quick = true;
             nrows = 2, rows[1] = 32, nweights = 3;
         } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
             rounds = atoi(argv[++i]);
@@ -329,7 +328,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < nweights; i++)
         if (chosen[i] < 0 || chosen[i] >= (int64_t)(sizeof weights / sizeof weights[0]))
             chosen[i] = 0;
-    (void)quick;
     rounds = rounds < 1 ? 1 : rounds > 8 ? 8 : rounds;
     openblas_set_num_threads(1);
     double bandwidth = read_bandwidth();

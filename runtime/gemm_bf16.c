@@ -15,8 +15,9 @@
  *               elements: the evens, then the odds; zero padded). Blocks of up to 4 rows of x
  *               times 4 rows of W (1 x 8 at m = 1) are summed in registers; W is streamed once.
  *   dpbf16      AVX512-BF16: x rounded to bf16 (nearest even) and vdpbf16ps, which sums pairs
- *               of bf16 products in f32. Faster in the arithmetic, but x loses its low 16 bits
- *               (relative error up to 2^-8 per element); input and output denormals are zero.
+ *               of bf16 products in f32. Fewer instructions, but x loses its low 16 bits
+ *               (relative error up to 2^-8 per element; input and output denormals are zero)
+ *               and it measured no faster than avx512: never picked, kept for comparison.
  *   blas        a tile of W rows widened to f32 in a scratch, then cblas_sgemm on the tile:
  *               OpenBLAS's own kernels for the many-rows case (prefill), and its threads
  *               (--threads). The only kernel that uses more than one thread.
@@ -24,7 +25,7 @@
  * The CPU's level (generic < avx2 < avx512 < avx512bf16) is read once with
  * __builtin_cpu_supports; the environment variable TPCRT_CPU=generic|avx2|avx512|avx512bf16
  * caps it (a level the CPU lacks is never used), so the tests run every path on one machine.
- * Which kernel a shape gets is kernel_for()'s table, from bench/bf16_gemm.c's measurements
+ * Which kernel a shape gets is tpcrt_bf16_kernel_for's rule, from bench/bf16_gemm.c's measurements
  * (docs/runtime.md, "bf16 weights").
  *
  * Each kernel sits in a section compiled for its instruction set with a target pragma and is
