@@ -28,6 +28,7 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 enum {
@@ -382,10 +383,69 @@ static _Noreturn void world_exit(int status)
     exit(status);
 }
 
+/* OpenBLAS picks its kernels as it loads, from the CPU's model number; a CPU newer than it
+ * knows (this project's EPYC under Debian's 0.3.21) gets its oldest x86-64 kernels, Prescott's
+ * SSE3, 2 to 4.5 times slower at every GEMM of 32 rows and more than the AVX-512 ones the CPU
+ * runs (bench/bf16_gemm, docs/runtime.md "BLAS kernels"). So, before MPI starts, a program
+ * whose OpenBLAS took kernels below the CPU's instruction sets (found here, at run time)
+ * starts itself again once with OPENBLAS_CORETYPE naming the kernels the CPU runs. A user's
+ * own OPENBLAS_CORETYPE is left alone; TPCRT_BLAS_PICKED keeps what OpenBLAS took, for --stats. */
+/* The process's own command line as it was started (/proc/self/cmdline), for execv: the
+ * caller's argv may have been shifted (a harness passes argv + k). NULL where it cannot. */
+static char **own_command_line(void)
+{
+    static char text[1 << 16];
+    static char *argv[1024];
+    FILE *f = fopen("/proc/self/cmdline", "rb");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f)
+        fclose(f);
+    if (n == 0 || n == sizeof text - 1)
+        return NULL;
+    text[n] = '\0';
+    size_t argc = 0, most = sizeof argv / sizeof argv[0] - 1;
+    for (size_t at = 0; at < n && argc < most; at += strlen(text + at) + 1)
+        argv[argc++] = text + at;
+    argv[argc] = NULL;
+    return argc ? argv : NULL;
+}
+
+static void blas_kernels_choose(void)
+{
+    if (getenv("OPENBLAS_CORETYPE"))
+        return;
+    static const char *const avx512_cores[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+    static const char *const avx2_cores[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake",
+                                             "SapphireRapids"};
+    __builtin_cpu_init();
+    bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                  __builtin_cpu_supports("avx512cd");
+    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const char *core = openblas_get_corename();
+    const char *const *good = avx512 ? avx512_cores : avx2_cores;
+    size_t ngood = avx512 ? 3 : 5;
+    if (!core || !(avx512 || avx2))
+        return;
+    for (size_t i = 0; i < ngood; i++)
+        if (!strcasecmp(core, good[i]))
+            return;
+    char **argv = own_command_line();
+    if (!argv)
+        return;
+    setenv("TPCRT_BLAS_PICKED", core, 1);
+    setenv("OPENBLAS_CORETYPE", avx512 ? "SkylakeX" : "Haswell", 1);
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* could not: go on with what OpenBLAS took */
+    unsetenv("TPCRT_BLAS_PICKED");
+}
+
 static void world_start(int *argc, char ***argv)
 {
     int started = 0;
     mpi_check(MPI_Initialized(&started));
+    if (!started)
+        blas_kernels_choose();
     if (!started) {
         if (MPI_Init(argc, argv) != MPI_SUCCESS) {
             fprintf(stderr, "tpc: MPI_Init failed\n");
@@ -512,6 +572,13 @@ void tpcrt_stats_report(const TpcrtArgs *args, int64_t weight_bytes, int64_t kv_
             printf(", kv cache %.1f MB", (double)all[4 * r + 3] / 1e6);
         printf("\n");
     }
+    const char *picked = getenv("TPCRT_BLAS_PICKED");
+    char shown[TPCRT_TEXT_LEN];
+    if (tpcrt_rank() == 0)
+        printf("stats: OpenBLAS kernels %s%s%s%s\n", openblas_get_corename(),
+               picked ? " (OpenBLAS took " : "",
+               picked ? tpcrt_escape(picked, shown, sizeof shown) : "",
+               picked ? " for this CPU: OPENBLAS_CORETYPE set from its instruction sets)" : "");
     fflush(stdout);
     tpcrt_free(all);
 }
