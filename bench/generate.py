@@ -7,9 +7,10 @@ against what bounds it and what else runs it. Not a test: it measures and report
                 does not depend on the values): "bench: prefill median P ms, decode median D
                 ms/token"; prefill at 1, 32, 128 and 512 prompt tokens, decode from a one-token
                 prompt for 64 tokens (context up to 65)
-  floor         the weight-streaming floor of a decode step: the bytes of a rank's weights
-                (tpc --emit plan) over the read bandwidth bench/stream.c gets on that rank's
-                core, measured in the same round (two at once, one per core, for -tp 2)
+  floor         the weight-streaming floor of a decode step: the bytes of the weights a rank
+                reads in a step (tpc --emit plan; all but the embedding table, of which a step
+                reads one row) over the read bandwidth bench/stream.c gets on that rank's core,
+                measured in the same round (two at once, one per core, for -tp 2)
   eager         Hugging Face transformers' LlamaForCausalLM of the same shape, f32, one thread,
                 with its KV cache (past_key_values): prefill at the same prompts, and the median
                 decode step over 64
@@ -63,7 +64,12 @@ def build(tpc, tp, dtype):
          "-o", out] + defines)
     plan = json.loads(run([tpc, os.path.join(ROOT, "models", "llama.tpl"), "-tp", str(tp),
                            "--dtype", dtype, "--emit", "plan"] + defines))
-    return os.path.join(out, "llama"), [r["weight_bytes"] for r in plan["ranks"]]
+    # what a decode step reads: every weight but the embedding table, of which it reads one
+    # row a sequence (the bench model's head is its own lm_head, which it reads whole)
+    streamed = [r["weight_bytes"] - sum(w["bytes"] for w in r["weights"]
+                                        if w["checkpoint"] == "model.embed_tokens.weight")
+                for r in plan["ranks"]]
+    return os.path.join(out, "llama"), streamed
 
 
 def measure_tpc(program, tp, prompt, new, reps):
@@ -161,7 +167,8 @@ def main():
     programs = {}
     for tp, dtype in configs:
         programs[(tp, dtype)] = build(args.tpc, tp, dtype)
-        log("built -tp %d %s: weight bytes per rank %s" % (tp, dtype, programs[(tp, dtype)][1]))
+        log("built -tp %d %s: bytes a decode step reads per rank %s" % (
+            tp, dtype, programs[(tp, dtype)][1]))
     samples = {}  # (tp, dtype, what) -> [ms]
     for rnd in range(args.rounds):
         for tp, dtype in configs:
