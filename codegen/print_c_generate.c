@@ -24,11 +24,11 @@ static const char *product_c(Printer *pr, const Size *s)
     if (s->nterms != 1)
         internal_error("a cache's size is one product");
     const SizeTerm *t = &s->terms[0];
-    const char *n = per_rank_c(pr, s->name, t->coef);
-    const char *factors = n;
+    const char *factors = "";
     for (int i = 0; i < t->nsyms; i++)
-        factors = arena_printf(pr->a, "%s, %s", pr->p->symbols[t->syms[i]], factors);
-    return arena_printf(pr->a, "tpcrt_size(%d, (int64_t[]){%s})", t->nsyms + 1, factors);
+        factors = arena_printf(pr->a, "%s%s, ", factors, pr->p->symbols[t->syms[i]]);
+    return arena_printf(pr->a, "tpcrt_size(%d, (int64_t[]){%s%s})", t->nsyms + 1, factors,
+                        per_rank_c(pr, s->name, t->coef));
 }
 
 /* The Cache struct, the sizes of its parts and how they are carved from one allocation. */
@@ -164,8 +164,11 @@ void print_generation_driver(Printer *pr, FILE *out)
             "    Cache cache;\n"
             "    cache_carve(&cache, parts);\n"
             "    Model model = {w, buf, dims, rank, &cache};\n"
-            "    TpcrtGenerator generator = {&model, model_step, %" PRId64 ", %s, %s, %s, "
-            "%" PRId64 ", %s};\n"
+            "    TpcrtGenerator generator = {.self = &model, .step = model_step, .vocab = "
+            "%" PRId64 ",\n"
+            "                                .vocab_first = %s, .vocab_held = %s, .ld_logits = "
+            "%s,\n"
+            "                                .positions = %" PRId64 ", .last_only = %s};\n"
             "    tpcrt_generate(&program, args, &generator, in[%d], dims[%d], dims[%d], "
             "dims[%d]);\n"
             "    tpcrt_free(block);\n"

@@ -22,22 +22,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* A refusal every rank comes to together (the settings agree): rank 0 says it in one line,
- * every rank leaves with status 1 and none is left waiting. */
-static _Noreturn void refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static _Noreturn void refuse(const char *fmt, ...)
-{
-    char msg[TPCRT_ERROR_LEN];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (tpcrt_rank() == 0)
-        tpcrt_fail_everywhere("%s", msg);
-    mpi_check(MPI_Finalize());
-    exit(1);
-}
-
 /* The settings that decide the loop, as rank 0 has them; a rank started with others fails. */
 typedef struct Settings {
     int64_t generate, max_context, eos, top_k, bench;
@@ -63,14 +47,14 @@ int64_t tpcrt_generation_context(const TpcrtArgs *args, int64_t prompt, int64_t 
     Settings s = settings_agree(args);
     int64_t need = prompt + s.generate;
     if (s.max_context && s.max_context < need)
-        refuse("--max-context %lld: the prompt's %lld positions and --generate %lld need %lld",
-               (long long)s.max_context, (long long)prompt, (long long)s.generate,
-               (long long)need);
+        tpcrt_refuse("--max-context %lld: the prompt's %lld positions and --generate %lld "
+                     "need %lld", (long long)s.max_context, (long long)prompt,
+                     (long long)s.generate, (long long)need);
     int64_t context = s.max_context ? s.max_context : need;
     if (positions > 0 && context > positions)
-        refuse("%s %lld positions per sequence, past the model's %lld (the rows of its "
-               "position table)", s.max_context ? "--max-context: asks for" :
-               "the prompt and --generate need", (long long)context, (long long)positions);
+        tpcrt_refuse("%s %lld positions per sequence, past the model's %lld (the rows of its "
+                     "position table)", s.max_context ? "--max-context: asks for" :
+                     "the prompt and --generate need", (long long)context, (long long)positions);
     return context;
 }
 
@@ -296,7 +280,7 @@ static void bench(Run *run, const int32_t *prompt, int k)
 }
 
 /* Rank 0 writes --output tokens=FILE.npy, or prints the rows of a batch. */
-static void report(const Run *run, const TpcrtArgs *args)
+static void report(const Run *run, const TpcrtProgram *prog, const TpcrtArgs *args)
 {
     if (tpcrt_rank() != 0)
         return;
@@ -323,10 +307,9 @@ static void report(const Run *run, const TpcrtArgs *args)
                    run->logits + b * run->s->generate * run->g->vocab,
                    sizeof(float) * (size_t)(run->generated * run->g->vocab));
         TpcrtArray array = {TPCRT_F32, 3, {run->batch, run->generated, run->g->vocab}, dense};
-        char err[TPCRT_ERROR_LEN], shown[TPCRT_PATH_LEN];
+        char err[TPCRT_ERROR_LEN];
         if (!tpcrt_npy_write(args->output_paths[0], &array, err, sizeof err))
-            tpcrt_fail("--output %s: %s", tpcrt_escape(args->output_paths[0], shown,
-                                                        sizeof shown), err);
+            tpcrt_fail("--output %s: %s", prog->outputs[0].name, err);
         tpcrt_free(dense);
     }
     if (!args->tokens_output)
@@ -335,26 +318,25 @@ static void report(const Run *run, const TpcrtArgs *args)
     for (int64_t b = 0; b < run->batch; b++)
         memcpy(dense + b * width, run->tokens + b * run->width, sizeof(int32_t) * (size_t)width);
     TpcrtArray array = {TPCRT_I32, 2, {run->batch, width}, dense};
-    char err[TPCRT_ERROR_LEN], shown[TPCRT_PATH_LEN];
+    char err[TPCRT_ERROR_LEN];
     if (!tpcrt_npy_write(args->tokens_output, &array, err, sizeof err))
-        tpcrt_fail("--output %s: %s", tpcrt_escape(args->tokens_output, shown, sizeof shown),
-                   err);
+        tpcrt_fail("--output %s: %s",
+                   prog->inputs[tpcrt_prompt_input(prog, TPCRT_ROLE_TOKENS)].name, err);
     tpcrt_free(dense);
 }
 
 void tpcrt_generate(const TpcrtProgram *prog, const TpcrtArgs *args, const TpcrtGenerator *g,
                     const int32_t *prompt, int64_t batch, int64_t prompt_len, int64_t context)
 {
-    (void)prog;
     (void)context;
     Settings s = settings_agree(args);
     if (s.eos < 0)
         s.eos = config_eos(args);
     else if (s.eos >= g->vocab)
-        refuse("--eos %lld: expected an id of the vocabulary (0 to %lld)", (long long)s.eos,
-               (long long)g->vocab - 1);
+        tpcrt_refuse("--eos %lld: expected an id of the vocabulary (0 to %lld)",
+                     (long long)s.eos, (long long)g->vocab - 1);
     if (batch > INT32_MAX / 2)
-        refuse("--generate: a batch of %lld rows is too many", (long long)batch);
+        tpcrt_refuse("--generate: a batch of %lld rows is too many", (long long)batch);
     Run run = {.g = g, .s = &s, .batch = batch, .prompt_len = prompt_len,
                .width = prompt_len + s.generate};
     run.tokens = tpcrt_alloc(sizeof(int32_t) * (size_t)(batch * run.width), "tokens");
@@ -375,7 +357,7 @@ void tpcrt_generate(const TpcrtProgram *prog, const TpcrtArgs *args, const Tpcrt
             tpcrt_fail("--prompt: %s", err);
     }
     generate_once(&run, prompt, true);
-    report(&run, args);
+    report(&run, prog, args);
     tpcrt_tokenizer_free(run.tok);
     tpcrt_free(run.logits);
     tpcrt_free(run.row_logits);

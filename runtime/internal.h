@@ -158,6 +158,9 @@ void tpcrt_mpi_check(int status, const char *call, const char *file, int line);
  * after its one collective): every rank prints its line and leaves with status 1 through
  * MPI_Finalize, so none is killed before it has said why. */
 _Noreturn void tpcrt_fail_everywhere(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same where the failure is rank 0's to say (its settings, its files): rank 0 prints the
+ * one line, every rank leaves with status 1 through MPI_Finalize. */
+_Noreturn void tpcrt_refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- args.c: the built program's command line ------------------------------------------------ */
 
@@ -175,6 +178,11 @@ bool tpcrt_prompt_fills(const TpcrtProgram *prog, const TpcrtArgs *args, int inp
 
 /* io.c: the tokenizer --prompt uses: --tokenizer, or tokenizer.json beside --weights. */
 void tpcrt_tokenizer_path(const TpcrtArgs *args, char *path, size_t len);
+/* io.c: whether rank 0 can write every --output it was given (an existing file that is not a
+ * regular one, or a folder it cannot create files in, is refused), without writing anything:
+ * checked at start-up, so a long run does not end unwritten. False with one line in err. */
+bool tpcrt_outputs_check(const TpcrtProgram *prog, const TpcrtArgs *args, char *err,
+                         size_t errlen);
 
 /* ---- start.c: what every rank must agree on ------------------------------------------------ */
 
@@ -196,6 +204,8 @@ bool tpcrt_read_at(int fd, void *buf, size_t n, uint64_t offset, char *err, size
  * is refused at once. -1 with a message saying what it is, or why open failed; the caller puts
  * the path in front. */
 int tpcrt_open_regular(const char *path, int flags, char *err, size_t errlen);
+/* "a FIFO", "a directory", ...: what a file that is not a regular one is, for messages. */
+const char *tpcrt_file_kind(unsigned mode);
 
 /* ---- random.c: values that are a function of (seed, name, index) ----------------------------- */
 

@@ -9,10 +9,12 @@
  */
 #include "internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Where each bound dimension's value came from, for messages: "--dim" or an input's name. */
 typedef struct Bindings {
@@ -323,6 +325,47 @@ static void print_summary(const char *name, const float *data, int ndim, const i
         printf("%s%.6g", i ? ", " : "", data[i]);
     printf("%s]\n", n > 5 ? ", ..." : "");
     fflush(stdout);
+}
+
+/* One output target: an existing regular file we may write, or a new file in a folder we may
+ * write in. */
+static bool output_target_check(const char *name, const char *path, char *err, size_t errlen)
+{
+    char shown[TPCRT_PATH_LEN];
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+            return tpcrt_error(err, errlen, "output '%s': %s: expected a regular file, saw %s",
+                               name, tpcrt_escape(path, shown, sizeof shown),
+                               tpcrt_file_kind(st.st_mode));
+        if (access(path, W_OK) != 0)
+            return tpcrt_error(err, errlen, "output '%s': %s: cannot write: %s", name,
+                               tpcrt_escape(path, shown, sizeof shown), strerror(errno));
+        return true;
+    }
+    int saved = errno;
+    char folder[4 * TPCRT_PATH_LEN];
+    const char *slash = strrchr(path, '/');
+    snprintf(folder, sizeof folder, "%.*s", slash ? (int)(slash - path) + 1 : 1,
+             slash ? path : ".");
+    if (saved == ENOENT && access(folder, W_OK | X_OK) == 0)
+        return true;
+    return tpcrt_error(err, errlen, "output '%s': %s: cannot create: %s", name,
+                       tpcrt_escape(path, shown, sizeof shown),
+                       strerror(saved == ENOENT ? errno : saved));
+}
+
+bool tpcrt_outputs_check(const TpcrtProgram *prog, const TpcrtArgs *args, char *err,
+                         size_t errlen)
+{
+    for (int i = 0; i < prog->noutputs; i++)
+        if (args->output_paths[i] &&
+            !output_target_check(prog->outputs[i].name, args->output_paths[i], err, errlen))
+            return false;
+    int tokens = tpcrt_prompt_input(prog, TPCRT_ROLE_TOKENS);
+    if (args->tokens_output && tokens >= 0)
+        return output_target_check(prog->inputs[tokens].name, args->tokens_output, err, errlen);
+    return true;
 }
 
 void tpcrt_output_write(const TpcrtProgram *prog, const TpcrtArgs *args, int index,

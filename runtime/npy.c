@@ -344,8 +344,7 @@ bool tpcrt_npy_parse(const void *bytes, size_t size, TpcrtArray *out, char *err,
 
 /* ---- files ----------------------------------------------------------------------------------- */
 
-/* What a file that is not a regular one is, for messages. */
-static const char *file_kind(mode_t mode)
+const char *tpcrt_file_kind(unsigned mode)
 {
     return S_ISDIR(mode)  ? "a directory"
          : S_ISFIFO(mode) ? "a FIFO"
@@ -372,7 +371,7 @@ int tpcrt_open_regular(const char *path, int flags, char *err, size_t errlen)
     if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
         refused = true;
     if (refused) {
-        snprintf(err, errlen, "expected a regular file, saw %s", file_kind(st.st_mode));
+        snprintf(err, errlen, "expected a regular file, saw %s", tpcrt_file_kind(st.st_mode));
     } else {
         int status = fcntl(fd, F_GETFL);
         if (status >= 0 && fcntl(fd, F_SETFL, status & ~O_NONBLOCK) == 0)

@@ -49,6 +49,7 @@ typedef struct StartRecord {
     int64_t dim_value[TPCRT_MAX_IO];
     int64_t weight_bytes, activation_bytes, memory_available; /* -1: not known */
     char host[HOST_LEN];
+    char output_refused[TPCRT_ERROR_LEN]; /* rank 0's: why it cannot write an --output */
 } StartRecord;
 
 static uint64_t text_hash(const char *text)
@@ -357,8 +358,17 @@ void tpcrt_check_start(const TpcrtProgram *prog, const TpcrtArgs *args, const Tp
     mine.weight_bytes = weight_bytes;
     mine.activation_bytes = activation_bytes;
     mine.memory_available = tpcrt_memory_available();
+    if (tpcrt_rank() == 0) /* the rank that writes them */
+        tpcrt_outputs_check(prog, args, mine.output_refused, sizeof mine.output_refused);
     StartRecord *all = records_gather(&mine);
     records_compare(prog, all, true);
+    if (all[0].output_refused[0]) {
+        char refused[TPCRT_ERROR_LEN];
+        memcpy(refused, all[0].output_refused, sizeof refused);
+        refused[sizeof refused - 1] = '\0';
+        tpcrt_free(all);
+        tpcrt_refuse("%s", refused);
+    }
     memory_compare(all);
     tpcrt_free(all);
 }

@@ -60,6 +60,20 @@ void tpcrt_fail_everywhere(const char *fmt, ...)
     exit(1);
 }
 
+void tpcrt_refuse(const char *fmt, ...)
+{
+    char message[TPCRT_ERROR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    if (tpcrt_rank() == 0)
+        tpcrt_fail_everywhere("%s", message);
+    fflush(stdout);
+    mpi_check(MPI_Finalize());
+    exit(1);
+}
+
 void tpcrt_fail(const char *fmt, ...)
 {
     va_list ap;
