@@ -22,7 +22,7 @@ static const char *const fixed_names[] = {
     "largest", "buffer_elements", "linear_rows", "matmul_rows", "attention", "forward",
     "inputs", "outputs", "program", "main", "kv_append", "Cache", "CACHE_PARTS",
     "cache_elements", "cache_carve", "kv_cache_per_position", "generate_step", "Model",
-    "model_step", "generate",
+    "model_step", "generator_of", "generate", "run_forward", "library_buffers",
     /* the prelude's */
     "tpc_maxf", "tpc_minf", "tpc_expf", "tpc_tanhf", "tpc_erff", "tpc_rsqrtf",
     /* the C library's: what forward and kernels call, and math.h's functions named like ops */

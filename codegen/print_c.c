@@ -99,12 +99,25 @@ const char *arg_c(Printer *pr, const Arg *arg)
     unreachable();
 }
 
-/* The symbolic dimensions a function reads from dims[], as locals. */
-void print_symbols(Printer *pr, FILE *out, const bool *used)
+/* The locals a function of `rank` (and of dims[], when symbols is not NULL) declares before its
+ * body, which has been printed already: rs when the body reads rank_sizes (else (void)rank,
+ * unless it reads rank itself), and the symbolic dimensions it reads (else (void)dims). */
+void print_locals(Printer *pr, FILE *out, const bool *symbols)
 {
+    if (pr->used_rank_sizes)
+        fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n");
+    else if (!pr->used_rank)
+        fprintf(out, "    (void)rank;\n");
+    if (!symbols)
+        return;
+    bool any = false;
     for (int i = 0; i < pr->p->nsymbols; i++)
-        if (used[i])
+        if (symbols[i]) {
             fprintf(out, "    const int64_t %s = dims[%d];\n", pr->p->symbols[i], i);
+            any = true;
+        }
+    if (!any)
+        fprintf(out, "    (void)dims;\n");
 }
 
 void mark_symbols(const Size *s, bool *used)
@@ -210,16 +223,13 @@ static void print_loader(Printer *pr, FILE *out)
     Program *p = pr->p;
     Graph *g = p->g;
     bool bf16 = p->weight_elements_bf16 != NULL;
-    pr->used_rank_sizes = false;
+    pr->used_rank_sizes = pr->used_rank = false;
     const char *elements = size_c(pr, p->weight_elements);
     const char *elements_bf16 = bf16 ? size_c(pr, p->weight_elements_bf16) : "0";
     fprintf(out, "/* The elements of every %sweight this rank holds%s. */\n"
                  "static void weight_elements(int64_t *f32, int64_t *bf16, int rank)\n{\n",
             bf16 ? "f32 " : "", bf16 ? ", and of every bf16 one" : "");
-    if (pr->used_rank_sizes)
-        fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n");
-    else
-        fprintf(out, "    (void)rank;\n");
+    print_locals(pr, out, NULL);
     fprintf(out, "    *f32 = %s;\n    *bf16 = %s;\n}\n\n", elements, elements_bf16);
     fprintf(out, "/* The bytes of every weight this rank holds. */\n"
                  "static int64_t weight_bytes(int rank)\n{\n"
@@ -232,6 +242,7 @@ static void print_loader(Printer *pr, FILE *out)
     size_t size = 0;
     FILE *body = open_memstream(&text, &size);
     pr->used_rank_sizes = false;
+    pr->used_rank = true; /* weight_elements(..., rank) */
     for (int i = 0; i < p->fields.len; i++)
         if (!p->fields.items[i].group)
             print_field_load(pr, body, &p->fields.items[i], "    ");
@@ -252,8 +263,7 @@ static void print_loader(Printer *pr, FILE *out)
     fclose(body);
     fprintf(out, "/* Every weight this rank holds, in one allocation; each tensor read as its slice. */\n"
                  "static void load_weights(Weights *w, TpcrtWeights *src, int rank)\n{\n");
-    if (pr->used_rank_sizes)
-        fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n");
+    print_locals(pr, out, NULL);
     fprintf(out, "    int64_t f32, bf16;\n"
                  "    weight_elements(&f32, &bf16, rank);\n"
                  "    float *next = tpcrt_alloc(sizeof(float) * (size_t)f32, \"weights\");\n"
@@ -301,7 +311,7 @@ static void print_buffers(Printer *pr, FILE *out)
     char *text = NULL;
     size_t size = 0;
     FILE *body = open_memstream(&text, &size);
-    pr->used_rank_sizes = false;
+    pr->used_rank_sizes = pr->used_rank = false;
     for (int b = 0; b < p->buffers.len; b++) {
         const Buffer *buf = &p->buffers.items[b];
         const char *expr = "0";
@@ -316,16 +326,7 @@ static void print_buffers(Printer *pr, FILE *out)
     fprintf(out, "/* The sizes of the memory plan's buffers for these input shapes: a buffer holds in\n"
                  " * turn the values whose lives do not overlap. */\n"
                  "static void buffer_elements(int64_t *elements, const int64_t *dims, int rank)\n{\n");
-    if (pr->used_rank_sizes)
-        fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n");
-    else
-        fprintf(out, "    (void)rank;\n");
-    bool any = false;
-    for (int i = 0; i < p->nsymbols; i++)
-        any |= used[i];
-    if (!any)
-        fprintf(out, "    (void)dims;\n");
-    print_symbols(pr, out, used);
+    print_locals(pr, out, used);
     fputs(text, out);
     fprintf(out, "}\n\n");
     free(text);
@@ -531,7 +532,6 @@ static const char *main_dim(Printer *pr, const Value *v, int d)
 static void print_main(Printer *pr, FILE *out)
 {
     Graph *g = pr->p->g;
-    const Op *ret = g->top->last;
     fprintf(out, "/* The command line (docs/cli.md); %s_main.c's main runs it. */\n"
                  "int %s_main(int argc, char **argv)\n{\n", g->name, g->name);
     fprintf(out, "    TpcrtArgs args;\n"
@@ -548,7 +548,7 @@ static void print_main(Printer *pr, FILE *out)
     fprintf(out, "    int64_t elements[BUFFERS];\n"
                  "    buffer_elements(elements, dims, rank);\n");
     if (pr->p->generation)
-        print_generation_main(pr, out, true);
+        print_generation_main(pr, out);
     fprintf(out, "    /* every rank runs this program with the same arguments, and fits its node */\n"
                  "    tpcrt_check_start(&program, &args, &bound,\n"
                  "                      weight_bytes(rank),\n"
@@ -560,46 +560,65 @@ static void print_main(Printer *pr, FILE *out)
                  "    float *buf[BUFFERS];\n"
                  "    float *block = tpcrt_buffers_alloc(buf, elements, BUFFERS);\n\n",
             pr->p->generation ? " + cache_bytes" : "");
-    if (pr->p->generation)
-        print_generation_main(pr, out, false);
-    fprintf(out, "    forward(&w, buf, in, dims, rank);\n"
-                 "    if (args.bench > 0) {\n"
-                 "        double *times = tpcrt_alloc(sizeof(double) * (size_t)args.bench, \"bench\");\n"
-                 "        forward(&w, buf, in, dims, rank); /* warm-up */\n"
-                 "        double collectives = tpcrt_collective_seconds();\n"
-                 "        for (int k = 0; k < args.bench; k++) {\n"
-                 "            double start = tpcrt_now();\n"
-                 "            forward(&w, buf, in, dims, rank);\n"
-                 "            times[k] = tpcrt_now() - start;\n"
-                 "        }\n"
-                 "        int64_t tokens = 1;\n");
-    const Value *first = g->inputs.len ? g->inputs.items[0] : NULL;
-    for (int d = 0; first && d < first->shape.rank - (first->dtype == DT_F32 ? 1 : 0); d++)
-        fprintf(out, "        tokens *= %s;\n", main_dim(pr, first, d));
-    fprintf(out, "        tpcrt_bench_report(times, args.bench, tokens,\n"
-                 "                           tpcrt_collective_seconds() - collectives);\n"
-                 "        tpcrt_free(times);\n"
-                 "    }\n\n");
-    for (int i = 0; i < ret->nargs; i++) {
-        const Value *v = ret->args[i];
-        Ref r = pr->p->outputs[i];
-        if (r.offset && r.offset->nterms)
-            internal_error("an output that is a view");
-        fprintf(out, "    tpcrt_output_write(&program, &args, %d, %s[%d], %d, (int64_t[]){", i,
-                r.kind == REF_INPUT ? "in" : "buf", r.index, v->shape.rank);
-        for (int d = 0; d < v->shape.rank; d++)
-            fprintf(out, "%s%s", d ? ", " : "", main_dim(pr, v, d));
-        fprintf(out, "});\n");
-    }
-    fprintf(out, "    tpcrt_stats_report(&args, weight_bytes(rank), 0);\n"
+    bool gen = pr->p->generation != NULL;
+    fprintf(out, "%s"
+                 "    tpcrt_stats_report(&args, weight_bytes(rank), %s);\n"
                  "    for (int k = 0; k < %d; k++)\n"
                  "        tpcrt_free(in[k]);\n"
                  "    tpcrt_free(w.block);\n"
                  "%s"
                  "    tpcrt_free(block);\n"
                  "    tpcrt_finalize();\n"
-                 "    return 0;\n}\n", g->inputs.len,
+                 "    return 0;\n}\n",
+            gen ? "    int64_t kv_bytes = 0; /* --generate's KV cache, for --stats */\n"
+                  "    if (args.generate > 0)\n"
+                  "        kv_bytes = generate(&w, buf, in, dims, rank, &args, cache_sizes);\n"
+                  "    else\n"
+                  "        run_forward(&w, buf, in, dims, rank, &args);\n"
+                : "    run_forward(&w, buf, in, dims, rank, &args);\n",
+            gen ? "kv_bytes" : "0", g->inputs.len,
             pr->p->weight_elements_bf16 ? "    tpcrt_free(w.block_bf16);\n" : "");
+}
+
+/* The command line's forward: once, --bench more times, then the outputs (rank 0 writes). */
+static void print_run_forward(Printer *pr, FILE *out)
+{
+    Graph *g = pr->p->g;
+    const Op *ret = g->top->last;
+    fprintf(out, "/* One forward, then --bench timed ones; rank 0 writes or shows the outputs. */\n"
+                 "static void run_forward(const Weights *w, float *const *buf, void *const *in,\n"
+                 "                        const int64_t *dims, int rank, const TpcrtArgs *args)\n"
+                 "{\n"
+                 "    forward(w, buf, in, dims, rank);\n"
+                 "    if (args->bench > 0) {\n"
+                 "        double *times = tpcrt_alloc(sizeof(double) * (size_t)args->bench, \"bench\");\n"
+                 "        forward(w, buf, in, dims, rank); /* warm-up */\n"
+                 "        double collectives = tpcrt_collective_seconds();\n"
+                 "        for (int k = 0; k < args->bench; k++) {\n"
+                 "            double start = tpcrt_now();\n"
+                 "            forward(w, buf, in, dims, rank);\n"
+                 "            times[k] = tpcrt_now() - start;\n"
+                 "        }\n"
+                 "        int64_t tokens = 1;\n");
+    const Value *first = g->inputs.len ? g->inputs.items[0] : NULL;
+    for (int d = 0; first && d < first->shape.rank - (first->dtype == DT_F32 ? 1 : 0); d++)
+        fprintf(out, "        tokens *= %s;\n", main_dim(pr, first, d));
+    fprintf(out, "        tpcrt_bench_report(times, args->bench, tokens,\n"
+                 "                           tpcrt_collective_seconds() - collectives);\n"
+                 "        tpcrt_free(times);\n"
+                 "    }\n");
+    for (int i = 0; i < ret->nargs; i++) {
+        const Value *v = ret->args[i];
+        Ref r = pr->p->outputs[i];
+        if (r.offset && r.offset->nterms)
+            internal_error("an output that is a view");
+        fprintf(out, "    tpcrt_output_write(&program, args, %d, %s[%d], %d, (int64_t[]){", i,
+                r.kind == REF_INPUT ? "in" : "buf", r.index, v->shape.rank);
+        for (int d = 0; d < v->shape.rank; d++)
+            fprintf(out, "%s%s", d ? ", " : "", main_dim(pr, v, d));
+        fprintf(out, "});\n");
+    }
+    fprintf(out, "}\n\n");
 }
 
 char *print_c(Program *p, const char *source_path, size_t *size)
@@ -654,6 +673,7 @@ char *print_c(Program *p, const char *source_path, size_t *size)
     fflush(out);
     print_program_decl(&pr, out, fingerprint(text, *size));
     fputs(driver, out);
+    print_run_forward(&pr, out);
     print_main(&pr, out);
     fputc('\n', out);
     print_library(&pr, out);

@@ -27,7 +27,7 @@ const char *size_c(Printer *pr, const Size *s);
 const char *ref_c(Printer *pr, Ref r);
 const char *arg_c(Printer *pr, const Arg *arg);
 void mark_symbols(const Size *s, bool *used);
-void print_symbols(Printer *pr, FILE *out, const bool *used);
+void print_locals(Printer *pr, FILE *out, const bool *symbols);
 
 /* print_c_forward.c */
 void print_function(Printer *pr, FILE *out, const Step *steps, const char *head);
@@ -37,7 +37,7 @@ void print_forward(Printer *pr, FILE *out);
  * driver (after it); nothing when the model cannot generate */
 void print_generation(Printer *pr, FILE *out);
 void print_generation_driver(Printer *pr, FILE *out);
-void print_generation_main(Printer *pr, FILE *out, bool before_check);
+void print_generation_main(Printer *pr, FILE *out);
 
 /* print_c_library.c: the library's functions (the end of NAME.c) */
 void print_library(Printer *pr, FILE *out);

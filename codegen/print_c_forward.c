@@ -285,16 +285,7 @@ void print_function(Printer *pr, FILE *out, const Step *steps, const char *head)
     print_steps(pr, steps, 1);
     fclose(pr->out);
     fprintf(out, "%s\n{\n", head);
-    if (pr->used_rank_sizes)
-        fprintf(out, "    const struct RankSizes *rs = &rank_sizes[rank];\n");
-    else if (!pr->used_rank)
-        fprintf(out, "    (void)rank;\n");
-    bool any = false;
-    for (int i = 0; i < p->nsymbols; i++)
-        any |= symbols[i];
-    if (!any)
-        fprintf(out, "    (void)dims;\n");
-    print_symbols(pr, out, symbols);
+    print_locals(pr, out, symbols);
     for (int i = 0; i < g->inputs.len; i++)
         if (inputs[i])
             fprintf(out, "    const %s *%s = in[%d];\n",

@@ -53,7 +53,7 @@ static void print_cache(Printer *pr, FILE *out)
     char *text = NULL;
     size_t size = 0;
     FILE *body = open_memstream(&text, &size);
-    pr->used_rank_sizes = false;
+    pr->used_rank_sizes = pr->used_rank = false;
     int part = 0;
     for (int i = 0; i < gen->state.len; i++) {
         const StateField *f = &gen->state.items[i];
@@ -69,9 +69,7 @@ static void print_cache(Printer *pr, FILE *out)
     fprintf(out, "/* The elements of each part of the cache, for these dimensions. */\n"
                  "static void cache_elements(int64_t *elements, const int64_t *dims, int rank)\n"
                  "{\n");
-    fprintf(out, pr->used_rank_sizes ? "    const struct RankSizes *rs = &rank_sizes[rank];\n"
-                                     : "    (void)rank;\n");
-    print_symbols(pr, out, used);
+    print_locals(pr, out, used);
     fputs(text, out);
     free(text);
     fprintf(out, "}\n\n/* The cache's parts, carved from one allocation. */\n"
@@ -86,13 +84,12 @@ static void print_cache(Printer *pr, FILE *out)
             fprintf(out, "    cache->%s[0] = parts[%d];\n", f->name, part);
         part += f->group ? (int)f->group->count : 1;
     }
-    pr->used_rank_sizes = false;
+    pr->used_rank_sizes = pr->used_rank = false;
     const char *per_position = size_c(pr, gen->cache_per_position);
     fprintf(out, "}\n\n/* The elements of k and v the cache holds per position of a sequence. */\n"
-                 "static int64_t kv_cache_per_position(int rank)\n{\n%s    return %s;\n}\n\n",
-            pr->used_rank_sizes ? "    const struct RankSizes *rs = &rank_sizes[rank];\n"
-                                : "    (void)rank;\n",
-            per_position);
+                 "static int64_t kv_cache_per_position(int rank)\n{\n");
+    print_locals(pr, out, NULL);
+    fprintf(out, "    return %s;\n}\n\n", per_position);
 }
 
 void print_generation(Printer *pr, FILE *out)
@@ -147,68 +144,54 @@ void print_generation_driver(Printer *pr, FILE *out)
             "    return m->buf[%d]; /* %s */\n"
             "}\n\n",
             gen->batch, gen->seq, gen->past, logits.index, p->buffers.items[logits.index].name);
-    pr->used_rank_sizes = false;
+    pr->used_rank_sizes = pr->used_rank = false;
     const char *first = size_c(pr, gen->vocab_first), *held = size_c(pr, gen->vocab_held);
     const char *ld = size_c(pr, gen->ld_logits);
+    fprintf(out, "/* The model as the runtime's generation sees it: its step, and where this rank's "
+                 "logits lie. */\n"
+                 "static TpcrtGenerator generator_of(Model *model)\n{\n"
+                 "    int rank = model->rank;\n");
+    print_locals(pr, out, NULL);
+    fprintf(out, "    return (TpcrtGenerator){.self = model, .step = model_step, .vocab = %" PRId64
+                 ",\n"
+                 "                            .vocab_first = %s, .vocab_held = %s,\n"
+                 "                            .ld_logits = %s, .positions = %" PRId64 ",\n"
+                 "                            .last_only = %s};\n}\n\n",
+            gen->vocab, first, held, ld, gen->positions, gen->last_only ? "true" : "false");
     fprintf(out,
             "/* --generate: the prompt's prefill, then one decode step per new token, on a cache "
             "sized for\n * them (tpcrt_generate picks each next id from the logits where they "
-            "are). */\n"
-            "static void generate(const Weights *w, float *const *buf, void *const *in, int64_t "
-            "*dims,\n"
-            "                     int rank, const TpcrtArgs *args, const int64_t *cache_sizes)\n"
+            "are). Returns the\n * bytes of k and v the cache held, for --stats. */\n"
+            "static int64_t generate(const Weights *w, float *const *buf, void *const *in,\n"
+            "                        int64_t *dims, int rank, const TpcrtArgs *args,\n"
+            "                        const int64_t *cache_sizes)\n"
             "{\n"
-            "%s"
             "    float *parts[CACHE_PARTS];\n"
             "    float *block = tpcrt_buffers_alloc(parts, cache_sizes, CACHE_PARTS);\n"
             "    Cache cache;\n"
             "    cache_carve(&cache, parts);\n"
             "    Model model = {w, buf, dims, rank, &cache};\n"
-            "    TpcrtGenerator generator = {.self = &model, .step = model_step, .vocab = "
-            "%" PRId64 ",\n"
-            "                                .vocab_first = %s, .vocab_held = %s, .ld_logits = "
-            "%s,\n"
-            "                                .positions = %" PRId64 ", .last_only = %s};\n"
-            "    tpcrt_generate(&program, args, &generator, in[%d], dims[%d], dims[%d], "
-            "dims[%d]);\n"
+            "    TpcrtGenerator generator = generator_of(&model);\n"
+            "    tpcrt_generate(&program, args, &generator, in[%d], dims[%d], dims[%d]);\n"
             "    tpcrt_free(block);\n"
+            "    return tpcrt_size(4, (int64_t[]){dims[%d], dims[%d], kv_cache_per_position(rank),\n"
+            "                                     (int64_t)sizeof(float)});\n"
             "}\n\n",
-            pr->used_rank_sizes ? "    const struct RankSizes *rs = &rank_sizes[rank];\n" : "",
-            gen->vocab, first, held, ld, gen->positions, gen->last_only ? "true" : "false",
-            gen->tokens, gen->batch, gen->seq,
-            gen->context);
+            gen->tokens, gen->batch, gen->seq, gen->batch, gen->context);
 }
 
-/* main's part: before tpcrt_check_start, the cache's size (it counts towards the node's
- * memory); after the weights and buffers, generation instead of forward. */
-void print_generation_main(Printer *pr, FILE *out, bool before_check)
+/* main's part before tpcrt_check_start: the cache's size (it counts towards the node's
+ * memory). */
+void print_generation_main(Printer *pr, FILE *out)
 {
-    Program *p = pr->p;
-    const Generation *gen = p->generation;
-    if (before_check) {
-        fprintf(out,
-                "    int64_t cache_sizes[CACHE_PARTS], cache_bytes = 0;\n"
-                "    if (args.generate > 0) { /* the KV cache: the prompt and the new tokens */\n"
-                "        dims[%d] = 0;\n"
-                "        dims[%d] = tpcrt_generation_context(&args, dims[%d], %" PRId64 ");\n"
-                "        cache_elements(cache_sizes, dims, rank);\n"
-                "        cache_bytes = tpcrt_buffers_bytes(cache_sizes, CACHE_PARTS);\n"
-                "    }\n",
-                gen->past, gen->context, gen->seq, gen->positions);
-        return;
-    }
-    fprintf(out, "    if (args.generate > 0) {\n"
-                 "        generate(&w, buf, in, dims, rank, &args, cache_sizes);\n"
-                 "        int64_t kv_bytes = tpcrt_size(4, (int64_t[]){dims[%d], dims[%d],\n"
-                 "                                      kv_cache_per_position(rank), "
-                 "(int64_t)sizeof(float)});\n"
-                 "        tpcrt_stats_report(&args, weight_bytes(rank), kv_bytes);\n"
-                 "        tpcrt_free(in[0]);\n"
-                 "        tpcrt_free(w.block);\n"
-                 "%s"
-                 "        tpcrt_free(block);\n"
-                 "        tpcrt_finalize();\n"
-                 "        return 0;\n"
-                 "    }\n\n", gen->batch, gen->context,
-            p->weight_elements_bf16 ? "        tpcrt_free(w.block_bf16);\n" : "");
+    const Generation *gen = pr->p->generation;
+    fprintf(out,
+            "    int64_t cache_sizes[CACHE_PARTS], cache_bytes = 0;\n"
+            "    if (args.generate > 0) { /* the KV cache: the prompt and the new tokens */\n"
+            "        dims[%d] = 0;\n"
+            "        dims[%d] = tpcrt_generation_context(&args, dims[%d], %" PRId64 ");\n"
+            "        cache_elements(cache_sizes, dims, rank);\n"
+            "        cache_bytes = tpcrt_buffers_bytes(cache_sizes, CACHE_PARTS);\n"
+            "    }\n",
+            gen->past, gen->context, gen->seq, gen->positions);
 }

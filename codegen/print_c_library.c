@@ -139,7 +139,8 @@ void print_library(Printer *pr, FILE *out)
             n, p->nsymbols ? p->nsymbols : 1);
     if (gen)
         fprintf(out,
-                "    int64_t cache_sizes[CACHE_PARTS];\n"
+                "    int64_t cache_sizes[CACHE_PARTS]; /* what the cache holds now */\n"
+                "    float *cache_parts[CACHE_PARTS];\n"
                 "    float *cache_block;\n"
                 "    Cache cache;\n"
                 "    Model model;\n"
@@ -174,14 +175,7 @@ void print_library(Printer *pr, FILE *out)
             "static void library_buffers(%s_model *m)\n{\n"
             "    int64_t elements[BUFFERS];\n"
             "    buffer_elements(elements, m->dims, m->rank);\n"
-            "    bool fits = m->block != NULL;\n"
-            "    for (int k = 0; k < BUFFERS; k++)\n"
-            "        fits &= elements[k] <= m->elements[k];\n"
-            "    if (fits)\n"
-            "        return;\n"
-            "    tpcrt_free(m->block);\n"
-            "    m->block = tpcrt_buffers_alloc(m->buf, elements, BUFFERS);\n"
-            "    memcpy(m->elements, elements, sizeof elements);\n"
+            "    tpcrt_buffers_grow(&m->block, m->buf, m->elements, elements, BUFFERS);\n"
             "}\n\n",
             n);
     fprintf(out,
@@ -202,13 +196,9 @@ void print_library(Printer *pr, FILE *out)
     }
     fprintf(out, "}\n\n");
     if (gen) {
-        pr->used_rank_sizes = false;
-        const char *first = size_c(pr, gen->vocab_first), *held = size_c(pr, gen->vocab_held);
-        const char *ld = size_c(pr, gen->ld_logits);
         fprintf(out,
                 "void %s_prefill(%s_model *m, const int32_t *tokens, int64_t batch, int64_t seq,\n"
                 "                int64_t max_context, int32_t *next)\n{\n"
-                "%s"
                 "    if (max_context < seq + 1%s)\n"
                 "        tpcrt_fail(\"%s_prefill: max_context %%lld: expected %%lld (the prompt "
                 "and a new token) to %%lld\",\n"
@@ -220,32 +210,19 @@ void print_library(Printer *pr, FILE *out)
                 "    library_buffers(m);\n"
                 "    int64_t sizes[CACHE_PARTS];\n"
                 "    cache_elements(sizes, m->dims, m->rank);\n"
-                "    bool fits = m->cache_block != NULL;\n"
-                "    for (int k = 0; k < CACHE_PARTS; k++)\n"
-                "        fits &= sizes[k] <= m->cache_sizes[k];\n"
-                "    if (!fits) {\n"
-                "        tpcrt_free(m->cache_block);\n"
-                "        float *parts[CACHE_PARTS];\n"
-                "        m->cache_block = tpcrt_buffers_alloc(parts, sizes, CACHE_PARTS);\n"
-                "        cache_carve(&m->cache, parts);\n"
-                "        memcpy(m->cache_sizes, sizes, sizeof sizes);\n"
-                "    }\n"
+                "    if (tpcrt_buffers_grow(&m->cache_block, m->cache_parts, m->cache_sizes, sizes,\n"
+                "                           CACHE_PARTS))\n"
+                "        cache_carve(&m->cache, m->cache_parts);\n"
                 "    m->model = (Model){&m->w, m->buf, m->dims, m->rank, &m->cache};\n"
-                "    m->generator = (TpcrtGenerator){.self = &m->model, .step = model_step,\n"
-                "                                    .vocab = %" PRId64 ", .vocab_first = %s,\n"
-                "                                    .vocab_held = %s, .ld_logits = %s,\n"
-                "                                    .positions = %" PRId64 ", .last_only = %s};\n"
+                "    m->generator = generator_of(&m->model);\n"
                 "    const float *logits = model_step(&m->model, tokens, batch, seq, 0);\n"
                 "    tpcrt_next_ids(&m->generator, &m->sampling, logits, batch, seq, seq, next);\n"
                 "    m->dims[%d] = seq; /* past: the positions the cache holds */\n"
                 "}\n\n",
-                n, n, pr->used_rank_sizes ? "    const struct RankSizes *rs = "
-                                            "&rank_sizes[tpcrt_rank()];\n" : "",
-                gen->positions ? arena_printf(pr->a, " || max_context > %" PRId64, gen->positions)
+                n, n, gen->positions ? arena_printf(pr->a, " || max_context > %" PRId64, gen->positions)
                                : "",
                 n, gen->positions ? arena_printf(pr->a, "%" PRId64, gen->positions) : "INT32_MAX",
-                gen->batch, gen->seq, gen->past, gen->context, gen->vocab, first, held, ld,
-                gen->positions, gen->last_only ? "true" : "false", gen->past);
+                gen->batch, gen->seq, gen->past, gen->context, gen->past);
         fprintf(out,
                 "void %s_decode(%s_model *m, const int32_t *ids, int32_t *next)\n{\n"
                 "    int64_t past = m->dims[%d], batch = m->dims[%d];\n"

@@ -326,9 +326,8 @@ static void report(const Run *run, const TpcrtProgram *prog, const TpcrtArgs *ar
 }
 
 void tpcrt_generate(const TpcrtProgram *prog, const TpcrtArgs *args, const TpcrtGenerator *g,
-                    const int32_t *prompt, int64_t batch, int64_t prompt_len, int64_t context)
+                    const int32_t *prompt, int64_t batch, int64_t prompt_len)
 {
-    (void)context;
     Settings s = settings_agree(args);
     if (s.eos < 0)
         s.eos = config_eos(args);

@@ -156,6 +156,11 @@ int64_t tpcrt_size(int n, const int64_t *factors);
  * tpcrt_buffers_alloc allocates and carves (free the result with tpcrt_free). */
 int64_t tpcrt_buffers_bytes(const int64_t *elements, int n);
 float *tpcrt_buffers_alloc(float **buf, const int64_t *elements, int n);
+/* Buffers kept across calls that need other sizes (a library's): when some elements[k] is more
+ * than held[k], *block (NULL at first) is freed and allocated again for elements, buf carved
+ * again and held updated, and the result is true; otherwise nothing changes. */
+bool tpcrt_buffers_grow(float **block, float **buf, int64_t *held, const int64_t *elements,
+                        int n);
 
 /* ---- io.c: the program's inputs and outputs -------------------------------------------------- */
 
@@ -346,8 +351,9 @@ void tpcrt_next_ids(const TpcrtGenerator *g, const TpcrtSampling *sampling,
                     int32_t *next);
 
 /* The positions the cache holds per sequence: --max-context, or the prompt plus --generate.
- * More than the model's positions, or fewer than the prompt and one new token, is one line
- * naming both, and every rank exits 2. */
+ * More than the model's positions, or fewer than the prompt plus --generate, is one line from
+ * rank 0 naming both, and every rank exits 1. Every rank's generation options are checked
+ * against rank 0's first (a collective). */
 int64_t tpcrt_generation_context(const TpcrtArgs *args, int64_t prompt, int64_t positions);
 
 /* --generate: the prompt's prefill, then a decode step per new token until --generate tokens or
@@ -358,7 +364,7 @@ int64_t tpcrt_generation_context(const TpcrtArgs *args, int64_t prompt, int64_t 
  * times K generations after a warm-up: "bench: prefill median P ms, decode median D ms/token,
  * T tokens/s, collectives C%". A collective. */
 void tpcrt_generate(const TpcrtProgram *prog, const TpcrtArgs *args, const TpcrtGenerator *g,
-                    const int32_t *prompt, int64_t batch, int64_t prompt_len, int64_t context);
+                    const int32_t *prompt, int64_t batch, int64_t prompt_len);
 
 /* ---- tokenizer.c: Hugging Face tokenizer.json ------------------------------------------------ */
 

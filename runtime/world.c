@@ -194,3 +194,16 @@ float *tpcrt_buffers_alloc(float **buf, const int64_t *elements, int n)
     }
     return block;
 }
+
+bool tpcrt_buffers_grow(float **block, float **buf, int64_t *held, const int64_t *elements, int n)
+{
+    bool fits = *block != NULL;
+    for (int k = 0; k < n; k++)
+        fits &= elements[k] <= held[k];
+    if (fits)
+        return false;
+    tpcrt_free(*block);
+    *block = tpcrt_buffers_alloc(buf, elements, n);
+    memcpy(held, elements, sizeof *held * (size_t)n);
+    return true;
+}
