@@ -9,19 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# One BLAS thread everywhere: tpc sets its own, but Debian's torch takes OpenBLAS's from here
-# (torch.set_num_threads(1) does not reach it), and the floor calls OpenBLAS too.
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-# OpenBLAS's AVX-512 kernels for everyone (the floor and torch call OpenBLAS too): tpc's
-# programs choose them themselves (docs/runtime.md, "BLAS kernels"), the others would keep the
-# SSE3 ones OpenBLAS 0.3.21 takes on this CPU.
-grep -q avx512f /proc/cpuinfo && export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
-if [ "$(id -u)" -eq 0 ]; then   # Open MPI refuses root without both
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-
-[ -x build/tpc ] || scripts/setup.sh
-cmake --build build --target tpc tpcrt -j "$(nproc)" > /dev/null
+source bench/env.sh
 
 mkdir -p bench/out bench/results
 blas_include=/usr/include/x86_64-linux-gnu/openblas-pthread
