@@ -6,9 +6,10 @@
  * --fail-on R: rank R fails while the others wait in an all-reduce. --bench: latencies
  * (tests/runtime/bench_runtime.sh).
  */
+#include <mpi.h> /* first: tpcrt.h declares tpcrt_attach after it */
+
 #include "internal.h"
 
-#include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -309,13 +310,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "rt_collectives: at most %d ranks\n", MAX_RANKS);
         return 1;
     }
-    static char option[] = "--random-weights", seed[] = "0";
-    char *init_argv[] = {argv[0], option, seed, NULL};
-    int init_argc = 3;
-    char **init_args = init_argv;
     TpcrtProgram prog = {.name = "rt_collectives", .tp = world};
-    TpcrtArgs args;
-    tpcrt_init(&init_argc, &init_args, &prog, &args);
+    tpcrt_attach(MPI_COMM_WORLD, &prog, 1);
     rank = tpcrt_rank();
 
     if (argc == 3 && strcmp(argv[1], "--chunk") == 0) {

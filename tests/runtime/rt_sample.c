@@ -9,10 +9,11 @@
  * not grow when the same calls come again.
  * --nan-row: a row of NaN; --bad-layout: ranges that overlap; --bench: the cost of a call.
  */
+#include <mpi.h> /* first: tpcrt.h declares tpcrt_attach after it */
+
 #include "internal.h"
 
 #include <math.h>
-#include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -443,13 +444,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "rt_sample: at most %d ranks\n", MAX_RANKS);
         return 1;
     }
-    static char option[] = "--random-weights", seed[] = "0";
-    char *init_argv[] = {argv[0], option, seed, NULL};
-    int init_argc = 3;
-    char **init_args = init_argv;
     TpcrtProgram prog = {.name = "rt_sample", .tp = world};
-    TpcrtArgs args;
-    tpcrt_init(&init_argc, &init_args, &prog, &args);
+    tpcrt_attach(MPI_COMM_WORLD, &prog, 1);
     rank = tpcrt_rank();
 
     if (argc == 2 && strcmp(argv[1], "--nan-row") == 0)
