@@ -160,23 +160,38 @@ static void print_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
     }
 }
 
-void kernel_print_c(FILE *out, const Kernel *k)
+/* static void NAME(params) — the signature every backend's kernel has */
+static void print_signature(FILE *out, const Kernel *k, const char *storage)
 {
-    fprintf(out, "/* %s */\nstatic void %s(", k->comment, k->name);
+    fprintf(out, "%svoid %s(", storage, k->name);
     for (int i = 0; i < k->nparams; i++) {
         const KParam *p = &k->params[i];
         if (i)
             fputs(i % 4 == 0 ? ",\n" : ", ", out);
         if (i && i % 4 == 0)
-            fprintf(out, "%*s", (int)strlen(k->name) + 13, "");
+            fprintf(out, "%*s", (int)(strlen(k->name) + strlen(storage)) + 6, "");
         if (p->buffer)
             fprintf(out, "%s%s *%s", p->written ? "" : "const ", type_name(p->type), p->name);
         else
             fprintf(out, "%s %s", type_name(p->type), p->name);
     }
-    fputs(")\n{\n", out);
+    fputc(')', out);
+}
+
+void kernel_print_c(FILE *out, const Kernel *k)
+{
+    fprintf(out, "/* %s */\n", k->comment);
+    print_signature(out, k, "static ");
+    fputs("\n{\n", out);
     print_stmts(out, k, k->body, 1);
     fputs("}\n\n", out);
+}
+
+void kernel_print_c_declaration(FILE *out, const Kernel *k, const char *symbol)
+{
+    fprintf(out, "/* %s */\n", k->comment);
+    print_signature(out, k, "extern ");
+    fprintf(out, " __asm__(\"%s\");\n\n", symbol);
 }
 
 void kernel_print_c_prelude(FILE *out)

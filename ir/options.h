@@ -20,6 +20,7 @@ typedef struct Options {
     BackendKind backend;
     WeightDType dtype;      /* --dtype: how the projections' weights are stored */
     EmitKind emit;
+    const char *cpu;        /* --cpu: the CPU --backend llvm builds kernels for (NULL: this one) */
     int rank;               /* --rank */
     bool no_elide;
     bool sequence_parallel;
