@@ -198,6 +198,13 @@ static LLVMValueRef call_helper(Module *m, MathHelper h, LLVMValueRef x)
     return LLVMBuildCall2(m->b, type, m->math[h], &x, 1, "");
 }
 
+/* a * b + c, fused where the CPU has FMA: what gcc makes of the prelude's a * b + c */
+static LLVMValueRef mul_add(Module *m, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c)
+{
+    LLVMValueRef args[] = {a, b, c};
+    return intrinsic(m, "llvm.fmuladd.f32", m->f32, args, 3);
+}
+
 /* tpc_expf of the C prelude, step by step (kernel_print_c_prelude). */
 static LLVMValueRef build_expf(Module *m, LLVMValueRef in)
 {
@@ -206,17 +213,15 @@ static LLVMValueRef build_expf(Module *m, LLVMValueRef in)
     x = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, in, fconst(m, 88.7f), ""), fconst(m, 88.7f), x, "");
     x = select_less(m, in, fconst(m, -87.3f), fconst(m, -87.3f), x);
     LLVMValueRef n = intrinsic1(m, "llvm.floor.f32", m->f32,
-                                LLVMBuildFAdd(b, LLVMBuildFMul(b, x, fconst(m, 1.44269504f), ""),
-                                              fconst(m, 0.5f), "n"));
-    LLVMValueRef r = LLVMBuildFSub(b, x, LLVMBuildFMul(b, n, fconst(m, 0.693359375f), ""), "");
-    r = LLVMBuildFAdd(b, r, LLVMBuildFMul(b, n, fconst(m, 2.12194440e-4f), ""), "r");
+                                mul_add(m, x, fconst(m, 1.44269504f), fconst(m, 0.5f)));
+    LLVMValueRef r = mul_add(m, n, fconst(m, -0.693359375f), x);
+    r = mul_add(m, n, fconst(m, 2.12194440e-4f), r);
     static const float poly[] = {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
                                  1.6666665459e-1f, 5.0000001201e-1f};
     LLVMValueRef p = fconst(m, 1.9875691500e-4f);
     for (size_t i = 0; i < sizeof poly / sizeof poly[0]; i++)
-        p = LLVMBuildFAdd(b, LLVMBuildFMul(b, p, r, ""), fconst(m, poly[i]), "");
-    p = LLVMBuildFAdd(b, LLVMBuildFAdd(b, LLVMBuildFMul(b, LLVMBuildFMul(b, p, r, ""), r, ""), r, ""),
-                      fconst(m, 1), "p");
+        p = mul_add(m, p, r, fconst(m, poly[i]));
+    p = LLVMBuildFAdd(b, mul_add(m, LLVMBuildFMul(b, p, r, ""), r, r), fconst(m, 1), "p");
     LLVMValueRef bits = LLVMBuildShl(b, LLVMBuildAdd(b, LLVMBuildFPToSI(b, n, m->i32, ""),
                                                      LLVMConstInt(m->i32, 127, false), ""),
                                      LLVMConstInt(m->i32, 23, false), "");
@@ -240,11 +245,12 @@ static LLVMValueRef build_erff(Module *m, LLVMValueRef x)
     LLVMValueRef a = intrinsic1(m, "llvm.fabs.f32", m->f32, x);
     LLVMValueRef t = LLVMBuildFDiv(b, fconst(m, 1), LLVMBuildFAdd(b, fconst(m, 1), LLVMBuildFMul(b, fconst(m, 0.3275911f), a, ""), ""), "t");
     static const float c[] = {-1.453152027f, 1.421413741f, -0.284496736f, 0.254829592f};
-    LLVMValueRef p = LLVMBuildFMul(b, t, fconst(m, 1.061405429f), "");
+    LLVMValueRef q = fconst(m, 1.061405429f);
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
-        p = LLVMBuildFMul(b, t, LLVMBuildFAdd(b, fconst(m, c[i]), p, ""), "");
+        q = mul_add(m, t, q, fconst(m, c[i]));
+    LLVMValueRef p = LLVMBuildFMul(b, t, q, "");
     LLVMValueRef e = call_helper(m, MATH_EXPF, LLVMBuildFMul(b, LLVMBuildFNeg(b, a, ""), a, ""));
-    LLVMValueRef y = LLVMBuildFSub(b, fconst(m, 1), LLVMBuildFMul(b, p, e, ""), "");
+    LLVMValueRef y = mul_add(m, LLVMBuildFNeg(b, p, ""), e, fconst(m, 1));
     return odd(m, x, y);
 }
 
