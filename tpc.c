@@ -8,6 +8,7 @@
 #include "passes.h"
 #include "tpc_config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -24,7 +25,8 @@ static Arena *arena;
 static const char usage[] =
     "usage: tpc MODEL.tpl [-tp N] [-o DIR] [-D NAME=VALUE ...]\n"
     "           [--emit bin|c|ir|llvm|plan|dot|program]\n"
-    "           [--target cpu|cuda] [--backend c|llvm] [--dtype f32|bf16] [--rank R]\n"
+    "           [--target cpu|cuda] [--cuda-arch sm_XY,...] [--backend c|llvm]\n"
+    "           [--dtype f32|bf16] [--rank R]\n"
     "           [--no-elide] [--sequence-parallel] [--print-after PASS] [--print-after-all] [-h]\n"
     "           [--version]\n";
 
@@ -39,6 +41,8 @@ static const char help[] =
     "                         as JSON; dot: the sharded graph for Graphviz; llvm: kernels' LLVM IR;\n"
     "                         program: the per-rank program form codegen prints, on stdout\n"
     "  --target cpu|cuda      C with OpenBLAS and MPI, or CUDA C with cuBLAS and NCCL\n"
+    "  --cuda-arch LIST       with --target cuda: the GPUs' code, e.g. sm_80,sm_90 (the\n"
+    "                         default; PTX of the last is kept for newer GPUs)\n"
     "  --backend c|llvm       kernels as C source or through the LLVM-C API\n"
     "  --dtype f32|bf16       the stored type of the projections' weights (default f32);\n"
     "                         activations stay f32\n"
@@ -62,6 +66,27 @@ static _Noreturn void usage_error(const char *fmt, ...)
     va_end(ap);
     fputs(usage, stderr);
     exit(EXIT_USAGE);
+}
+
+/* --cuda-arch: sm_ and digits (a letter after them: sm_90a), comma-separated; it goes into
+ * the Makefile's nvcc line, so nothing else may. */
+static void check_cuda_arch(const char *list)
+{
+    const char *s = list;
+    for (;;) {
+        if (strncmp(s, "sm_", 3) != 0 || !isdigit((unsigned char)s[3]))
+            break;
+        s += 3;
+        while (isdigit((unsigned char)*s))
+            s++;
+        if (isalpha((unsigned char)*s))
+            s++;
+        if (*s == '\0')
+            return;
+        if (*s++ != ',')
+            break;
+    }
+    usage_error("--cuda-arch '%s': expected GPU architectures such as sm_80,sm_90", list);
 }
 
 static void print_help(void)
@@ -174,6 +199,9 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
         } else if (is_flag(arg, "--target")) {
             opt->target = (TargetKind)choose("--target", flag_value(argc, argv, &i, "--target"),
                                              targets, 2);
+        } else if (is_flag(arg, "--cuda-arch")) {
+            opt->cuda_arch = flag_value(argc, argv, &i, "--cuda-arch");
+            check_cuda_arch(opt->cuda_arch);
         } else if (is_flag(arg, "--dtype")) {
             opt->dtype = (WeightDType)choose("--dtype", flag_value(argc, argv, &i, "--dtype"),
                                              dtypes, 2);
@@ -212,8 +240,13 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
 /* Options that belong to later stages of the roadmap say so plainly. */
 static void refuse_unbuilt(const Options *opt)
 {
-    if (opt->target == TARGET_CUDA)
-        usage_error("--target cuda is not built yet (this tpc compiles for --target cpu)");
+    if (opt->target == TARGET_CUDA && !TPC_CUDA_FOUND)
+        usage_error("--target cuda: this tpc was built without the CUDA toolkit (none in "
+                    "$CUDA_HOME or /usr/local/cuda when it was configured)");
+    if (opt->target == TARGET_CUDA && opt->dtype == WEIGHTS_BF16)
+        usage_error("--target cuda: --dtype bf16 is not built yet for CUDA (use --dtype f32)");
+    if (opt->cuda_arch && opt->target != TARGET_CUDA)
+        usage_error("--cuda-arch is for --target cuda");
     if (opt->backend == BACKEND_LLVM || opt->emit == EMIT_LLVM)
         usage_error("the LLVM-C kernel backend is not built yet (use --backend c)");
     if (opt->sequence_parallel)
