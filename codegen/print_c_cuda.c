@@ -117,8 +117,9 @@ static void print_check_inputs(Printer *pr, FILE *out)
             *tail = copy;
             tail = &copy->next;
         }
+    Step none = {.kind = STEP_NOTE, .note = "no input holds ids"};
     if (!checks)
-        checks = &(Step){.kind = STEP_NOTE, .note = "no input holds ids"};
+        checks = &none;
     pr->on_host = true;
     print_function(pr, out, checks,
                    "/* The ids of the inputs, each below the size of the table it indexes, checked\n"

@@ -134,12 +134,22 @@ static void thread_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
 
 /* The reductions of a spread loop's body (not inside its ifs: the builders put them at the
  * loop's top level). */
-static void spread_loop(FILE *out, const Kernel *k, const KStmt *s, int depth)
+/* Whether the statement before a loop set var to its reduction's identity (0, or the lowest
+ * float for max): then each thread's partial may start from it and nothing is carried. */
+static bool starts_at_identity(const KStmt *before, int var, KReduce op)
+{
+    for (; before; before = before->next)
+        if ((before->kind == KS_LET || before->kind == KS_ASSIGN) && before->var == var)
+            return before->value->kind == KX_FLOAT &&
+                   (op == KR_SUM ? before->value->f == 0 : before->value->f <= -3.4028234e38);
+    return false;
+}
+
+static void spread_loop(FILE *out, const Kernel *k, const KStmt *s, const KStmt *block, int depth)
 {
     const char *v = k->vars[s->var];
-    bool reduces = false;
     for (const KStmt *t = s->body; t; t = t->next)
-        if (t->kind == KS_REDUCE) {
+        if (t->kind == KS_REDUCE && !starts_at_identity(block, t->var, t->reduce)) {
             /* each thread's partial starts from the identity; what the variable held before the
              * loop is combined with the block's total after it */
             const char *r = k->vars[t->var];
@@ -150,25 +160,32 @@ static void spread_loop(FILE *out, const Kernel *k, const KStmt *s, int depth)
             fprintf(out, "%s = %s;\n", r,
                     t->reduce == KR_SUM ? (f64 ? "0.0" : "0.0f")
                                         : (f64 ? "-1.79769313486231570e+308" : "-3.40282347e+38f"));
-            reduces = true;
         }
     indent(out, depth);
     fprintf(out, "for (int64_t %s = ", v);
-    expr(out, k, s->lo);
-    fprintf(out, " + threadIdx.x; %s < ", v);
+    if (s->lo->kind != KX_INT || s->lo->i != 0) {
+        expr(out, k, s->lo);
+        fputs(" + ", out);
+    }
+    fprintf(out, "threadIdx.x; %s < ", v);
     expr(out, k, s->hi);
     fprintf(out, "; %s += blockDim.x) {\n", v);
     thread_stmts(out, k, s->body, depth + 1);
     indent(out, depth);
     fputs("}\n", out);
-    for (const KStmt *t = s->body; reduces && t; t = t->next)
+    for (const KStmt *t = s->body; t; t = t->next)
         if (t->kind == KS_REDUCE) {
             const char *r = k->vars[t->var];
+            bool carried = !starts_at_identity(block, t->var, t->reduce);
             indent(out, depth);
-            if (t->reduce == KR_SUM)
+            if (t->reduce == KR_SUM && carried)
                 fprintf(out, "%s = %s_before + tpc_block_sum(%s);\n", r, r, r);
-            else
+            else if (t->reduce == KR_SUM)
+                fprintf(out, "%s = tpc_block_sum(%s);\n", r, r);
+            else if (carried)
                 fprintf(out, "%s = tpc_max(%s_before, tpc_block_max(%s));\n", r, r, r);
+            else
+                fprintf(out, "%s = tpc_block_max(%s);\n", r, r);
         }
     if (stores(s->body)) {
         indent(out, depth);
@@ -179,11 +196,12 @@ static void spread_loop(FILE *out, const Kernel *k, const KStmt *s, int depth)
 /* Statements the whole block runs alike; innermost loops are spread over its threads. */
 static void block_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
 {
+    const KStmt *block = s;
     for (; s; s = s->next) {
         switch (s->kind) {
         case KS_FOR:
             if (!has_loop(s->body)) {
-                spread_loop(out, k, s, depth);
+                spread_loop(out, k, s, block, depth);
                 break;
             }
             indent(out, depth);
@@ -241,8 +259,11 @@ static void print_global(FILE *out, const Kernel *k, Mapping map)
     switch (map) {
     case MAP_ROWS:
         fprintf(out, "    for (int64_t %s = ", v);
-        expr(out, k, top->lo);
-        fprintf(out, " + blockIdx.x; %s < ", v);
+        if (top->lo->kind != KX_INT || top->lo->i != 0) {
+            expr(out, k, top->lo);
+            fputs(" + ", out);
+        }
+        fprintf(out, "blockIdx.x; %s < ", v);
         expr(out, k, top->hi);
         fprintf(out, "; %s += gridDim.x) {\n", v);
         block_stmts(out, k, top->body, 2);
@@ -250,8 +271,11 @@ static void print_global(FILE *out, const Kernel *k, Mapping map)
         break;
     case MAP_ELEMENTS:
         fprintf(out, "    for (int64_t %s = ", v);
-        expr(out, k, top->lo);
-        fprintf(out, " + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; %s < ", v);
+        if (top->lo->kind != KX_INT || top->lo->i != 0) {
+            expr(out, k, top->lo);
+            fputs(" + ", out);
+        }
+        fprintf(out, "(int64_t)blockIdx.x * blockDim.x + threadIdx.x; %s < ", v);
         expr(out, k, top->hi);
         fprintf(out, "; %s += (int64_t)gridDim.x * blockDim.x) {\n", v);
         thread_stmts(out, k, top->body, 2);
@@ -274,8 +298,10 @@ static void print_launcher(FILE *out, const Kernel *k, Mapping map)
     } else {
         fputs("    int64_t tpc_count = ", out);
         expr(out, k, top->hi);
-        fputs(" - ", out);
-        expr(out, k, top->lo);
+        if (top->lo->kind != KX_INT || top->lo->i != 0) {
+            fputs(" - ", out);
+            expr(out, k, top->lo);
+        }
         fputs(";\n    if (tpc_count <= 0)\n        return;\n", out);
         if (map == MAP_ROWS)
             fputs("    int64_t tpc_blocks = tpc_count < TPC_MAX_BLOCKS ? tpc_count : TPC_MAX_BLOCKS;\n",

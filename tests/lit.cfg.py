@@ -60,6 +60,21 @@ if os.path.isdir(os.path.join(pypi, "transformers")):
     config.available_features.add("transformers")
 config.substitutions.append(("%pypi", pypi))
 
+# --target cuda: nvcc where tpc looks for it ($CUDA_HOME, PATH, /usr/local/cuda), and this
+# build's tpc built with the toolkit (tpc_config.h).
+def has_nvcc():
+    home = os.environ.get("CUDA_HOME")
+    if home and os.access(os.path.join(home, "bin", "nvcc"), os.X_OK):
+        return True
+    return shutil.which("nvcc") is not None or os.access("/usr/local/cuda/bin/nvcc", os.X_OK)
+try:
+    with open(os.path.join(build, "tpc_config.h")) as f:
+        cuda_built = "#define TPC_CUDA_FOUND       1" in f.read()
+except OSError:
+    cuda_built = False
+if cuda_built and has_nvcc():
+    config.available_features.add("nvcc")
+
 config.substitutions.append(("%tpc", os.path.join(build, "tpc")))
 config.substitutions.append(("%build", build))
 config.substitutions.append(("%root", root))
