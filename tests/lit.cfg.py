@@ -74,6 +74,15 @@ except OSError:
     cuda_built = False
 if cuda_built and has_nvcc():
     config.available_features.add("nvcc")
+# A GPU to run on: tests that need one are marked REQUIRES: cuda-gpu, and never pass without.
+import subprocess
+try:
+    gpus = subprocess.run(["nvidia-smi", "-L"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          timeout=30).stdout.decode(errors="replace")
+except (OSError, subprocess.TimeoutExpired):
+    gpus = ""
+if cuda_built and "GPU " in gpus:
+    config.available_features.add("cuda-gpu")
 
 config.substitutions.append(("%tpc", os.path.join(build, "tpc")))
 config.substitutions.append(("%build", build))

@@ -5,9 +5,12 @@ output with tpcref's float64 reference. Prints one line per -tp, for FileCheck:
     tp 3: rel L2 = 3.1e-07 <= 3e-06
 
 usage: e2e.py --tpc TPC --model FILE --family F --work DIR [--tp 1,2,3,4] [--dtype f32]
-              [--program-dtype f32|bf16]
+              [--program-dtype f32|bf16] [--target cpu|cuda|cuda-sim]
               [--shards N | --single-file] [--batch B] [--seq T] [--pad K] [--set k=v ...]
               [-D k=v ...] [--random-weights SEED] [--reference tpcref|hf --pypi DIR]
+
+--target cuda runs the CUDA build (a GPU is needed); cuda-sim builds the same CUDA sources
+under the CPU harness of the CUDA execution model (make sim: docs/cudasim.md) and runs that.
 
 With --random-weights there is no checkpoint: every program makes the same weights from the
 seed (and the same inputs), and each -tp's output is compared with -tp 1's.
@@ -32,6 +35,7 @@ def main():
     ap.add_argument("--dtype", default="f32", help="the checkpoint's dtype")
     ap.add_argument("--program-dtype", default="f32",
                     help="tpc --dtype: how the program stores the projections' weights")
+    ap.add_argument("--target", choices=("cpu", "cuda", "cuda-sim"), default="cpu")
     ap.add_argument("--shards", type=int, default=0)
     ap.add_argument("--single-file", action="store_true")
     ap.add_argument("--batch", type=int, default=2)
@@ -96,10 +100,17 @@ def main():
     os.makedirs(runs, exist_ok=True)
     for tp in tps:
         out = os.path.join(runs, "tp%d" % tp)
-        run([args.tpc, args.model, "-tp", str(tp), "-o", out, "--dtype", args.program_dtype]
-            + defines)
+        tpc = [args.tpc, args.model, "-tp", str(tp), "-o", out, "--dtype", args.program_dtype]
+        if args.target == "cpu":
+            run(tpc + defines)
+        elif args.target == "cuda":
+            run(tpc + ["--target", "cuda"] + defines)
+        else:  # the CUDA sources, built under the CPU harness only (nvcc is tests/cuda/build's)
+            run(tpc + ["--target", "cuda", "--emit", "c"] + defines)
+            run(["make", "-s", "--no-print-directory", "-C", out, "-f", "Makefile", "sim"])
         prog = [p for p in os.listdir(out) if os.access(os.path.join(out, p), os.X_OK)
-                and not p.endswith((".c", "Makefile"))][0]
+                and not p.endswith((".c", "Makefile"))
+                and p.endswith("-sim") == (args.target == "cuda-sim")][0]
         if output is None:  # random weights: the program's first output
             output = "out"
         result = os.path.join(runs, "tp%d.npy" % tp)
