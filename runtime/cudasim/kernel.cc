@@ -23,10 +23,12 @@
 #include "internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define CUDASIM_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define CUDASIM_ASAN 1
 #endif
@@ -210,6 +212,11 @@ void fiber_entry(unsigned hi, unsigned lo)
 
 void fiber_prepare(Fiber *f)
 {
+#ifdef CUDASIM_ASAN
+    // The stack's last user never unwound (a fiber ends by switching away): its frames' redzones
+    // are still poisoned.
+    __asan_unpoison_memory_region(f->stack, f->stack_size);
+#endif
 #if defined(__x86_64__)
     uintptr_t top = ((uintptr_t)f->stack + f->stack_size) & ~(uintptr_t)15;
     uint64_t *sp = (uint64_t *)(top - 80);

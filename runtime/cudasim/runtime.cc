@@ -65,6 +65,7 @@ namespace {
 constexpr size_t DEVICE_MEMORY = (size_t)80 << 30;  // an H100's 80 GiB, per simulated device
 
 struct Allocation {
+    void *memory;  // held here, so that LeakSanitizer sees it: device memory lives until exit
     size_t size;
     int device;
 };
@@ -72,8 +73,9 @@ struct Allocation {
 int device_count = -1;  // -1: not read yet; -2: no driver
 int current_device;
 cudaError_t last_error = cudaSuccess;
-std::map<uintptr_t, Allocation> device_allocations;
-std::set<void *> host_allocations;
+// Never destroyed: memory handed out stays reachable until exit, when LeakSanitizer looks.
+std::map<uintptr_t, Allocation> &device_allocations = *new std::map<uintptr_t, Allocation>;
+std::set<void *> &host_allocations = *new std::set<void *>;
 std::vector<Capture *> captures;  // active ones
 size_t allocated[1024];
 
@@ -408,7 +410,7 @@ cudaError_t cudaMalloc(void **devPtr, size_t size)
     if (!p)
         return fail(cudaErrorMemoryAllocation);
     memset(p, 0xff, size);  // never written: NaN, as a GPU's garbage would be
-    device_allocations[(uintptr_t)p] = Allocation{size, current_device};
+    device_allocations[(uintptr_t)p] = Allocation{p, size, current_device};
     allocated[current_device] += size;
     *devPtr = p;
     return cudaSuccess;

@@ -178,6 +178,7 @@ int main(int argc, char **argv)
         printf("%d ranks joining a communicator of %d: %s\n", size, size + 1,
                ncclGetErrorString(r));
 
+    CUDA_CHECK(cudaStreamDestroy(s));
     NCCL_CHECK(ncclCommDestroy(comm));
     MPI_Finalize();
     return 0;
