@@ -86,6 +86,10 @@ if cuda_built and "GPU " in gpus:
 
 config.substitutions.append(("%tpc", os.path.join(build, "tpc")))
 config.substitutions.append(("%build", build))
+# The CPU harness of the CUDA execution model: its compile commands, written by the build.
+config.substitutions.append(("%cudasim-cxx", os.path.join(build, "runtime", "cudasim", "cudasim-cxx")))
+config.substitutions.append(("%not-crash", os.path.join(llvm_bin, "not") + " --crash"))
+config.substitutions.append(("%cudasim-cc", os.path.join(build, "runtime", "cudasim", "cudasim-cc")))
 config.substitutions.append(("%root", root))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%mpirun", "mpirun --bind-to none --oversubscribe"))
