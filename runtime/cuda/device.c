@@ -85,8 +85,9 @@ void tpcrt_cuda_start(void)
                      problem == DEVICE_NONE && err != cudaSuccess ? ")" : "");
         else
             snprintf(line, sizeof line,
-                     "a node has fewer CUDA devices than ranks (rank 0's: %d devices, %d ranks): "
-                     "one GPU per rank; start fewer ranks per node", devices, local_size);
+                     "a node has fewer CUDA devices than ranks (rank 0's: %d device%s, %d ranks): "
+                     "one GPU per rank; start fewer ranks per node", devices,
+                     devices == 1 ? "" : "s", local_size);
         tpcrt_refuse("%s", line);
     }
 
