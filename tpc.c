@@ -44,8 +44,9 @@ static const char help[] =
     "  --cuda-arch LIST       with --target cuda: the GPUs' code, e.g. sm_80,sm_90 (the\n"
     "                         default; PTX of the last is kept for newer GPUs)\n"
     "  --backend c|llvm       kernels as C source or through the LLVM-C API\n"
-    "  --dtype f32|bf16       the stored type of the projections' weights (default f32);\n"
-    "                         activations stay f32\n"
+    "  --dtype f32|bf16       the stored type of the projections' weights (default f32;\n"
+    "                         bf16 with --target cuda);\n"
+    "                         activations stay f32 (CUDA rounds a bf16 GEMM's input rows)\n"
     "  --rank R               with ir/dot: show the slices rank R holds (default 0)\n"
     "  --no-elide             keep every all-gather of the naive plan\n"
     "  --sequence-parallel    reduce-scatter / all-gather around norms instead of all-reduce\n"
@@ -173,6 +174,7 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
     static const char *const dtypes[] = {"f32", "bf16"};
     *opt = (Options){.outdir = "out", .tp = 1, .emit = EMIT_BIN};
     opt->defines = arena_array(a, (size_t)argc, sizeof *opt->defines);
+    bool dtype_given = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -205,6 +207,7 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
         } else if (is_flag(arg, "--dtype")) {
             opt->dtype = (WeightDType)choose("--dtype", flag_value(argc, argv, &i, "--dtype"),
                                              dtypes, 2);
+            dtype_given = true;
         } else if (is_flag(arg, "--backend")) {
             opt->backend = (BackendKind)choose("--backend",
                                                flag_value(argc, argv, &i, "--backend"), backends, 2);
@@ -230,6 +233,8 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
     }
     if (!opt->input)
         usage_error("no model file given");
+    if (!dtype_given && opt->target == TARGET_CUDA)
+        opt->dtype = WEIGHTS_BF16; /* GPUs: bf16 projections by default, as vLLM serves them */
     if (opt->rank >= opt->tp)
         usage_error("--rank %d is not a rank of -tp %d (ranks are 0 to %d)", opt->rank, opt->tp,
                     opt->tp - 1);
@@ -243,8 +248,6 @@ static void refuse_unbuilt(const Options *opt)
     if (opt->target == TARGET_CUDA && !TPC_CUDA_FOUND)
         usage_error("--target cuda: this tpc was built without the CUDA toolkit (none in "
                     "$CUDA_HOME or /usr/local/cuda when it was configured)");
-    if (opt->target == TARGET_CUDA && opt->dtype == WEIGHTS_BF16)
-        usage_error("--target cuda: --dtype bf16 is not built yet for CUDA (use --dtype f32)");
     if (opt->cuda_arch && opt->target != TARGET_CUDA)
         usage_error("--cuda-arch is for --target cuda");
     if (opt->backend == BACKEND_LLVM || opt->emit == EMIT_LLVM)

@@ -184,8 +184,8 @@ static void print_read(Printer *pr, FILE *out, const WeightField *f, const Weigh
 {
     const Weight *t = rd->tensor;
     /* --target cuda reads into the pinned staging buffer the field is uploaded from */
-    const char *dst = pr->cuda ? "stage" : arena_printf(pr->a, "%s->%s", f->group ? "l" : "w",
-                                                       f->name);
+    const char *dst = pr->cuda ? (f->bf16 ? "(uint16_t *)stage" : "(float *)stage")
+                               : arena_printf(pr->a, "%s->%s", f->group ? "l" : "w", f->name);
     if (rd->offset->nterms)
         dst = arena_printf(pr->a, "%s + %s", dst, size_c(pr, rd->offset));
     fprintf(out, "%stpcrt_weights_read%s(src, %s, %s, %d, (int64_t[]){", indent,
@@ -215,7 +215,8 @@ static void print_field_load(Printer *pr, FILE *out, const WeightField *f, const
     const char *next = f->bf16 ? "next_bf16" : "next";
     fprintf(out, "%s%s->%s = %s;\n", indent, f->group ? "l" : "w", f->name, next);
     fprintf(out, "%s%s += %s;\n", indent, next, size_c(pr, f->elements));
-    const char *bytes = arena_printf(pr->a, "sizeof(float) * (size_t)(%s)", size_c(pr, f->elements));
+    const char *bytes = arena_printf(pr->a, "sizeof(%s) * (size_t)(%s)",
+                                     f->bf16 ? "uint16_t" : "float", size_c(pr, f->elements));
     if (pr->cuda)
         fprintf(out, "%sstage = tpcrt_cuda_stage(%s);\n", indent, bytes);
     for (int k = 0; k < f->nreads; k++)
@@ -278,11 +279,11 @@ static void print_loader(Printer *pr, FILE *out)
                  "    float *next = tpcrt_%salloc(sizeof(float) * (size_t)f32, \"weights\");\n"
                  "    w->block = next;\n", pr->cuda ? "cuda_" : "");
     if (pr->cuda)
-        fprintf(out, "    float *stage; /* each field is read here, then copied to the device */\n");
+        fprintf(out, "    void *stage; /* each field is read here, then copied to the device */\n");
     if (bf16)
-        fprintf(out, "    uint16_t *next_bf16 = tpcrt_alloc(sizeof(uint16_t) * (size_t)bf16, "
+        fprintf(out, "    uint16_t *next_bf16 = tpcrt_%salloc(sizeof(uint16_t) * (size_t)bf16, "
                      "\"bf16 weights\");\n"
-                     "    w->block_bf16 = next_bf16;\n");
+                     "    w->block_bf16 = next_bf16;\n", pr->cuda ? "cuda_" : "");
     else
         fprintf(out, "    (void)bf16;\n");
     fprintf(out, "    tpcrt_load_begin(weight_bytes(rank));\n");

@@ -22,11 +22,34 @@ char *print_cuda_kernels(Program *p, const char *source_path, size_t *size)
             " * each a __global__ function and a launcher, called from %s.c as the C build calls\n"
             " * its kernels. Built by nvcc for the GPU, and by g++ under the CPU harness of the\n"
             " * CUDA execution model (make sim). */\n"
-            "#include <cuda_runtime.h>\n#include <stdint.h>\n\n",
+            "#include <cuda_bf16.h>\n#include <cuda_runtime.h>\n#include <stdint.h>\n\n",
             p->g->name, p->tp, c_comment(p->a, source_path), p->g->name);
     kernel_print_cuda_prelude(out);
     for (int i = 0; i < p->kernels.len; i++)
         kernel_print_cuda(out, p->kernels.items[i]);
+    if (p->weight_elements_bf16) /* the one kernel of no op: a GEMM's f32 rows as bf16 operands */
+        fputs("/* out[r, c] = bf16(x[r * ld_x + c]), rounded to nearest even: a bf16 GEMM's rows */\n"
+              "__global__ void __launch_bounds__(256) tpc_to_bf16_kernel(__nv_bfloat16 *out,\n"
+              "                                                          const float *x, int64_t ld_x,\n"
+              "                                                          int64_t rows, int64_t cols)\n"
+              "{\n"
+              "    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < rows * cols;\n"
+              "         i += (int64_t)gridDim.x * blockDim.x)\n"
+              "        out[i] = __float2bfloat16(x[i / cols * ld_x + i % cols]);\n"
+              "}\n\n"
+              "extern \"C\" void tpc_to_bf16(uint16_t *out, const float *x, int64_t ld_x, int64_t rows,\n"
+              "                            int64_t cols)\n"
+              "{\n"
+              "    int64_t tpc_count = rows * cols;\n"
+              "    if (tpc_count <= 0)\n"
+              "        return;\n"
+              "    int64_t tpc_blocks = (tpc_count + 255) / 256;\n"
+              "    tpc_blocks = tpc_blocks < TPC_MAX_BLOCKS ? tpc_blocks : TPC_MAX_BLOCKS;\n"
+              "    TPC_LAUNCH(tpc_to_bf16_kernel, (unsigned)tpc_blocks, 256, tpcrt_cuda_stream())(\n"
+              "        (__nv_bfloat16 *)out, x, ld_x, rows, cols);\n"
+              "    tpcrt_cuda_launched(\"tpc_to_bf16\");\n"
+              "}\n\n",
+              out);
     fclose(out);
     return text;
 }
@@ -42,6 +65,9 @@ void print_cuda_launchers(Printer *pr, FILE *out)
         kernel_print_c_params(out, k, (int)strlen(k->name) + 6);
         fprintf(out, ");\n");
     }
+    if (p->weight_elements_bf16)
+        fprintf(out, "void tpc_to_bf16(uint16_t *out, const float *x, int64_t ld_x, int64_t rows, "
+                     "int64_t cols);\n");
     fputs("\n"
           "/* y = beta y + x w^T for m rows of x (w stored [n, k], as nn.Linear), by cuBLAS. */\n"
           "static void linear_rows(float *y, int64_t ld_y, const float *x, int64_t ld_x, const float *w,\n"
@@ -56,6 +82,17 @@ void print_cuda_launchers(Printer *pr, FILE *out)
           "    tpcrt_cuda_sgemm(false, m, n, k, 1.0f, x, ld_x, w, n, beta, y, ld_y);\n"
           "}\n\n",
           out);
+    if (p->weight_elements_bf16)
+        fputs("/* y = beta y + x w^T for m rows of x, w bf16 [n, k]: x rounded to bf16 (a kernel, into\n"
+              " * the runtime's scratch), then cuBLAS with bf16 operands, f32 accumulation and output. */\n"
+              "static void linear_rows_bf16(float *y, int64_t ld_y, const float *x, int64_t ld_x,\n"
+              "                             const uint16_t *w, int64_t m, int64_t n, int64_t k, float beta)\n"
+              "{\n"
+              "    uint16_t *x_bf16 = tpcrt_cuda_scratch_bf16(m * k);\n"
+              "    tpc_to_bf16(x_bf16, x, ld_x, m, k);\n"
+              "    tpcrt_cuda_gemm_bf16(m, n, k, x_bf16, w, beta, y, ld_y);\n"
+              "}\n\n",
+              out);
     if (p->attention_softmax < 0)
         return;
     fprintf(out,
@@ -228,10 +265,10 @@ void print_cuda_main(Printer *pr, FILE *out)
                  "        tpcrt_free(in[k]);\n"
                  "        tpcrt_cuda_free(in_device[k]);\n"
                  "    }\n"
-                 "    tpcrt_cuda_free(w.block);\n"
+                 "    tpcrt_cuda_free(w.block);\n%s"
                  "    tpcrt_cuda_free(block);\n"
                  "    tpcrt_cuda_finish();\n"
                  "    tpcrt_finalize();\n"
                  "    return 0;\n}\n",
-            g->inputs.len);
+            g->inputs.len, pr->p->weight_elements_bf16 ? "    tpcrt_cuda_free(w.block_bf16);\n" : "");
 }

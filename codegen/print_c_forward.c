@@ -130,7 +130,8 @@ static void print_statement(Printer *pr, const Step *s, int depth)
             line(pr, depth, "// the replicated term is rank 0's alone: the others start from 0");
         }
         line(pr, depth, "%s(%s, %s, %s, %s, %s, %s, %s, %s, %s);",
-             s->bf16 ? "tpcrt_linear_bf16" : s->in_out ? "matmul_rows" : "linear_rows",
+             s->bf16 ? (pr->cuda ? "linear_rows_bf16" : "tpcrt_linear_bf16")
+             : s->in_out ? "matmul_rows" : "linear_rows",
              ref_c(pr, s->y), size_c(pr, s->ld_y),
              ref_c(pr, s->x), size_c(pr, s->ld_x), ref_c(pr, s->w), size_c(pr, s->m),
              size_c(pr, s->n), size_c(pr, s->k), beta_c(s->beta));

@@ -28,6 +28,8 @@ typedef struct TpcrtCuda {
     float *staging;             /* collectives' packing buffer (device), grown when needed */
     int64_t staging_capacity;   /* its floats */
     int64_t collective_bytes;   /* its bytes, for --stats */
+    uint16_t *scratch_bf16;     /* bf16 GEMMs' rounded rows, grown when needed */
+    int64_t scratch_bf16_capacity;
     int64_t allocated;          /* device bytes allocated so far */
 } TpcrtCuda;
 

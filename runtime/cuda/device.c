@@ -118,6 +118,7 @@ void tpcrt_cuda_finish(void)
     cublasDestroy(tpcrt_cuda.blas);
     tpcrt_cuda_free(tpcrt_cuda.workspace);
     tpcrt_cuda_free(tpcrt_cuda.staging);
+    tpcrt_cuda_free(tpcrt_cuda.scratch_bf16);
     cudaStreamDestroy(tpcrt_cuda.stream);
     tpcrt_cuda = (TpcrtCuda){0};
 }
@@ -297,6 +298,33 @@ void tpcrt_cuda_sgemm(bool trans_b, int64_t m, int64_t n, int64_t k, float alpha
                                     a, CUDA_R_32F, blas_int(lda, "lda"), &beta, c, CUDA_R_32F,
                                     blas_int(ldc, "ldc"), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                        "cublasGemmEx");
+}
+
+uint16_t *tpcrt_cuda_scratch_bf16(int64_t elements)
+{
+    if (elements > tpcrt_cuda.scratch_bf16_capacity) {
+        tpcrt_cuda_sync();
+        tpcrt_cuda_free(tpcrt_cuda.scratch_bf16);
+        tpcrt_cuda.scratch_bf16 = tpcrt_cuda_alloc(sizeof(uint16_t) * (size_t)elements,
+                                                   "bf16 GEMM rows");
+        tpcrt_cuda.scratch_bf16_capacity = elements;
+    }
+    return tpcrt_cuda.scratch_bf16;
+}
+
+void tpcrt_cuda_gemm_bf16(int64_t m, int64_t n, int64_t k, const uint16_t *x, const uint16_t *w,
+                          float beta, float *y, int64_t ld_y)
+{
+    if (m == 0 || n == 0)
+        return;
+    float alpha = 1.0f;
+    /* column-major: y^T [n, m] = w [n, k] (stored as w^T: transposed) x^T [k, m] */
+    tpcrt_cublas_check(cublasGemmEx(tpcrt_cuda.blas, CUBLAS_OP_T, CUBLAS_OP_N, blas_int(n, "n"),
+                                    blas_int(m, "m"), blas_int(k, "k"), &alpha, w, CUDA_R_16BF,
+                                    blas_int(k, "k"), x, CUDA_R_16BF, blas_int(k, "k"), &beta, y,
+                                    CUDA_R_32F, blas_int(ld_y, "ld_y"), CUBLAS_COMPUTE_32F,
+                                    CUBLAS_GEMM_DEFAULT),
+                       "cublasGemmEx (bf16)");
 }
 
 /* ---- CUDA graphs --------------------------------------------------------------------------- */

@@ -79,6 +79,14 @@ void tpcrt_cuda_sgemm(bool trans_b, int64_t m, int64_t n, int64_t k, float alpha
                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                       float *c, int64_t ldc);
 
+/* A bf16 GEMM of --dtype bf16: y = beta y + x w^T with x bf16 [m, k] (rows k apart), w bf16
+ * [n, k] (nn.Linear's layout), y f32 [m, n] (rows ld_y apart); f32 accumulation. x comes from
+ * tpcrt_cuda_scratch_bf16: a device buffer of at least `elements` bf16, grown when a larger one
+ * is asked for (the first forward grows it; a graph captured after it allocates nothing). */
+uint16_t *tpcrt_cuda_scratch_bf16(int64_t elements);
+void tpcrt_cuda_gemm_bf16(int64_t m, int64_t n, int64_t k, const uint16_t *x, const uint16_t *w,
+                          float beta, float *y, int64_t ld_y);
+
 /* ---- collectives (NCCL), over the splits of tpcrt.h; queued on the stream -------------------- */
 
 void tpcrt_cuda_all_reduce_sum(float *buf, int64_t count);
