@@ -93,6 +93,17 @@ void print_cuda_launchers(Printer *pr, FILE *out)
               "    tpcrt_cuda_gemm_bf16(m, n, k, x_bf16, w, beta, y, ld_y);\n"
               "}\n\n",
               out);
+    if (p->generation)
+        fputs("/* A step's k or v (cols columns of batch * seq rows, ld apart) into the cache, which holds\n"
+              " * kv_rows positions of each sequence: the step's rows go to positions past.. */\n"
+              "static void kv_append(float *cache, const float *x, int64_t ld, int64_t batch, int64_t seq,\n"
+              "                      int64_t cols, int64_t past, int64_t kv_rows)\n"
+              "{\n"
+              "    for (int64_t b = 0; b < batch; b++)\n"
+              "        tpcrt_cuda_copy_rows(cache + (b * kv_rows + past) * cols, cols, x + b * seq * ld, ld,\n"
+              "                             seq, cols);\n"
+              "}\n\n",
+              out);
     if (p->attention_softmax < 0)
         return;
     fprintf(out,
@@ -242,11 +253,16 @@ void print_cuda_main(Printer *pr, FILE *out)
                 c_string(pr->a, g->symbols.items[i]));
     fprintf(out, "    int64_t elements[BUFFERS];\n"
                  "    buffer_elements(elements, dims, rank);\n"
-                 "    int64_t activation_bytes = tpcrt_buffers_bytes(elements, BUFFERS);\n"
-                 "    /* every rank runs this program with the same arguments; the weights and\n"
+                 "    int64_t activation_bytes = tpcrt_buffers_bytes(elements, BUFFERS);\n");
+    bool gen = pr->p->generation != NULL;
+    if (gen)
+        print_generation_main(pr, out);
+    fprintf(out, "    /* every rank runs this program with the same arguments; the weights and\n"
                  "     * activations are the device's, which must hold them */\n"
                  "    tpcrt_check_start(&program, &args, &bound, 0, 0);\n"
-                 "    tpcrt_cuda_check_memory(weight_bytes(rank), activation_bytes);\n"
+                 "    tpcrt_cuda_check_memory(weight_bytes(rank), activation_bytes%s);\n",
+            gen ? " + cache_bytes" : "");
+    fprintf(out, ""
                  "    check_inputs(in, dims, rank);\n"
                  "    void *in_device[%d];\n", ninputs);
     for (int i = 0; i < g->inputs.len; i++)
@@ -259,8 +275,8 @@ void print_cuda_main(Printer *pr, FILE *out)
                  "    tpcrt_weights_close(src);\n"
                  "    float *buf[BUFFERS];\n"
                  "    float *block = tpcrt_cuda_buffers_alloc(buf, elements, BUFFERS);\n\n"
-                 "    run_forward(&w, buf, in_device, dims, rank, &args);\n"
-                 "    tpcrt_cuda_stats_report(&args, weight_bytes(rank), activation_bytes, 0);\n"
+                 "%s"
+                 "    tpcrt_cuda_stats_report(&args, weight_bytes(rank), activation_bytes, %s);\n"
                  "    for (int k = 0; k < %d; k++) {\n"
                  "        tpcrt_free(in[k]);\n"
                  "        tpcrt_cuda_free(in_device[k]);\n"
@@ -270,5 +286,12 @@ void print_cuda_main(Printer *pr, FILE *out)
                  "    tpcrt_cuda_finish();\n"
                  "    tpcrt_finalize();\n"
                  "    return 0;\n}\n",
+            gen ? "    int64_t kv_bytes = 0; /* --generate's KV cache, for --stats */\n"
+                  "    if (args.generate > 0) /* the prompt's ids from the host, as the sampler's */\n"
+                  "        kv_bytes = generate(&w, buf, in, dims, rank, &args, cache_sizes);\n"
+                  "    else\n"
+                  "        run_forward(&w, buf, in_device, dims, rank, &args);\n"
+                : "    run_forward(&w, buf, in_device, dims, rank, &args);\n",
+            gen ? "kv_bytes" : "0",
             g->inputs.len, pr->p->weight_elements_bf16 ? "    tpcrt_cuda_free(w.block_bf16);\n" : "");
 }

@@ -9,12 +9,10 @@
 #include <string.h>
 
 /* --target cuda: the host's NAME.c, NAME_kernels.cu, NAME.h (NAME_main only: the library is
- * the CPU build's for now) and NAME_main.c; generation is the CPU build's for now too. */
+ * the CPU build's for now) and NAME_main.c. */
 static const char *emit_cuda_program(Graph *g, Program *p, const Options *opt,
                                      const char *source_path)
 {
-    p->generation = NULL;
-    p->no_generation = "--generate is built for --target cpu only (this program is --target cuda)";
     size_t size = 0;
     char *text = print_c(p, source_path, true, &size);
     const char *path = arena_printf(g->arena, "%s/%s.c", opt->outdir, g->name);

@@ -5,10 +5,11 @@
 #   1. Every family at -tp 1 (and 2, and 4, when there are that many GPUs) built with --target
 #      cuda and run on random weights and inputs, against the CPU build of the same model at
 #      -tp 1 on the same weights and inputs: "llama -tp 2: cuda vs cpu rel L2 3.1e-07 (<= 1e-05)".
-#   2. Llama-3-8B's shape (models/llama.tpl's own sizes) on random weights, f32: a forward of
-#      512 tokens (prefill) and of 1 token (what a decode step streams: every weight once),
-#      as TFLOP/s and GB/s against the device's peaks, measured first in the same run by
-#      scripts/gpu/peaks.cu (a cuBLAS GEMM and a device copy).
+#   2. Llama-3-8B's shape (models/llama.tpl's own sizes) on random weights, bf16 projections
+#      (--target cuda's default): prefill (a forward of 512 tokens) as TFLOP/s, and decode
+#      (--generate, after a 16-token prompt) as GB/s of weights streamed, against the device's
+#      peaks measured first in the same run by scripts/gpu/peaks.cu (a cuBLAS GEMM and a
+#      device copy). At -tp 2 too when there are two GPUs.
 # Exit status 0 when every comparison is within tolerance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +43,8 @@ for f in mlp llama qwen2 gpt2 bert; do
     "${mpirun[@]}" -np 1 "$work/$f-cpu/$f" "${data[@]}" --output "$work/$f-cpu.npy" >/dev/null
     for tp in "${tps[@]}"; do
         # shellcheck disable=SC2086
-        build/tpc "models/$f.tpl" -tp "$tp" --target cuda -o "$work/$f-cuda-$tp" ${sizes[$f]}
+        build/tpc "models/$f.tpl" -tp "$tp" --target cuda --dtype f32 -o "$work/$f-cuda-$tp" \
+            ${sizes[$f]}
         "${mpirun[@]}" -np "$tp" "$work/$f-cuda-$tp/$f" "${data[@]}" \
             --output "$work/$f-cuda-$tp.npy" >/dev/null
         /usr/bin/python3 - "$f" "$tp" "$work/$f-cuda-$tp.npy" "$work/$f-cpu.npy" <<'PY' || status=1
@@ -57,31 +59,39 @@ PY
     done
 done
 
-echo "== 2. Llama-3-8B's shape, random f32 weights"
+echo "== 2. Llama-3-8B's shape (models/llama.tpl's sizes), random weights, bf16 projections"
 "$nvcc" -O2 -std=c++17 -o "$work/peaks" scripts/gpu/peaks.cu -lcublas
 "$work/peaks" | tee "$work/peaks.txt"
 for tp in "${tps[@]}"; do
     [ "$tp" -le 2 ] || continue
     build/tpc models/llama.tpl -tp "$tp" --target cuda -o "$work/llama3-8b-$tp"
-    for seq in 512 1; do
-        "${mpirun[@]}" -np "$tp" "$work/llama3-8b-$tp/llama" --random-weights 1 --random-input 2 \
-            --dim batch=1 --dim seq=$seq --bench 10 --stats > "$work/bench-$tp-$seq.txt"
-        /usr/bin/python3 - "$tp" "$seq" "$work/bench-$tp-$seq.txt" "$work/peaks.txt" <<'PY'
+    # prefill: a forward of 512 tokens (a CUDA graph, replayed); decode: 32 new tokens after 16
+    "${mpirun[@]}" -np "$tp" "$work/llama3-8b-$tp/llama" --random-weights 1 --random-input 2 \
+        --dim batch=1 --dim seq=512 --bench 10 --stats > "$work/prefill-$tp.txt"
+    "${mpirun[@]}" -np "$tp" "$work/llama3-8b-$tp/llama" --random-weights 1 --random-input 2 \
+        --dim batch=1 --dim seq=16 --generate 32 --bench 1 > "$work/decode-$tp.txt"
+    /usr/bin/python3 - "$tp" "$work/prefill-$tp.txt" "$work/decode-$tp.txt" "$work/peaks.txt" <<'PY'
 import re, sys
-tp, seq = int(sys.argv[1]), int(sys.argv[2])
-text, peaks = open(sys.argv[3]).read(), open(sys.argv[4]).read()
-ms = float(re.search(r"bench: median ([0-9.]+) ms", text).group(1))
-weights = sum(float(w) for w in re.findall(r"device memory: weights ([0-9.]+) MB", text)) * 1e6
-sgemm = float(re.search(r"sgemm ([0-9.]+) TFLOP/s", peaks).group(1))
+tp = int(sys.argv[1])
+prefill, decode, peaks = (open(f).read() for f in sys.argv[2:5])
+# Llama-3-8B: every parameter but the embedding table is a multiply-add per token
+flops_per_token = 2 * (8.03e9 - 128256 * 4096)
+weights = sum(float(w) for w in re.findall(r"device memory: weights ([0-9.]+) MB", prefill)) * 1e6
+streamed = (weights - 128256 * 4096 * 4) / tp  # a decode step reads every weight but the table
+bf16 = float(re.search(r"bf16 gemm ([0-9.]+) TFLOP/s", peaks).group(1))
 copy = float(re.search(r"copy ([0-9.]+) GB/s", peaks).group(1))
-# every weight is a multiply-add per token (the embedding table's too: an upper bound)
-flops = 2.0 * weights / 4 * seq
-tflops = flops / (ms / 1e3) / 1e12 / tp
-gbs = weights / tp / (ms / 1e3) / 1e9
-print("llama3-8b -tp %d, %d token%s: median %.2f ms, %.1f TFLOP/s per GPU (%.0f%% of sgemm), "
-      "%.0f GB/s of weights per GPU (%.0f%% of copy)" % (tp, seq, "" if seq == 1 else "s", ms,
-      tflops, 100 * tflops / sgemm, gbs, 100 * gbs / copy))
+ms = float(re.search(r"bench: median ([0-9.]+) ms", prefill).group(1))
+tflops = flops_per_token * 512 / (ms / 1e3) / 1e12 / tp
+print("llama3-8b -tp %d prefill, 512 tokens: %.1f ms, %.0f TFLOP/s per GPU (%.0f%% of the bf16 "
+      "GEMM's)" % (tp, ms, tflops, 100 * tflops / bf16))
+m = re.search(r"decode median ([0-9.]+) ms/token", decode)
+if m:
+    d = float(m.group(1))
+    gbs = streamed / (d / 1e3) / 1e9
+    print("llama3-8b -tp %d decode: %.2f ms/token, %.0f GB/s of weights per GPU (%.0f%% of the "
+          "copy's)" % (tp, d, gbs, 100 * gbs / copy))
+else:
+    print("llama3-8b -tp %d decode: no bench line" % tp)
 PY
-    done
 done
 exit $status

@@ -247,6 +247,14 @@ void *tpcrt_cuda_to_device(const void *host, size_t bytes, const char *what)
     return device;
 }
 
+void tpcrt_cuda_copy_to_device(void *device, const void *host, size_t bytes)
+{
+    tpcrt_cuda_sync(); /* the device may still read what is there */
+    if (bytes)
+        tpcrt_cuda_check(cudaMemcpy(device, host, bytes, cudaMemcpyHostToDevice),
+                         "copying to the device");
+}
+
 void tpcrt_cuda_to_host(void *host, const void *device, size_t bytes)
 {
     tpcrt_cuda_sync();

@@ -61,6 +61,8 @@ void tpcrt_cuda_load_end(void);
 
 /* A host array to a new device allocation (synchronous; free with tpcrt_cuda_free). */
 void *tpcrt_cuda_to_device(const void *host, size_t bytes, const char *what);
+/* Host to an existing device allocation, synchronous. */
+void tpcrt_cuda_copy_to_device(void *device, const void *host, size_t bytes);
 /* Device to host, synchronous (after everything queued before it). */
 void tpcrt_cuda_to_host(void *host, const void *device, size_t bytes);
 
