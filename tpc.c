@@ -8,6 +8,7 @@
 #include "passes.h"
 #include "tpc_config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -24,7 +25,8 @@ static Arena *arena;
 static const char usage[] =
     "usage: tpc MODEL.tpl [-tp N] [-o DIR] [-D NAME=VALUE ...]\n"
     "           [--emit bin|c|ir|llvm|plan|dot|program]\n"
-    "           [--target cpu|cuda] [--backend c|llvm] [--cpu NAME] [--dtype f32|bf16] [--rank R]\n"
+    "           [--target cpu|cuda] [--cuda-arch sm_XY,...] [--backend c|llvm] [--cpu NAME]\n"
+    "           [--dtype f32|bf16] [--rank R]\n"
     "           [--no-elide] [--sequence-parallel] [--print-after PASS] [--print-after-all] [-h]\n"
     "           [--version]\n";
 
@@ -40,12 +42,15 @@ static const char help[] =
     "                         LLVM IR, optimised (O3) for --cpu, on stdout;\n"
     "                         program: the per-rank program form codegen prints, on stdout\n"
     "  --target cpu|cuda      C with OpenBLAS and MPI, or CUDA C with cuBLAS and NCCL\n"
+    "  --cuda-arch LIST       with --target cuda: the GPUs' code, e.g. sm_80,sm_90 (the\n"
+    "                         default; PTX of the last is kept for newer GPUs)\n"
     "  --backend c|llvm       kernels as C source (default), or built through the LLVM-C API\n"
     "                         into DIR/NAME_kernels.o (vectorised for --cpu)\n"
     "  --cpu NAME             with --backend llvm: the CPU the kernels are built for, an LLVM\n"
     "                         name (skylake-avx512, znver3, x86-64); default this machine's\n"
-    "  --dtype f32|bf16       the stored type of the projections' weights (default f32);\n"
-    "                         activations stay f32\n"
+    "  --dtype f32|bf16       the stored type of the projections' weights (default f32;\n"
+    "                         bf16 with --target cuda);\n"
+    "                         activations stay f32 (CUDA rounds a bf16 GEMM's input rows)\n"
     "  --rank R               with ir/dot: show the slices rank R holds (default 0)\n"
     "  --no-elide             keep every all-gather of the naive plan\n"
     "  --sequence-parallel    reduce-scatter / all-gather around norms instead of all-reduce\n"
@@ -66,6 +71,27 @@ static _Noreturn void usage_error(const char *fmt, ...)
     va_end(ap);
     fputs(usage, stderr);
     exit(EXIT_USAGE);
+}
+
+/* --cuda-arch: sm_ and digits (a letter after them: sm_90a), comma-separated; it goes into
+ * the Makefile's nvcc line, so nothing else may. */
+static void check_cuda_arch(const char *list)
+{
+    const char *s = list;
+    for (;;) {
+        if (strncmp(s, "sm_", 3) != 0 || !isdigit((unsigned char)s[3]))
+            break;
+        s += 3;
+        while (isdigit((unsigned char)*s))
+            s++;
+        if (isalpha((unsigned char)*s))
+            s++;
+        if (*s == '\0')
+            return;
+        if (*s++ != ',')
+            break;
+    }
+    usage_error("--cuda-arch '%s': expected GPU architectures such as sm_80,sm_90", list);
 }
 
 static void print_help(void)
@@ -152,6 +178,7 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
     static const char *const dtypes[] = {"f32", "bf16"};
     *opt = (Options){.outdir = "out", .tp = 1, .emit = EMIT_BIN};
     opt->defines = arena_array(a, (size_t)argc, sizeof *opt->defines);
+    bool dtype_given = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -180,9 +207,13 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
                                              targets, 2);
         } else if (is_flag(arg, "--cpu")) {
             opt->cpu = flag_value(argc, argv, &i, "--cpu");
+        } else if (is_flag(arg, "--cuda-arch")) {
+            opt->cuda_arch = flag_value(argc, argv, &i, "--cuda-arch");
+            check_cuda_arch(opt->cuda_arch);
         } else if (is_flag(arg, "--dtype")) {
             opt->dtype = (WeightDType)choose("--dtype", flag_value(argc, argv, &i, "--dtype"),
                                              dtypes, 2);
+            dtype_given = true;
         } else if (is_flag(arg, "--backend")) {
             opt->backend = (BackendKind)choose("--backend",
                                                flag_value(argc, argv, &i, "--backend"), backends, 2);
@@ -208,6 +239,8 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
     }
     if (!opt->input)
         usage_error("no model file given");
+    if (!dtype_given && opt->target == TARGET_CUDA)
+        opt->dtype = WEIGHTS_BF16; /* GPUs: bf16 projections by default, as vLLM serves them */
     if (opt->rank >= opt->tp)
         usage_error("--rank %d is not a rank of -tp %d (ranks are 0 to %d)", opt->rank, opt->tp,
                     opt->tp - 1);
@@ -223,8 +256,14 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
 /* Options that belong to later stages of the roadmap say so plainly. */
 static void refuse_unbuilt(const Options *opt)
 {
-    if (opt->target == TARGET_CUDA)
-        usage_error("--target cuda is not built yet (this tpc compiles for --target cpu)");
+    if (opt->target == TARGET_CUDA && !TPC_CUDA_FOUND)
+        usage_error("--target cuda: this tpc was built without the CUDA toolkit (none in "
+                    "$CUDA_HOME or /usr/local/cuda when it was configured)");
+    if (opt->cuda_arch && opt->target != TARGET_CUDA)
+        usage_error("--cuda-arch is for --target cuda");
+    if (opt->target == TARGET_CUDA && (opt->backend == BACKEND_LLVM || opt->emit == EMIT_LLVM))
+        usage_error("--backend llvm with --target cuda (kernels as PTX through LLVM) is not built "
+                    "yet (use --backend c)");
     if (opt->sequence_parallel)
         usage_error("--sequence-parallel is not built yet");
 }

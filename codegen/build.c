@@ -115,3 +115,98 @@ bool write_makefile(Graph *g, const Options *opt)
                                     n, n, n, kernels, n, kernels, n, n, n, n, n, n);
     return write_file(arena_printf(g->arena, "%s/Makefile", opt->outdir), text, strlen(text));
 }
+
+/* ---- --target cuda ---------------------------------------------------------------------------- */
+
+/* Whether path names an executable file. */
+static bool executable(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* nvcc: $CUDA_HOME/bin/nvcc, else the first on PATH, else /usr/local/cuda/bin/nvcc. Its path
+ * goes into the Makefile, so it may hold only characters make and the shell read as they are. */
+static const char *find_nvcc(Arena *a)
+{
+    const char *home = getenv("CUDA_HOME"), *found = NULL;
+    if (home && *home && executable(arena_printf(a, "%s/bin/nvcc", home)))
+        found = arena_printf(a, "%s/bin/nvcc", home);
+    for (const char *path = getenv("PATH"); !found && path && *path;) {
+        size_t n = strcspn(path, ":");
+        const char *candidate = arena_printf(a, "%.*s/nvcc", (int)n, path);
+        if (n && executable(candidate))
+            found = candidate;
+        path += n + (path[n] == ':');
+    }
+    if (!found && executable("/usr/local/cuda/bin/nvcc"))
+        found = "/usr/local/cuda/bin/nvcc";
+    if (!found) {
+        fprintf(stderr, "tpc: error: --target cuda needs nvcc: none in $CUDA_HOME/bin, on PATH or "
+                        "in /usr/local/cuda/bin (install the CUDA toolkit, or set CUDA_HOME)\n");
+        return NULL;
+    }
+    if (found[strspn(found, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-")]) {
+        fprintf(stderr, "tpc: error: nvcc's path '%s' has characters a Makefile cannot hold as "
+                        "they are: install it, or link it, under a plain path\n", c_comment(a, found));
+        return NULL;
+    }
+    return found;
+}
+
+/* nvcc's -gencode flags: each architecture's code, and PTX of the last for newer GPUs. */
+static const char *gencode_flags(Arena *a, const char *arch_list)
+{
+    const char *flags = "", *last = NULL;
+    for (const char *s = arch_list; *s;) {
+        size_t n = strcspn(s, ",");
+        const char *arch = arena_printf(a, "%.*s", (int)n - 3, s + 3); /* "80" of "sm_80" */
+        flags = arena_printf(a, "%s -gencode arch=compute_%s,code=sm_%s", flags, arch, arch);
+        last = arch;
+        s += n + (s[n] == ',');
+    }
+    return arena_printf(a, "%s -gencode arch=compute_%s,code=compute_%s", flags, last, last);
+}
+
+bool write_makefile_cuda(Graph *g, const Options *opt)
+{
+    const char *n = g->name, *nvcc = find_nvcc(g->arena);
+    if (!nvcc)
+        return false;
+    const char *arch = gencode_flags(g->arena, opt->cuda_arch ? opt->cuda_arch : "sm_80,sm_90");
+    const char *text = arena_printf(
+        g->arena,
+        "# Builds %s for CUDA GPUs (nvcc, cuBLAS, NCCL, MPI), as tpc does: make\n"
+        "# and %s-sim, the very same sources under the CPU harness of the CUDA execution model\n"
+        "# (runtime/cudasim, docs/cudasim.md): make sim\n"
+        "NVCC = %s\n"
+        "CUDA_ARCH =%s\n"
+        "CC = %s\n"
+        "CXX = %s\n"
+        "CFLAGS = %s\n"
+        "CUDA_INCLUDES = %s\n"
+        "LDLIBS = %s %s %s -lstdc++\n"
+        "SIM_INCLUDES = -I%s\n"
+        "SIM_CXXFLAGS = -std=gnu++17 -O1 -g -Wall " TPC_PROGRAM_CFLAGS "\n"
+        "SIM_LDLIBS = %s %s -lstdc++\n\n"
+        "all: %s\n\n"
+        "# ptxas's report of each kernel (registers, spills) is kept beside it\n"
+        "%s_kernels.o: %s_kernels.cu\n"
+        "\t$(NVCC) -O3 -std=c++17 $(CUDA_ARCH) -Xptxas -v -c -o $@ %s_kernels.cu 2> %s_kernels.ptxas.txt"
+        " || { cat %s_kernels.ptxas.txt >&2; exit 1; }\n\n"
+        "%s.o: %s.c %s.h\n\t$(CC) $(CFLAGS) $(CUDA_INCLUDES) -c -o $@ %s.c\n\n"
+        "%s: %s_main.c %s.h %s.o %s_kernels.o\n"
+        "\t$(CC) $(CFLAGS) -o $@ %s_main.c %s.o %s_kernels.o $(LDLIBS)\n\n"
+        "sim: %s-sim\n\n"
+        "%s_kernels-sim.o: %s_kernels.cu\n"
+        "\t$(CXX) $(SIM_CXXFLAGS) -x c++ $(SIM_INCLUDES) -c -o $@ %s_kernels.cu\n\n"
+        "%s-sim.o: %s.c %s.h\n\t$(CC) $(CFLAGS) $(SIM_INCLUDES) -c -o $@ %s.c\n\n"
+        "%s-sim: %s_main.c %s.h %s-sim.o %s_kernels-sim.o\n"
+        "\t$(CC) $(CFLAGS) -o $@ %s_main.c %s-sim.o %s_kernels-sim.o $(SIM_LDLIBS)\n\n"
+        ".PHONY: all sim\n",
+        n, n, nvcc, arch, TPC_CC, TPC_CXX, build_cflags(), TPC_CUDA_INCLUDES,
+        TPC_CUDA_RUNTIME_LIBRARY, TPC_CUDA_LIBS, build_libs(), TPC_CUDASIM_INCLUDE,
+        TPC_CUDASIM_LIBRARIES, build_libs(), n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n,
+        n, n, n, n, n, n, n, n, n, n, n, n, n, n);
+    return write_file(arena_printf(g->arena, "%s/Makefile", opt->outdir), text, strlen(text));
+}

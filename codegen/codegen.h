@@ -27,6 +27,7 @@ void emit_program_form(FILE *out, Graph *g);
 bool build_program(Graph *g, const Options *opt, const char *c_path);
 bool write_file(const char *path, const char *text, size_t size); /* whole or not at all */
 bool write_makefile(Graph *g, const Options *opt);                 /* OUTDIR/Makefile */
+bool write_makefile_cuda(Graph *g, const Options *opt);            /* --target cuda's */
 bool check_program_name(const Graph *g); /* not a name make reads as a makefile (reported) */
 const char *build_cflags(void); /* what the Makefile compiles and links with */
 const char *build_libs(void);

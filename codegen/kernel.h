@@ -91,6 +91,8 @@ typedef struct Kernel {
     KType var_types[KERNEL_MAX_VARS];
     int nvars;
     KStmt *body;
+    bool serial_rows; /* the outermost loop's rows are not independent (they move in place): a
+                         backend runs them in order */
     Arena *arena;
     /* private: the blocks being built, innermost last (where the next statement goes) */
     KStmt **tails[16];
@@ -148,5 +150,18 @@ void kernel_print_c_declaration(FILE *out, const Kernel *k, const char *symbol);
  * optimisation. false: the object file could not be written (reported). */
 bool kernels_build_llvm(Arena *a, Kernel *const *kernels, int n, const char *prefix,
                         const char **cpu, const char *object_path, FILE *ir_out);
+/* What the other backends share with it: a kernel's C parameter list (its ABI: continuation
+ * lines indented by `indent`), an expression with `calls` naming the f32 math functions, and
+ * a type's C name. */
+void kernel_print_c_params(FILE *out, const Kernel *k, int indent);
+void kernel_print_expr(FILE *out, const Kernel *k, const KExpr *e, const char *const *calls);
+const char *kernel_c_type(KType t);
+
+/* ---- print_kernel_cuda.c: the CUDA backend ----------------------------------------------------- */
+/* The __global__ kernel and its launcher, an extern "C" function with kernel_print_c's
+ * signature that launches it on the runtime's stream. */
+void kernel_print_cuda(FILE *out, const Kernel *k);
+/* The device helpers (block reductions, tpc_maxf) and declarations the kernels use. */
+void kernel_print_cuda_prelude(FILE *out);
 
 #endif /* TPC_KERNEL_H */

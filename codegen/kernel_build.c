@@ -239,7 +239,8 @@ static bool same_text(const char *a, const char *b)
 
 bool kernel_equal(const Kernel *a, const Kernel *b)
 {
-    if (a->nparams != b->nparams || a->nvars != b->nvars || !same_text(a->comment, b->comment))
+    if (a->nparams != b->nparams || a->nvars != b->nvars || a->serial_rows != b->serial_rows ||
+        !same_text(a->comment, b->comment))
         return false;
     for (int i = 0; i < a->nparams; i++) {
         const KParam *p = &a->params[i], *q = &b->params[i];

@@ -490,6 +490,7 @@ Kernel *kernel_copy_columns(Arena *a)
 Kernel *kernel_last_rows(Arena *a)
 {
     Kernel *k = kernel_new(a, "last_rows", "x[b, :cols] = x[b * seq + seq - 1, :cols]: each sequence's last row, in place");
+    k->serial_rows = true; /* row b takes a later row's place: in order, nothing is lost */
     int x = kernel_buffer(k, "x", KT_F32, true), ld = kernel_scalar(k, "ld", KT_INT);
     int batch = kernel_scalar(k, "batch", KT_INT), seq = kernel_scalar(k, "seq", KT_INT);
     int cols = kernel_scalar(k, "cols", KT_INT);

@@ -155,7 +155,8 @@ static void print_weights_struct(Printer *pr, FILE *out)
         fprintf(out, "};\n\n");
     }
     fprintf(out, "typedef struct Weights {\n"
-                 "    float *block; /* the one allocation the f32 weights point into */\n");
+                 "    float *block; /* the one allocation the f32 weights point into%s */\n",
+            pr->cuda ? " (device memory)" : "");
     if (p->weight_elements_bf16)
         fprintf(out, "    uint16_t *block_bf16; /* and the bf16 weights' */\n");
     for (int i = 0; i < p->fields.len; i++) {
@@ -182,7 +183,9 @@ static void print_read(Printer *pr, FILE *out, const WeightField *f, const Weigh
                        const char *indent)
 {
     const Weight *t = rd->tensor;
-    const char *dst = arena_printf(pr->a, "%s->%s", f->group ? "l" : "w", f->name);
+    /* --target cuda reads into the pinned staging buffer the field is uploaded from */
+    const char *dst = pr->cuda ? (f->bf16 ? "(uint16_t *)stage" : "(float *)stage")
+                               : arena_printf(pr->a, "%s->%s", f->group ? "l" : "w", f->name);
     if (rd->offset->nterms)
         dst = arena_printf(pr->a, "%s + %s", dst, size_c(pr, rd->offset));
     fprintf(out, "%stpcrt_weights_read%s(src, %s, %s, %d, (int64_t[]){", indent,
@@ -212,8 +215,15 @@ static void print_field_load(Printer *pr, FILE *out, const WeightField *f, const
     const char *next = f->bf16 ? "next_bf16" : "next";
     fprintf(out, "%s%s->%s = %s;\n", indent, f->group ? "l" : "w", f->name, next);
     fprintf(out, "%s%s += %s;\n", indent, next, size_c(pr, f->elements));
+    const char *bytes = arena_printf(pr->a, "sizeof(%s) * (size_t)(%s)",
+                                     f->bf16 ? "uint16_t" : "float", size_c(pr, f->elements));
+    if (pr->cuda)
+        fprintf(out, "%sstage = tpcrt_cuda_stage(%s);\n", indent, bytes);
     for (int k = 0; k < f->nreads; k++)
         print_read(pr, out, f, &f->reads[k], indent);
+    if (pr->cuda)
+        fprintf(out, "%stpcrt_cuda_upload(%s->%s, stage, %s);\n", indent, f->group ? "l" : "w",
+                f->name, bytes);
 }
 
 /* weight_elements and load_weights: one allocation for all this rank holds, carved in order;
@@ -266,17 +276,19 @@ static void print_loader(Printer *pr, FILE *out)
     print_locals(pr, out, NULL);
     fprintf(out, "    int64_t f32, bf16;\n"
                  "    weight_elements(&f32, &bf16, rank);\n"
-                 "    float *next = tpcrt_alloc(sizeof(float) * (size_t)f32, \"weights\");\n"
-                 "    w->block = next;\n");
+                 "    float *next = tpcrt_%salloc(sizeof(float) * (size_t)f32, \"weights\");\n"
+                 "    w->block = next;\n", pr->cuda ? "cuda_" : "");
+    if (pr->cuda)
+        fprintf(out, "    void *stage; /* each field is read here, then copied to the device */\n");
     if (bf16)
-        fprintf(out, "    uint16_t *next_bf16 = tpcrt_alloc(sizeof(uint16_t) * (size_t)bf16, "
+        fprintf(out, "    uint16_t *next_bf16 = tpcrt_%salloc(sizeof(uint16_t) * (size_t)bf16, "
                      "\"bf16 weights\");\n"
-                     "    w->block_bf16 = next_bf16;\n");
+                     "    w->block_bf16 = next_bf16;\n", pr->cuda ? "cuda_" : "");
     else
         fprintf(out, "    (void)bf16;\n");
     fprintf(out, "    tpcrt_load_begin(weight_bytes(rank));\n");
     fputs(text, out);
-    fprintf(out, "    tpcrt_load_end();\n}\n\n");
+    fprintf(out, "    tpcrt_load_end();\n%s}\n\n", pr->cuda ? "    tpcrt_cuda_load_end();\n" : "");
     free(text);
 }
 
@@ -540,7 +552,7 @@ static void print_program_decl(Printer *pr, FILE *out, uint64_t hash)
 }
 
 /* The i-th dimension of v, as main computes it: a number or a bound symbol. */
-static const char *main_dim(Printer *pr, const Value *v, int d)
+const char *main_dim(Printer *pr, const Value *v, int d)
 {
     Dim dim = v->shape.dims[d];
     return dim.sym >= 0 ? arena_printf(pr->a, "dims[%d]", dim.sym)
@@ -639,9 +651,9 @@ static void print_run_forward(Printer *pr, FILE *out)
     fprintf(out, "}\n\n");
 }
 
-char *print_c(Program *p, const char *source_path, size_t *size)
+char *print_c(Program *p, const char *source_path, bool cuda, size_t *size)
 {
-    Printer pr = {.p = p, .a = p->a, .tp = p->tp};
+    Printer pr = {.p = p, .a = p->a, .tp = p->tp, .cuda = cuda};
     strmap_init(&pr.size_names, p->a);
     /* The sections that name per-rank sizes come first, into memory: the table of them is
      * printed above them. */
@@ -670,16 +682,20 @@ char *print_c(Program *p, const char *source_path, size_t *size)
         internal_error("open_memstream: %s", strerror(errno));
     fputs(header_comment(&pr, source_path), out);
     fprintf(out, "#include <mpi.h> /* first: tpcrt.h then declares tpcrt_attach */\n\n"
-                 "#include \"%s.h\"\n#include \"tpcrt.h\"\n\n#include <cblas.h>\n#include <math.h>\n",
-            p->g->name);
+                 "#include \"%s.h\"\n#include \"tpcrt.h\"\n%s\n%s#include <math.h>\n",
+            p->g->name, cuda ? "#include \"tpcrt_cuda.h\"\n" : "", cuda ? "" : "#include <cblas.h>\n");
     fprintf(out, "#include <stdint.h>\n#include <stdio.h>\n#include <string.h>\n\n"
                  "enum { TP = %d };\n\n", p->tp);
-    print_kernels(p, out);
-    fputs(launchers, out);
-    if (p->attention_softmax >= 0)
-        print_attention_launcher(out, p->kernels.items[p->attention_softmax]->name);
-    if (p->generation)
-        fputs(kv_append_launcher, out);
+    if (cuda) {
+        print_cuda_launchers(&pr, out);
+    } else {
+        print_kernels(p, out);
+        fputs(launchers, out);
+        if (p->attention_softmax >= 0)
+            print_attention_launcher(out, p->kernels.items[p->attention_softmax]->name);
+        if (p->generation)
+            fputs(kv_append_launcher, out);
+    }
     if (!pr.sizes.len)
         fprintf(out, "struct RankSizes;\n\n");
     print_tables(&pr, out);
@@ -689,10 +705,15 @@ char *print_c(Program *p, const char *source_path, size_t *size)
     fflush(out);
     print_program_decl(&pr, out, fingerprint(text, *size));
     fputs(driver, out);
-    print_run_forward(&pr, out);
-    print_main(&pr, out);
-    fputc('\n', out);
-    print_library(&pr, out);
+    if (cuda) {
+        print_cuda_run_forward(&pr, out);
+        print_cuda_main(&pr, out);
+    } else {
+        print_run_forward(&pr, out);
+        print_main(&pr, out);
+        fputc('\n', out);
+        print_library(&pr, out);
+    }
     fclose(out);
     free(weights);
     free(buffers);

@@ -19,6 +19,9 @@ typedef struct Printer {
     StrMap size_names;   /* "12,12,11," -> "rs->name" */
     bool used_rank_sizes;/* the function being printed reads rs-> */
     bool used_rank;      /* ... or rank */
+    bool cuda;           /* --target cuda: the host's C (kernels in NAME_kernels.cu, pointers
+                            to device memory, cuBLAS and NCCL through libtpcrt_cuda) */
+    bool on_host;        /* printing check_inputs: the ids are host memory */
 } Printer;
 
 /* print_c.c */
@@ -27,6 +30,7 @@ const char *size_c(Printer *pr, const Size *s);
 const char *ref_c(Printer *pr, Ref r);
 const char *arg_c(Printer *pr, const Arg *arg);
 void mark_symbols(const Size *s, bool *used);
+const char *main_dim(Printer *pr, const Value *v, int d); /* a number, or dims[symbol] */
 void print_locals(Printer *pr, FILE *out, const bool *symbols);
 
 /* print_c_forward.c */
@@ -38,6 +42,13 @@ void print_forward(Printer *pr, FILE *out);
 void print_generation(Printer *pr, FILE *out);
 void print_generation_driver(Printer *pr, FILE *out);
 void print_generation_main(Printer *pr, FILE *out);
+
+/* print_c_cuda.c: --target cuda's host parts: the kernels' declarations and the launchers of
+ * GEMMs and attention (cuBLAS), the command line's forward (a CUDA graph for --bench) and main
+ * (the device, inputs copied to it, outputs back) */
+void print_cuda_launchers(Printer *pr, FILE *out);
+void print_cuda_run_forward(Printer *pr, FILE *out);
+void print_cuda_main(Printer *pr, FILE *out);
 
 /* print_c_library.c: the library's functions (the end of NAME.c) */
 void print_library(Printer *pr, FILE *out);

@@ -130,7 +130,8 @@ static void print_statement(Printer *pr, const Step *s, int depth)
             line(pr, depth, "// the replicated term is rank 0's alone: the others start from 0");
         }
         line(pr, depth, "%s(%s, %s, %s, %s, %s, %s, %s, %s, %s);",
-             s->bf16 ? "tpcrt_linear_bf16" : s->in_out ? "matmul_rows" : "linear_rows",
+             s->bf16 ? (pr->cuda ? "linear_rows_bf16" : "tpcrt_linear_bf16")
+             : s->in_out ? "matmul_rows" : "linear_rows",
              ref_c(pr, s->y), size_c(pr, s->ld_y),
              ref_c(pr, s->x), size_c(pr, s->ld_x), ref_c(pr, s->w), size_c(pr, s->m),
              size_c(pr, s->n), size_c(pr, s->k), beta_c(s->beta));
@@ -161,20 +162,26 @@ static void print_statement(Printer *pr, const Step *s, int depth)
              size_c(pr, s->count), size_c(pr, s->past), size_c(pr, s->kv_rows));
         return;
     case STEP_CHECK_IDS:
+        if (pr->cuda && !pr->on_host) {
+            line(pr, depth, "// %s: checked on the host before it was copied (check_inputs)",
+                 ref_c(pr, s->in));
+            return;
+        }
         line(pr, depth, "tpcrt_check_ids(%s, %s, %" PRId64 ", %s, %s);", ref_c(pr, s->in),
              size_c(pr, s->count), s->limit, c_string(pr->a, s->names[0]),
              c_string(pr->a, s->names[1]));
         return;
     case STEP_ALL_REDUCE:
-        line(pr, depth, "tpcrt_all_reduce_sum(%s, %s);", ref_c(pr, s->out), size_c(pr, s->count));
+        line(pr, depth, "tpcrt_%sall_reduce_sum(%s, %s);", pr->cuda ? "cuda_" : "",
+             ref_c(pr, s->out), size_c(pr, s->count));
         return;
     case STEP_ALL_GATHER:
     case STEP_GATHER_ROOT:
     case STEP_REDUCE_SCATTER:
-        line(pr, depth, "%s(%s, %s, %s, &%s);",
-             s->kind == STEP_ALL_GATHER    ? "tpcrt_all_gather"
-             : s->kind == STEP_GATHER_ROOT ? "tpcrt_gather_to_root"
-                                           : "tpcrt_reduce_scatter",
+        line(pr, depth, "tpcrt_%s%s(%s, %s, %s, &%s);", pr->cuda ? "cuda_" : "",
+             s->kind == STEP_ALL_GATHER    ? "all_gather"
+             : s->kind == STEP_GATHER_ROOT ? "gather_to_root"
+                                           : "reduce_scatter",
              ref_c(pr, s->in), ref_c(pr, s->out), size_c(pr, s->rows),
              p->splits.items[s->split].name);
         return;
@@ -183,8 +190,12 @@ static void print_statement(Printer *pr, const Step *s, int depth)
             fputc('\n', pr->out);
             line(pr, depth, "// %s", c_comment(pr->a, s->note));
         }
-        line(pr, depth, "memcpy(%s, %s, sizeof(float) * (%s));", ref_c(pr, s->out),
-             ref_c(pr, s->in), size_c(pr, s->count));
+        if (pr->cuda)
+            line(pr, depth, "tpcrt_cuda_copy(%s, %s, %s);", ref_c(pr, s->out), ref_c(pr, s->in),
+                 size_c(pr, s->count));
+        else
+            line(pr, depth, "memcpy(%s, %s, sizeof(float) * (%s));", ref_c(pr, s->out),
+                 ref_c(pr, s->in), size_c(pr, s->count));
         return;
     case STEP_NOTE: line(pr, depth, "// %s", c_comment(pr->a, s->note)); return;
     case STEP_LOOP:

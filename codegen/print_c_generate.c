@@ -122,7 +122,39 @@ void print_generation_driver(Printer *pr, FILE *out)
     Ref logits = gen->logits;
     if (logits.kind != REF_BUFFER || (logits.offset && logits.offset->nterms))
         internal_error("logits that are not a buffer of their own");
-    fprintf(out,
+    if (pr->cuda) /* the ids go to the device, this rank's logits come back for the sampler */
+        fprintf(out,
+                "/* The model as the runtime's generation loop sees it: a step from ids to this "
+                "rank's logits\n * (the step on the device; the ids copied there, the logits "
+                "back). */\n"
+                "typedef struct Model {\n"
+                "    const Weights *w;\n"
+                "    float *const *buf;\n"
+                "    int64_t *dims;\n"
+                "    int rank;\n"
+                "    const Cache *cache;\n"
+                "    int32_t *tokens;     /* device: the step's ids */\n"
+                "    float *logits;       /* host: this rank's logits of the step */\n"
+                "    int64_t ld_logits;\n"
+                "} Model;\n\n"
+                "static const float *model_step(void *self, const int32_t *tokens, int64_t batch,\n"
+                "                               int64_t seq, int64_t past)\n"
+                "{\n"
+                "    Model *m = self;\n"
+                "    m->dims[%d] = batch;\n"
+                "    m->dims[%d] = seq;\n"
+                "    m->dims[%d] = past;\n"
+                "    tpcrt_cuda_copy_to_device(m->tokens, tokens, sizeof(int32_t) * (size_t)(batch * seq));\n"
+                "    void *in[1] = {m->tokens};\n"
+                "    generate_step(m->w, m->buf, in, m->dims, m->rank, m->cache);\n"
+                "    int64_t rows = %s;\n"
+                "    tpcrt_cuda_to_host(m->logits, m->buf[%d], sizeof(float) * (size_t)(rows * m->ld_logits)); /* %s */\n"
+                "    return m->logits;\n"
+                "}\n\n",
+                gen->batch, gen->seq, gen->past, gen->last_only ? "batch" : "batch * seq",
+                logits.index, p->buffers.items[logits.index].name);
+    else
+        fprintf(out,
             "/* The model as the runtime's generation loop sees it: a step from ids to this "
             "rank's logits. */\n"
             "typedef struct Model {\n"
@@ -167,17 +199,33 @@ void print_generation_driver(Printer *pr, FILE *out)
             "                        const int64_t *cache_sizes)\n"
             "{\n"
             "    float *parts[CACHE_PARTS];\n"
-            "    float *block = tpcrt_buffers_alloc(parts, cache_sizes, CACHE_PARTS);\n"
+            "    float *block = tpcrt_%sbuffers_alloc(parts, cache_sizes, CACHE_PARTS);\n"
             "    Cache cache;\n"
             "    cache_carve(&cache, parts);\n"
             "    Model model = {w, buf, dims, rank, &cache};\n"
             "    TpcrtGenerator generator = generator_of(&model);\n"
+            "%s"
             "    tpcrt_generate(&program, args, &generator, in[%d], dims[%d], dims[%d]);\n"
-            "    tpcrt_free(block);\n"
+            "%s"
+            "    tpcrt_%sfree(block);\n"
             "    return tpcrt_size(4, (int64_t[]){dims[%d], dims[%d], kv_cache_per_position(rank),\n"
             "                                     (int64_t)sizeof(float)});\n"
             "}\n\n",
-            gen->tokens, gen->batch, gen->seq, gen->batch, gen->context);
+            pr->cuda ? "cuda_" : "",
+            pr->cuda ? arena_printf(pr->a,
+                                    "    /* the ids of a step go to the device, its logits come back */\n"
+                                    "    int64_t tokens = tpcrt_size(2, (int64_t[]){dims[%d], dims[%d]});\n"
+                                    "    model.tokens = tpcrt_cuda_alloc(sizeof(int32_t) * (size_t)tokens, \"ids\");\n"
+                                    "    model.ld_logits = generator.ld_logits;\n"
+                                    "    model.logits = tpcrt_alloc(sizeof(float) * (size_t)tpcrt_size(2,\n"
+                                    "        (int64_t[]){%s, generator.ld_logits}), \"logits\");\n",
+                                    gen->batch, gen->seq,
+                                    gen->last_only ? arena_printf(pr->a, "dims[%d]", gen->batch)
+                                                   : "tokens")
+                     : "",
+            gen->tokens, gen->batch, gen->seq,
+            pr->cuda ? "    tpcrt_cuda_free(model.tokens);\n    tpcrt_free(model.logits);\n" : "",
+            pr->cuda ? "cuda_" : "", gen->batch, gen->context);
 }
 
 /* main's part before tpcrt_check_start: the cache's size (it counts towards the node's

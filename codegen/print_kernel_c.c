@@ -22,15 +22,22 @@ static const char *type_name(KType t)
     return "?";
 }
 
-static void print_expr(FILE *out, const Kernel *k, const KExpr *e)
+/* The C backend's names of math functions: ones that vectorise (the prelude's) for f32. */
+static const char *const f32_calls[KF_COUNT] = {
+    [KF_EXP] = "tpc_expf", [KF_TANH] = "tpc_tanhf", [KF_ERF] = "tpc_erff",
+    [KF_SQRT] = "sqrtf", [KF_RSQRT] = "tpc_rsqrtf", [KF_SIN] = "sinf", [KF_COS] = "cosf",
+    [KF_POW] = "powf", [KF_MAX] = "tpc_maxf", [KF_MIN] = "tpc_minf", [KF_ABS] = "fabsf"};
+
+const char *kernel_c_type(KType t)
+{
+    return type_name(t);
+}
+
+void kernel_print_expr(FILE *out, const Kernel *k, const KExpr *e, const char *const *calls)
 {
     static const char *const ops[] = {[KB_ADD] = "+", [KB_SUB] = "-", [KB_MUL] = "*",
                                       [KB_DIV] = "/", [KB_MOD] = "%", [KB_LT] = "<",
                                       [KB_LE] = "<=", [KB_EQ] = "==", [KB_AND] = "&&"};
-    static const char *const f32_calls[KF_COUNT] = {
-        [KF_EXP] = "tpc_expf", [KF_TANH] = "tpc_tanhf", [KF_ERF] = "tpc_erff",
-        [KF_SQRT] = "sqrtf", [KF_RSQRT] = "tpc_rsqrtf", [KF_SIN] = "sinf", [KF_COS] = "cosf",
-        [KF_POW] = "powf", [KF_MAX] = "tpc_maxf", [KF_MIN] = "tpc_minf", [KF_ABS] = "fabsf"};
     static const char *const f64_calls[KF_COUNT] = {
         [KF_EXP] = "exp", [KF_TANH] = "tanh", [KF_ERF] = "erf", [KF_SQRT] = "sqrt",
         [KF_RSQRT] = "1.0 / sqrt", [KF_SIN] = "sin", [KF_COS] = "cos", [KF_POW] = "pow",
@@ -47,37 +54,37 @@ static void print_expr(FILE *out, const Kernel *k, const KExpr *e)
     case KX_VAR: fputs(k->vars[e->index], out); break;
     case KX_LOAD:
         fprintf(out, "%s[", k->params[e->index].name);
-        print_expr(out, k, e->a);
+        kernel_print_expr(out, k, e->a, calls);
         fputc(']', out);
         break;
     case KX_CALL:
-        fprintf(out, "%s(", (e->type == KT_F64 ? f64_calls : f32_calls)[e->op]);
-        print_expr(out, k, e->a);
+        fprintf(out, "%s(", (e->type == KT_F64 ? f64_calls : calls)[e->op]);
+        kernel_print_expr(out, k, e->a, calls);
         if (e->b) {
             fputs(", ", out);
-            print_expr(out, k, e->b);
+            kernel_print_expr(out, k, e->b, calls);
         }
         fputc(')', out);
         break;
     case KX_BINARY:
         fputc('(', out);
-        print_expr(out, k, e->a);
+        kernel_print_expr(out, k, e->a, calls);
         fprintf(out, " %s ", ops[e->op]);
-        print_expr(out, k, e->b);
+        kernel_print_expr(out, k, e->b, calls);
         fputc(')', out);
         break;
     case KX_SELECT:
         fputc('(', out);
-        print_expr(out, k, e->a);
+        kernel_print_expr(out, k, e->a, calls);
         fputs(" ? ", out);
-        print_expr(out, k, e->b);
+        kernel_print_expr(out, k, e->b, calls);
         fputs(" : ", out);
-        print_expr(out, k, e->c);
+        kernel_print_expr(out, k, e->c, calls);
         fputc(')', out);
         break;
     case KX_CAST:
         fprintf(out, "(%s)", type_name(e->type));
-        print_expr(out, k, e->a);
+        kernel_print_expr(out, k, e->a, calls);
         break;
     }
 }
@@ -110,21 +117,21 @@ static void print_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
                 fprintf(out, "\n%*s", 4 * depth, "");
             }
             fprintf(out, "for (int64_t %s = ", k->vars[s->var]);
-            print_expr(out, k, s->lo);
+            kernel_print_expr(out, k, s->lo, f32_calls);
             fprintf(out, "; %s < ", k->vars[s->var]);
-            print_expr(out, k, s->hi);
+            kernel_print_expr(out, k, s->hi, f32_calls);
             fprintf(out, "; %s++) {\n", k->vars[s->var]);
             print_stmts(out, k, s->body, depth + 1);
             fprintf(out, "%*s}\n", 4 * depth, "");
             break;
         case KS_LET:
             fprintf(out, "%s %s = ", type_name(k->var_types[s->var]), k->vars[s->var]);
-            print_expr(out, k, s->value);
+            kernel_print_expr(out, k, s->value, f32_calls);
             fputs(";\n", out);
             break;
         case KS_ASSIGN:
             fprintf(out, "%s = ", k->vars[s->var]);
-            print_expr(out, k, s->value);
+            kernel_print_expr(out, k, s->value, f32_calls);
             fputs(";\n", out);
             break;
         case KS_REDUCE: {
@@ -134,20 +141,20 @@ static void print_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
             else
                 fprintf(out, "%s = %s(%s, ", v, k->var_types[s->var] == KT_F64 ? "fmax" : "tpc_maxf",
                         v);
-            print_expr(out, k, s->value);
+            kernel_print_expr(out, k, s->value, f32_calls);
             fputs(");\n", out);
             break;
         }
         case KS_STORE:
             fprintf(out, "%s[", k->params[s->buffer].name);
-            print_expr(out, k, s->index);
+            kernel_print_expr(out, k, s->index, f32_calls);
             fputs("] = ", out);
-            print_expr(out, k, s->value);
+            kernel_print_expr(out, k, s->value, f32_calls);
             fputs(";\n", out);
             break;
         case KS_IF:
             fputs("if (", out);
-            print_expr(out, k, s->value);
+            kernel_print_expr(out, k, s->value, f32_calls);
             fputs(") {\n", out);
             print_stmts(out, k, s->body, depth + 1);
             if (s->orelse) {
@@ -160,38 +167,35 @@ static void print_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
     }
 }
 
-/* static void NAME(params) — the signature every backend's kernel has */
-static void print_signature(FILE *out, const Kernel *k, const char *storage)
+void kernel_print_c_params(FILE *out, const Kernel *k, int indent)
 {
-    fprintf(out, "%svoid %s(", storage, k->name);
     for (int i = 0; i < k->nparams; i++) {
         const KParam *p = &k->params[i];
         if (i)
             fputs(i % 4 == 0 ? ",\n" : ", ", out);
         if (i && i % 4 == 0)
-            fprintf(out, "%*s", (int)(strlen(k->name) + strlen(storage)) + 6, "");
+            fprintf(out, "%*s", indent, "");
         if (p->buffer)
             fprintf(out, "%s%s *%s", p->written ? "" : "const ", type_name(p->type), p->name);
         else
             fprintf(out, "%s %s", type_name(p->type), p->name);
     }
-    fputc(')', out);
 }
 
 void kernel_print_c(FILE *out, const Kernel *k)
 {
-    fprintf(out, "/* %s */\n", k->comment);
-    print_signature(out, k, "static ");
-    fputs("\n{\n", out);
+    fprintf(out, "/* %s */\nstatic void %s(", k->comment, k->name);
+    kernel_print_c_params(out, k, (int)strlen(k->name) + 13);
+    fputs(")\n{\n", out);
     print_stmts(out, k, k->body, 1);
     fputs("}\n\n", out);
 }
 
 void kernel_print_c_declaration(FILE *out, const Kernel *k, const char *symbol)
 {
-    fprintf(out, "/* %s */\n", k->comment);
-    print_signature(out, k, "extern ");
-    fprintf(out, " __asm__(\"%s\");\n\n", symbol);
+    fprintf(out, "/* %s */\nextern void %s(", k->comment, k->name);
+    kernel_print_c_params(out, k, (int)strlen(k->name) + 13);
+    fprintf(out, ") __asm__(\"%s\");\n\n", symbol);
 }
 
 void kernel_print_c_prelude(FILE *out)

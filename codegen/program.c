@@ -7,6 +7,36 @@
 #include "program.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+/* --target cuda: the host's NAME.c, NAME_kernels.cu, NAME.h (NAME_main only: the library is
+ * the CPU build's for now) and NAME_main.c. */
+static const char *emit_cuda_program(Graph *g, Program *p, const Options *opt,
+                                     const char *source_path)
+{
+    size_t size = 0;
+    char *text = print_c(p, source_path, true, &size);
+    const char *path = arena_printf(g->arena, "%s/%s.c", opt->outdir, g->name);
+    bool written = write_file(path, text, size);
+    free(text);
+    text = print_cuda_kernels(p, source_path, &size);
+    written = written && write_file(arena_printf(g->arena, "%s/%s_kernels.cu", opt->outdir,
+                                                 g->name), text, size);
+    free(text);
+    const char *header = arena_printf(g->arena,
+                                      "/* %s for CUDA GPUs: the command line (docs/cli.md), "
+                                      "which %s_main.c's main runs. */\n"
+                                      "#ifndef %s_H\n#define %s_H\n\n"
+                                      "int %s_main(int argc, char **argv);\n\n#endif\n",
+                                      g->name, g->name, g->name, g->name, g->name);
+    written = written && write_file(arena_printf(g->arena, "%s/%s.h", opt->outdir, g->name),
+                                    header, strlen(header));
+    text = print_library_main(p, &size);
+    written = written && write_file(arena_printf(g->arena, "%s/%s_main.c", opt->outdir, g->name),
+                                    text, size);
+    free(text);
+    return written && write_makefile_cuda(g, opt) ? path : NULL;
+}
 
 /* --backend llvm: the kernels into OUTDIR/NAME_kernels.o (or, with `ir`, their IR printed), and
  * the program told to declare them instead of defining them. */
@@ -25,10 +55,12 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
     if (!check_program_name(g))
         return NULL;
     Program *p = lower_program(g);
+    if (opt->target == TARGET_CUDA)
+        return emit_cuda_program(g, p, opt, source_path);
     if (opt->backend == BACKEND_LLVM && !build_kernels_llvm(p, opt, NULL))
         return NULL;
     size_t size = 0;
-    char *text = print_c(p, source_path, &size);
+    char *text = print_c(p, source_path, false, &size);
     const char *path = arena_printf(g->arena, "%s/%s.c", opt->outdir, g->name);
     bool written = write_file(path, text, size);
     free(text);

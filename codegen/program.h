@@ -259,8 +259,10 @@ void program_find_noalias(Program *p);
 /* dump.c: the form as text, one step a line (tests/codegen) */
 void program_dump(FILE *out, const Program *p);
 
-/* print_c.c: the C file and the fingerprint of what it prints */
-char *print_c(Program *p, const char *source_path, size_t *size);
+/* print_c.c: the C file and the fingerprint of what it prints; for --target cuda (cuda), the
+ * host's C, and NAME_kernels.cu (print_c_cuda.c) */
+char *print_c(Program *p, const char *source_path, bool cuda, size_t *size);
+char *print_cuda_kernels(Program *p, const char *source_path, size_t *size);
 /* print_c_library.c: NAME.h, the library's header, and NAME_main.c, the executable's main */
 char *print_library_header(Program *p, size_t *size);
 char *print_library_main(Program *p, size_t *size);

@@ -19,6 +19,7 @@ typedef struct Options {
     TargetKind target;
     BackendKind backend;
     WeightDType dtype;      /* --dtype: how the projections' weights are stored */
+    const char *cuda_arch;  /* --cuda-arch sm_80,sm_90 (NULL: that) */
     EmitKind emit;
     const char *cpu;        /* --cpu: the CPU --backend llvm builds kernels for (NULL: this one) */
     int rank;               /* --rank */

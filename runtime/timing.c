@@ -48,10 +48,14 @@ void tpcrt_bench_report(const double *forward_seconds, int n, int64_t tokens_per
     double total = 0;
     for (int i = 0; i < n; i++)
         total += sorted[i];
-    printf("bench: median %.3f ms, min %.3f ms, max %.3f ms, %.1f tokens/s, collectives %.1f%%\n",
-           median * 1e3, sorted[0] * 1e3, sorted[n - 1] * 1e3,
-           median > 0 ? (double)tokens_per_forward / median : 0.0,
-           total > 0 ? 100.0 * collective_seconds_in_forwards / total : 0.0);
+    printf("bench: median %.3f ms, min %.3f ms, max %.3f ms, %.1f tokens/s", median * 1e3,
+           sorted[0] * 1e3, sorted[n - 1] * 1e3,
+           median > 0 ? (double)tokens_per_forward / median : 0.0);
+    if (collective_seconds_in_forwards >= 0)
+        printf(", collectives %.1f%%\n",
+               total > 0 ? 100.0 * collective_seconds_in_forwards / total : 0.0);
+    else
+        printf(", collectives not timed\n");
     fflush(stdout);
     tpcrt_free(sorted);
 }

@@ -156,6 +156,8 @@ int64_t tpcrt_size(int n, const int64_t *factors);
  * tpcrt_buffers_alloc allocates and carves (free the result with tpcrt_free). */
 int64_t tpcrt_buffers_bytes(const int64_t *elements, int n);
 float *tpcrt_buffers_alloc(float **buf, const int64_t *elements, int n);
+/* The carving alone, of a block of tpcrt_buffers_bytes (device memory, for --target cuda). */
+void tpcrt_buffers_carve(float *block, float **buf, const int64_t *elements, int n);
 /* Buffers kept across calls that need other sizes (a library's): when some elements[k] is more
  * than held[k], *block (NULL at first) is freed and allocated again for elements, buf carved
  * again and held updated, and the result is true; otherwise nothing changes. */
@@ -318,7 +320,8 @@ void tpcrt_sample(const float *logits, int64_t rows, int64_t ld, int64_t first, 
 double tpcrt_now(void);                 /* seconds, monotonic */
 double tpcrt_collective_seconds(void);  /* time inside collective calls so far, waiting included */
 /* Rank 0 prints "bench: median M ms, min A ms, max B ms, T tokens/s, collectives C%" from n
- * forward times and the collective time spent in them. */
+ * forward times and the collective time spent in them ("collectives not timed" when that is
+ * negative: on a GPU, where collectives run on the device's stream). */
 void tpcrt_bench_report(const double *forward_seconds, int n, int64_t tokens_per_forward,
                         double collective_seconds);
 /* With --stats, one line per rank: weight bytes, bytes read from the checkpoint, peak resident

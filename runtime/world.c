@@ -183,15 +183,20 @@ int64_t tpcrt_buffers_bytes(const int64_t *elements, int n)
     return total * (int64_t)sizeof(float);
 }
 
-float *tpcrt_buffers_alloc(float **buf, const int64_t *elements, int n)
+void tpcrt_buffers_carve(float *block, float **buf, const int64_t *elements, int n)
 {
-    int64_t bytes = tpcrt_buffers_bytes(elements, n), offset = 0;
-    float *block = tpcrt_alloc((size_t)bytes, "activations");
+    int64_t offset = 0;
     for (int k = 0; k < n; k++) {
         buf[k] = block + offset;
         offset += (elements[k] + BUFFER_ALIGN_FLOATS - 1) / BUFFER_ALIGN_FLOATS *
                   BUFFER_ALIGN_FLOATS;
     }
+}
+
+float *tpcrt_buffers_alloc(float **buf, const int64_t *elements, int n)
+{
+    float *block = tpcrt_alloc((size_t)tpcrt_buffers_bytes(elements, n), "activations");
+    tpcrt_buffers_carve(block, buf, elements, n);
     return block;
 }
 

@@ -60,8 +60,36 @@ if os.path.isdir(os.path.join(pypi, "transformers")):
     config.available_features.add("transformers")
 config.substitutions.append(("%pypi", pypi))
 
+# --target cuda: nvcc where tpc looks for it ($CUDA_HOME, PATH, /usr/local/cuda), and this
+# build's tpc built with the toolkit (tpc_config.h).
+def has_nvcc():
+    home = os.environ.get("CUDA_HOME")
+    if home and os.access(os.path.join(home, "bin", "nvcc"), os.X_OK):
+        return True
+    return shutil.which("nvcc") is not None or os.access("/usr/local/cuda/bin/nvcc", os.X_OK)
+try:
+    with open(os.path.join(build, "tpc_config.h")) as f:
+        cuda_built = "#define TPC_CUDA_FOUND       1" in f.read()
+except OSError:
+    cuda_built = False
+if cuda_built and has_nvcc():
+    config.available_features.add("nvcc")
+# A GPU to run on: tests that need one are marked REQUIRES: cuda-gpu, and never pass without.
+import subprocess
+try:
+    gpus = subprocess.run(["nvidia-smi", "-L"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          timeout=30).stdout.decode(errors="replace")
+except (OSError, subprocess.TimeoutExpired):
+    gpus = ""
+if cuda_built and "GPU " in gpus:
+    config.available_features.add("cuda-gpu")
+
 config.substitutions.append(("%tpc", os.path.join(build, "tpc")))
 config.substitutions.append(("%build", build))
+# The CPU harness of the CUDA execution model: its compile commands, written by the build.
+config.substitutions.append(("%cudasim-cxx", os.path.join(build, "runtime", "cudasim", "cudasim-cxx")))
+config.substitutions.append(("%not-crash", os.path.join(llvm_bin, "not") + " --crash"))
+config.substitutions.append(("%cudasim-cc", os.path.join(build, "runtime", "cudasim", "cudasim-cc")))
 config.substitutions.append(("%root", root))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%mpirun", "mpirun --bind-to none --oversubscribe"))

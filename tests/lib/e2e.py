@@ -6,11 +6,14 @@ output with tpcref's float64 reference. Prints one line per -tp, for FileCheck:
 
 usage: e2e.py --tpc TPC --model FILE --family F --work DIR [--tp 1,2,3,4] [--dtype f32]
               [--program-dtype f32|bf16] [--backend c|llvm [--against c --against-tol T]]
+              [--target cpu|cuda|cuda-sim]
               [--shards N | --single-file] [--batch B] [--seq T] [--pad K] [--set k=v ...]
               [-D k=v ...] [--random-weights SEED] [--reference tpcref|hf --pypi DIR]
 
 --backend builds the programs with tpc's --backend; --against B also builds each -tp with
 --backend B and compares the two programs' outputs (`tp 2: llvm vs c: rel L2 = ...`).
+--target cuda runs the CUDA build (a GPU is needed); cuda-sim builds the same CUDA sources
+under the CPU harness of the CUDA execution model (make sim: docs/cudasim.md) and runs that.
 
 With --random-weights there is no checkpoint: every program makes the same weights from the
 seed (and the same inputs), and each -tp's output is compared with -tp 1's.
@@ -38,6 +41,7 @@ def main():
     ap.add_argument("--backend", default="c", help="tpc --backend")
     ap.add_argument("--against", help="a second --backend each -tp's output must equal")
     ap.add_argument("--against-tol", type=float, default=1e-6)
+    ap.add_argument("--target", choices=("cpu", "cuda", "cuda-sim"), default="cpu")
     ap.add_argument("--shards", type=int, default=0)
     ap.add_argument("--single-file", action="store_true")
     ap.add_argument("--batch", type=int, default=2)
@@ -102,10 +106,18 @@ def main():
     os.makedirs(runs, exist_ok=True)
     def build_and_run(tp, backend, name):
         out = os.path.join(runs, name)
-        run([args.tpc, args.model, "-tp", str(tp), "-o", out, "--dtype", args.program_dtype,
-             "--backend", backend] + defines)
+        tpc = [args.tpc, args.model, "-tp", str(tp), "-o", out, "--dtype", args.program_dtype,
+               "--backend", backend]
+        if args.target == "cpu":
+            run(tpc + defines)
+        elif args.target == "cuda":
+            run(tpc + ["--target", "cuda"] + defines)
+        else:  # the CUDA sources, built under the CPU harness only (nvcc is tests/cuda/build's)
+            run(tpc + ["--target", "cuda", "--emit", "c"] + defines)
+            run(["make", "-s", "--no-print-directory", "-C", out, "-f", "Makefile", "sim"])
         prog = [p for p in os.listdir(out) if os.access(os.path.join(out, p), os.X_OK)
-                and not p.endswith((".c", "Makefile"))][0]
+                and not p.endswith((".c", "Makefile"))
+                and p.endswith("-sim") == (args.target == "cuda-sim")][0]
         result = os.path.join(runs, name + ".npy")
         out_arg = ["--output", result] if args.random_weights is not None else \
                   ["--output", "%s=%s" % (output or "out", result)]
