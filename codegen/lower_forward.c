@@ -234,8 +234,10 @@ static void lower_gemm(Lower *L, const Op *op)
 }
 
 /* r + linear(...): the GEMM accumulates into the sum's buffer, which starts as r (beta = 1).
- * When the GEMM is partial and r replicated (Attrs.once), r (and a bias) are added on rank 0
- * alone: the other ranks' sums start from zero (beta = 0). */
+ * When the GEMM is partial and r replicated (the add's Attrs.once), r (and a bias) are added on
+ * rank 0 alone: the other ranks' sums start from zero (beta = 0). A partial GEMM's bias (the
+ * linear's Attrs.once) is rank 0's even when r is partial too (GPT-J's x + attn + ff: each
+ * rank's r is its own partial sum, and the bias must be in only one of them). */
 static void lower_epilogue(Lower *L, const Op *add)
 {
     int g = is_inlined_gemm(add->args[0]) ? 0 : 1;
@@ -251,7 +253,7 @@ static void lower_epilogue(Lower *L, const Op *add)
     if (mm->nargs == 3) {
         Arg args[] = {ref_arg(sum), size_arg(ld_size(L, out)), ref_arg(ref_of(L, mm->args[2])),
                       size_arg(rows_size(L, out)), size_arg(cols_size(L, out))};
-        call(L, kernel_add_rows(L->a), 5, args)->rank0 = add->attrs.once;
+        call(L, kernel_add_rows(L->a), 5, args)->rank0 = add->attrs.once || mm->attrs.once;
     }
     gemm(L, mm, sum, ld_size(L, out), add->attrs.once ? BETA_RANK0 : BETA_ONE);
 }
