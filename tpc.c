@@ -244,11 +244,14 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
     if (opt->rank >= opt->tp)
         usage_error("--rank %d is not a rank of -tp %d (ranks are 0 to %d)", opt->rank, opt->tp,
                     opt->tp - 1);
-    if (opt->target == TARGET_CPU && opt->emit == EMIT_LLVM)
+    if (opt->emit == EMIT_LLVM)
         opt->backend = BACKEND_LLVM; /* what --emit llvm shows is what --backend llvm builds */
     if (opt->cpu && opt->backend != BACKEND_LLVM)
         usage_error("--cpu chooses the CPU of --backend llvm's kernels (the C backend builds for "
                     "this one, -march=native)");
+    if (opt->cpu && opt->target == TARGET_CUDA)
+        usage_error("--cpu chooses the CPU of --backend llvm's kernels; with --target cuda, "
+                    "--cuda-arch chooses the GPUs");
     check_pass_name("--print-after", opt->print_after, false);
     check_pass_name("--stop-after", opt->stop_after, true);
 }
@@ -261,9 +264,6 @@ static void refuse_unbuilt(const Options *opt)
                     "$CUDA_HOME or /usr/local/cuda when it was configured)");
     if (opt->cuda_arch && opt->target != TARGET_CUDA)
         usage_error("--cuda-arch is for --target cuda");
-    if (opt->target == TARGET_CUDA && (opt->backend == BACKEND_LLVM || opt->emit == EMIT_LLVM))
-        usage_error("--backend llvm with --target cuda (kernels as PTX through LLVM) is not built "
-                    "yet (use --backend c)");
     if (opt->sequence_parallel)
         usage_error("--sequence-parallel is not built yet");
 }

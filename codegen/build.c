@@ -127,7 +127,7 @@ static bool executable(const char *path)
 
 /* nvcc: $CUDA_HOME/bin/nvcc, else the first on PATH, else /usr/local/cuda/bin/nvcc. Its path
  * goes into the Makefile, so it may hold only characters make and the shell read as they are. */
-static const char *find_nvcc(Arena *a)
+const char *build_find_nvcc(Arena *a)
 {
     const char *home = getenv("CUDA_HOME"), *found = NULL;
     if (home && *home && executable(arena_printf(a, "%s/bin/nvcc", home)))
@@ -168,11 +168,76 @@ static const char *gencode_flags(Arena *a, const char *arch_list)
     return arena_printf(a, "%s -gencode arch=compute_%s,code=compute_%s", flags, last, last);
 }
 
+/* The PTX's target (--backend llvm): the oldest architecture of --cuda-arch, which ptxas
+ * assembles for each of them, capped at LLVM 14's newest (sm_86; PTX for it assembles for
+ * sm_90 too). */
+const char *build_ptx_arch(Arena *a, const Options *opt)
+{
+    long oldest = 0;
+    for (const char *s = opt->cuda_arch ? opt->cuda_arch : "sm_80,sm_90"; *s;) {
+        long arch = strtol(s + 3, NULL, 10);
+        oldest = !oldest || arch < oldest ? arch : oldest;
+        s += strcspn(s, ",");
+        s += *s == ',';
+    }
+    return arena_printf(a, "sm_%ld", oldest < 86 ? oldest : 86);
+}
+
+/* --backend llvm: tpc wrote NAME.ptx (its kernels through LLVM) and NAME_kernels.c (their
+ * launchers, which embed NAME.fatbin). ptxas assembles the PTX for each architecture (its -v
+ * report kept, as nvcc's), fatbinary bundles the cubins with the PTX (for newer GPUs' JIT), gcc
+ * builds the rest. No nvcc, and nothing the CPU harness can run. */
+static bool write_makefile_cuda_llvm(Graph *g, const Options *opt, const char *nvcc)
+{
+    const char *n = g->name, *cuda_bin = arena_printf(g->arena, "%.*s", (int)(strlen(nvcc) - 4), nvcc);
+    const char *ptxas = "", *images = "";
+    for (const char *s = opt->cuda_arch ? opt->cuda_arch : "sm_80,sm_90"; *s;) {
+        size_t len = strcspn(s, ",");
+        const char *arch = arena_printf(g->arena, "%.*s", (int)len, s);
+        ptxas = arena_printf(g->arena, "%s%s$(PTXAS) -O3 -v -arch=%s -o %s_%s.cubin %s.ptx", ptxas,
+                             *ptxas ? " && " : "", arch, n, arch, n);
+        images = arena_printf(g->arena, "%s --image3=kind=elf,sm=%s,file=%s_%s.cubin", images,
+                              arch + 3, n, arch);
+        s += len + (s[len] == ',');
+    }
+    const char *text = arena_printf(
+        g->arena,
+        "# Builds %s for CUDA GPUs from the kernels tpc built through LLVM (%s.ptx, --backend llvm):\n"
+        "# ptxas assembles them for each architecture, fatbinary bundles the cubins with the PTX,\n"
+        "# %s_kernels.c embeds the bundle and launches its entries through the CUDA driver API. make\n"
+        "PTXAS = %sptxas\n"
+        "FATBINARY = %sfatbinary\n"
+        "CC = %s\n"
+        "CFLAGS = %s\n"
+        "CUDA_INCLUDES = %s\n"
+        "LDLIBS = %s %s %s -lstdc++ -ldl\n\n"
+        "all: %s\n\n"
+        "# ptxas's report of each kernel (registers, spills) is kept beside it\n"
+        "%s.fatbin: %s.ptx\n"
+        "\t{ %s; } 2> %s_kernels.ptxas.txt || { cat %s_kernels.ptxas.txt >&2; exit 1; }\n"
+        "\t$(FATBINARY) --create=$@ -64%s --image3=kind=ptx,sm=%s,file=%s.ptx\n\n"
+        "%s_kernels.o: %s_kernels.c %s.fatbin\n"
+        "\t$(CC) $(CFLAGS) $(CUDA_INCLUDES) -c -o $@ %s_kernels.c\n\n"
+        "%s.o: %s.c %s.h\n\t$(CC) $(CFLAGS) $(CUDA_INCLUDES) -c -o $@ %s.c\n\n"
+        "%s: %s_main.c %s.h %s.o %s_kernels.o\n"
+        "\t$(CC) $(CFLAGS) -o $@ %s_main.c %s.o %s_kernels.o $(LDLIBS)\n\n"
+        "sim:\n"
+        "\t@echo 'make sim: the kernels of this build are PTX (tpc --backend llvm), which the CPU"
+        " harness cannot run; build with --backend c for make sim' >&2; exit 1\n\n"
+        ".PHONY: all sim\n",
+        n, n, n, cuda_bin, cuda_bin, TPC_CC, build_cflags(), TPC_CUDA_INCLUDES,
+        TPC_CUDA_RUNTIME_LIBRARY, TPC_CUDA_LIBS, build_libs(), n, n, n, ptxas, n, n, images,
+        build_ptx_arch(g->arena, opt) + 3, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n);
+    return write_file(arena_printf(g->arena, "%s/Makefile", opt->outdir), text, strlen(text));
+}
+
 bool write_makefile_cuda(Graph *g, const Options *opt)
 {
-    const char *n = g->name, *nvcc = find_nvcc(g->arena);
+    const char *n = g->name, *nvcc = build_find_nvcc(g->arena);
     if (!nvcc)
         return false;
+    if (opt->backend == BACKEND_LLVM)
+        return write_makefile_cuda_llvm(g, opt, nvcc);
     const char *arch = gencode_flags(g->arena, opt->cuda_arch ? opt->cuda_arch : "sm_80,sm_90");
     const char *text = arena_printf(
         g->arena,

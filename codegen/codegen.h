@@ -31,6 +31,10 @@ bool write_makefile_cuda(Graph *g, const Options *opt);            /* --target c
 bool check_program_name(const Graph *g); /* not a name make reads as a makefile (reported) */
 const char *build_cflags(void); /* what the Makefile compiles and links with */
 const char *build_libs(void);
+/* --target cuda: nvcc's path (ptxas, fatbinary and nvvm/ are beside it), or NULL (reported) */
+const char *build_find_nvcc(Arena *a);
+/* --backend llvm --target cuda: the architecture the PTX is built for (sm_80) */
+const char *build_ptx_arch(Arena *a, const Options *opt);
 
 /* ---- size.c: sizes as a rank computes them, folded at compile time ------------------------------ */
 /* A sum of terms, each a per-rank coefficient times a product of symbolic dimensions: what is

@@ -150,6 +150,15 @@ void kernel_print_c_declaration(FILE *out, const Kernel *k, const char *symbol);
  * optimisation. false: the object file could not be written (reported). */
 bool kernels_build_llvm(Arena *a, Kernel *const *kernels, int n, const char *prefix,
                         const char **cpu, const char *object_path, FILE *ir_out);
+/* The same kernels for NVPTX (--backend llvm --target cuda): each a ptx_kernel entry named
+ * prefix + its name, under print_kernel_cuda.c's grid mapping (kernel_cuda_mapping), built by
+ * the same expression and statement code as the host form; for `arch` (sm_80), optimised at
+ * O3, and written as PTX to ptx_path (when not NULL) and printed to ir_out (when not NULL).
+ * to_bf16: also the entry prefix + "tpc_to_bf16" (a bf16 GEMM's rows). libdevice: the path of
+ * CUDA's libdevice.10.bc, linked when a kernel calls f64 libm functions (sin, cos, pow). */
+bool kernels_build_nvptx(Kernel *const *kernels, int n, const char *prefix, const char *arch,
+                         bool to_bf16, const char *libdevice, const char *ptx_path,
+                         FILE *ir_out);
 /* What the other backends share with it: a kernel's C parameter list (its ABI: continuation
  * lines indented by `indent`), an expression with `calls` naming the f32 math functions, and
  * a type's C name. */
@@ -163,5 +172,19 @@ const char *kernel_c_type(KType t);
 void kernel_print_cuda(FILE *out, const Kernel *k);
 /* The device helpers (block reductions, tpc_maxf) and declarations the kernels use. */
 void kernel_print_cuda_prelude(FILE *out);
+/* The grid mapping, which the NVPTX form (print_kernel_llvm.c) follows too. */
+typedef enum {
+    MAP_ROWS,     /* one loop with loops inside: a row per block, innermost loops over threads */
+    MAP_ELEMENTS, /* one flat loop: an element per thread over the grid */
+    MAP_BLOCK,    /* anything else, and serial_rows: one block */
+} KernelMapping;
+KernelMapping kernel_cuda_mapping(const Kernel *k);
+/* The launcher's lines that set int64_t tpc_blocks (returning when there is nothing to do). */
+void kernel_print_cuda_grid(FILE *out, const Kernel *k);
+bool kernel_has_loop(const KStmt *s);
+bool kernel_stores(const KStmt *s);
+/* Whether the statements of `before` (a block, up to a loop) set var to op's identity, so a
+ * spread loop's per-thread partials carry nothing in. */
+bool kernel_starts_at_identity(const KStmt *before, int var, KReduce op);
 
 #endif /* TPC_KERNEL_H */

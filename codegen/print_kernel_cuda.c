@@ -31,12 +31,11 @@ static const char *const cuda_calls[KF_COUNT] = {
     [KF_RSQRT] = "rsqrtf", [KF_SIN] = "sinf", [KF_COS] = "cosf", [KF_POW] = "powf",
     [KF_MAX] = "tpc_maxf", [KF_MIN] = "tpc_minf", [KF_ABS] = "fabsf"};
 
-typedef enum { MAP_ROWS, MAP_ELEMENTS, MAP_BLOCK } Mapping;
-
-static bool has_loop(const KStmt *s)
+bool kernel_has_loop(const KStmt *s)
 {
     for (; s; s = s->next)
-        if (s->kind == KS_FOR || (s->kind == KS_IF && (has_loop(s->body) || has_loop(s->orelse))))
+        if (s->kind == KS_FOR || (s->kind == KS_IF && (kernel_has_loop(s->body) ||
+                                                       kernel_has_loop(s->orelse))))
             return true;
     return false;
 }
@@ -50,20 +49,20 @@ static bool has_reduce(const KStmt *s)
     return false;
 }
 
-static bool stores(const KStmt *s)
+bool kernel_stores(const KStmt *s)
 {
     for (; s; s = s->next)
-        if (s->kind == KS_STORE || stores(s->body) || stores(s->orelse))
+        if (s->kind == KS_STORE || kernel_stores(s->body) || kernel_stores(s->orelse))
             return true;
     return false;
 }
 
-static Mapping mapping_of(const Kernel *k)
+KernelMapping kernel_cuda_mapping(const Kernel *k)
 {
     const KStmt *top = k->body;
     if (!top || top->next || top->kind != KS_FOR || k->serial_rows)
         return MAP_BLOCK;
-    if (has_loop(top->body))
+    if (kernel_has_loop(top->body))
         return MAP_ROWS;
     return has_reduce(top->body) ? MAP_BLOCK : MAP_ELEMENTS;
 }
@@ -136,7 +135,7 @@ static void thread_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
  * loop's top level). */
 /* Whether the statement before a loop set var to its reduction's identity (0, or the lowest
  * float for max): then each thread's partial may start from it and nothing is carried. */
-static bool starts_at_identity(const KStmt *before, int var, KReduce op)
+bool kernel_starts_at_identity(const KStmt *before, int var, KReduce op)
 {
     for (; before; before = before->next)
         if ((before->kind == KS_LET || before->kind == KS_ASSIGN) && before->var == var)
@@ -149,7 +148,7 @@ static void spread_loop(FILE *out, const Kernel *k, const KStmt *s, const KStmt 
 {
     const char *v = k->vars[s->var];
     for (const KStmt *t = s->body; t; t = t->next)
-        if (t->kind == KS_REDUCE && !starts_at_identity(block, t->var, t->reduce)) {
+        if (t->kind == KS_REDUCE && !kernel_starts_at_identity(block, t->var, t->reduce)) {
             /* each thread's partial starts from the identity; what the variable held before the
              * loop is combined with the block's total after it */
             const char *r = k->vars[t->var];
@@ -176,7 +175,7 @@ static void spread_loop(FILE *out, const Kernel *k, const KStmt *s, const KStmt 
     for (const KStmt *t = s->body; t; t = t->next)
         if (t->kind == KS_REDUCE) {
             const char *r = k->vars[t->var];
-            bool carried = !starts_at_identity(block, t->var, t->reduce);
+            bool carried = !kernel_starts_at_identity(block, t->var, t->reduce);
             indent(out, depth);
             if (t->reduce == KR_SUM && carried)
                 fprintf(out, "%s = %s_before + tpc_block_sum(%s);\n", r, r, r);
@@ -187,7 +186,7 @@ static void spread_loop(FILE *out, const Kernel *k, const KStmt *s, const KStmt 
             else
                 fprintf(out, "%s = tpc_block_max(%s);\n", r, r);
         }
-    if (stores(s->body)) {
+    if (kernel_stores(s->body)) {
         indent(out, depth);
         fputs("__syncthreads(); /* what it stored, for every thread's next reads */\n", out);
     }
@@ -200,7 +199,7 @@ static void block_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
     for (; s; s = s->next) {
         switch (s->kind) {
         case KS_FOR:
-            if (!has_loop(s->body)) {
+            if (!kernel_has_loop(s->body)) {
                 spread_loop(out, k, s, block, depth);
                 break;
             }
@@ -249,7 +248,7 @@ static void block_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
     }
 }
 
-static void print_global(FILE *out, const Kernel *k, Mapping map)
+static void print_global(FILE *out, const Kernel *k, KernelMapping map)
 {
     fprintf(out, "__global__ void __launch_bounds__(%d) %s_kernel(", BLOCK_THREADS, k->name);
     kernel_print_c_params(out, k, (int)strlen(k->name) + 53);
@@ -287,11 +286,9 @@ static void print_global(FILE *out, const Kernel *k, Mapping map)
 }
 
 /* The launcher: the C kernel's signature; the grid from the outermost loop's count. */
-static void print_launcher(FILE *out, const Kernel *k, Mapping map)
+void kernel_print_cuda_grid(FILE *out, const Kernel *k)
 {
-    fprintf(out, "extern \"C\" void %s(", k->name);
-    kernel_print_c_params(out, k, (int)strlen(k->name) + 17);
-    fputs(")\n{\n", out);
+    KernelMapping map = kernel_cuda_mapping(k);
     const KStmt *top = k->body;
     if (map == MAP_BLOCK) {
         fputs("    int64_t tpc_blocks = 1;\n", out);
@@ -311,6 +308,14 @@ static void print_launcher(FILE *out, const Kernel *k, Mapping map)
                          "    tpc_blocks = tpc_blocks < TPC_MAX_BLOCKS ? tpc_blocks : TPC_MAX_BLOCKS;\n",
                     BLOCK_THREADS - 1, BLOCK_THREADS);
     }
+}
+
+static void print_launcher(FILE *out, const Kernel *k)
+{
+    fprintf(out, "extern \"C\" void %s(", k->name);
+    kernel_print_c_params(out, k, (int)strlen(k->name) + 17);
+    fputs(")\n{\n", out);
+    kernel_print_cuda_grid(out, k);
     fprintf(out, "    TPC_LAUNCH(%s_kernel, (unsigned)tpc_blocks, %d, tpcrt_cuda_stream())(", k->name,
             BLOCK_THREADS);
     for (int i = 0; i < k->nparams; i++)
@@ -320,13 +325,13 @@ static void print_launcher(FILE *out, const Kernel *k, Mapping map)
 
 void kernel_print_cuda(FILE *out, const Kernel *k)
 {
-    Mapping map = mapping_of(k);
+    KernelMapping map = kernel_cuda_mapping(k);
     static const char *const how[] = {[MAP_ROWS] = "a row per block",
                                        [MAP_ELEMENTS] = "an element per thread",
                                        [MAP_BLOCK] = "one block"};
     fprintf(out, "/* %s (%s) */\n", k->comment, how[map]);
     print_global(out, k, map);
-    print_launcher(out, k, map);
+    print_launcher(out, k);
 }
 
 void kernel_print_cuda_prelude(FILE *out)

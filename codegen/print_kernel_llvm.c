@@ -26,6 +26,8 @@
 #include "kernel.h"
 
 #include <llvm-c/Analysis.h>
+#include <llvm-c/BitReader.h>
+#include <llvm-c/Linker.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/IRReader.h>
 #include <llvm-c/Target.h>
@@ -46,6 +48,7 @@ typedef struct Module {
     unsigned kind_group, kind_loop;
     LLVMValueRef *loops;   /* loop ids of the helper text (parallel_accesses), one per loop */
     int nloops, next_loop;
+    bool nvptx;            /* the GPU form: the grid mapping of print_kernel_cuda.c */
 } Module;
 
 /* The kernel being built. */
@@ -56,6 +59,8 @@ typedef struct Function {
     LLVMValueRef params[KERNEL_MAX_PARAMS];
     LLVMValueRef vars[KERNEL_MAX_VARS]; /* allocas */
     LLVMValueRef group;                 /* the access group of the innermost loop, or NULL */
+    bool block;                         /* nvptx: statements the whole block runs alike (not a
+                                           thread's own elements) */
 } Function;
 
 /* ---- types ------------------------------------------------------------------------------- */
@@ -167,6 +172,11 @@ static LLVMValueRef intrinsic1(Module *m, const char *name, LLVMTypeRef type, LL
 static LLVMValueRef libm_call(Module *m, const char *name, LLVMTypeRef type, LLVMValueRef *args,
                               unsigned nargs)
 {
+    char device_name[32];
+    if (m->nvptx) { /* libdevice's, as CUDA C's sin and pow on double are */
+        snprintf(device_name, sizeof device_name, "__nv_%s", name);
+        name = device_name;
+    }
     LLVMTypeRef params[] = {type, type};
     LLVMTypeRef fn_type = LLVMFunctionType(type, params, nargs, false);
     LLVMValueRef fn = LLVMGetNamedFunction(m->module, name);
@@ -277,7 +287,110 @@ static void build_math_helpers(Module *m)
 
 /* The reduction steps with the flags omp simd's reduction clause gives gcc, and `loops` loop
  * ids, each declaring its own access group parallel. Read by LLVM's IR reader. */
-static char *helper_text(int loops)
+/* The GPU's block reductions, as print_kernel_cuda.c's tpc_block_sum / tpc_block_max: a
+ * shuffle butterfly within each warp (every lane ends with the same bits), a barrier (the last
+ * reduction's readers are done), each warp's lane 0 writes its partial to shared memory, a
+ * barrier, then every thread combines the partials in warp order. One shared array per type
+ * serves all of them: the leading barrier orders its reuse. */
+static void nvptx_block_reduction(FILE *f, const char *op, const char *t, const char *s)
+{
+    bool sum = !strcmp(op, "sum");
+    fprintf(f, "define internal %s @tpc_block_%s_%s(%s %%v0) #1 {\nentry:\n", t, op, s, t);
+    for (int i = 0, lanes = 16; lanes > 0; i++, lanes /= 2) {
+        fprintf(f, "  %%s%d = call %s @tpc_shfl_%s(%s %%v%d, i32 %d)\n", i, t, s, t, i, lanes);
+        if (sum)
+            fprintf(f, "  %%v%d = fadd %s %%v%d, %%s%d\n", i + 1, t, i, i);
+        else
+            fprintf(f, "  %%c%d = fcmp ogt %s %%v%d, %%s%d\n"
+                       "  %%v%d = select i1 %%c%d, %s %%v%d, %s %%s%d\n",
+                    i, t, i, i, i + 1, i, t, i, t, i);
+    }
+    fprintf(f, "  call void @llvm.nvvm.barrier0()\n"
+               "  %%tid = call i32 @llvm.nvvm.read.ptx.sreg.tid.x()\n"
+               "  %%lane = and i32 %%tid, 31\n  %%warp = lshr i32 %%tid, 5\n"
+               "  %%first = icmp eq i32 %%lane, 0\n  br i1 %%first, label %%write, label %%read\n"
+               "write:\n"
+               "  %%slot = getelementptr inbounds [32 x %s], [32 x %s] addrspace(3)* @tpc_partial_%s, i32 0, i32 %%warp\n"
+               "  store %s %%v5, %s addrspace(3)* %%slot\n  br label %%read\n"
+               "read:\n  call void @llvm.nvvm.barrier0()\n"
+               "  %%ntid = call i32 @llvm.nvvm.read.ptx.sreg.ntid.x()\n"
+               "  %%warps = lshr i32 %%ntid, 5\n"
+               "  %%p0 = getelementptr inbounds [32 x %s], [32 x %s] addrspace(3)* @tpc_partial_%s, i32 0, i32 0\n"
+               "  %%t0 = load %s, %s addrspace(3)* %%p0\n  br label %%head\n"
+               "head:\n  %%w = phi i32 [1, %%read], [%%wn, %%body]\n"
+               "  %%t = phi %s [%%t0, %%read], [%%tn, %%body]\n"
+               "  %%more = icmp ult i32 %%w, %%warps\n  br i1 %%more, label %%body, label %%done\n"
+               "body:\n"
+               "  %%pw = getelementptr inbounds [32 x %s], [32 x %s] addrspace(3)* @tpc_partial_%s, i32 0, i32 %%w\n"
+               "  %%x = load %s, %s addrspace(3)* %%pw\n",
+            t, t, s, t, t, t, t, s, t, t, t, t, t, s, t, t);
+    if (sum)
+        fprintf(f, "  %%tn = fadd %s %%t, %%x\n", t);
+    else
+        fprintf(f, "  %%ct = fcmp ogt %s %%t, %%x\n  %%tn = select i1 %%ct, %s %%t, %s %%x\n", t, t, t);
+    fputs("  %wn = add i32 %w, 1\n  br label %head\ndone:\n  ret ", f);
+    fprintf(f, "%s %%t\n}\n", t);
+}
+
+/* What the GPU form adds: the thread and block registers, barriers, shuffles, the block
+ * reductions, and (to_bf16) the kernel that rounds a bf16 GEMM's rows, which is no kernel of
+ * the form (print_c_cuda.c's tpc_to_bf16_kernel: __float2bfloat16 is cvt.rn.bf16.f32). */
+static void nvptx_helpers(FILE *f, const char *prefix, bool to_bf16)
+{
+    fputs("declare i32 @llvm.nvvm.read.ptx.sreg.tid.x()\n"
+          "declare i32 @llvm.nvvm.read.ptx.sreg.ntid.x()\n"
+          "declare i32 @llvm.nvvm.read.ptx.sreg.ctaid.x()\n"
+          "declare i32 @llvm.nvvm.read.ptx.sreg.nctaid.x()\n"
+          "declare void @llvm.nvvm.barrier0()\n"
+          "declare float @llvm.nvvm.shfl.sync.bfly.f32(i32, float, i32, i32)\n"
+          "declare i32 @llvm.nvvm.shfl.sync.bfly.i32(i32, i32, i32, i32)\n"
+          "declare i16 @llvm.nvvm.f2bf16.rn(float)\n"
+          "@tpc_partial_f32 = internal addrspace(3) global [32 x float] undef, align 4\n"
+          "@tpc_partial_f64 = internal addrspace(3) global [32 x double] undef, align 8\n"
+          "define internal float @tpc_shfl_f32(float %v, i32 %lanes) #1 {\n"
+          "  %r = call float @llvm.nvvm.shfl.sync.bfly.f32(i32 -1, float %v, i32 %lanes, i32 31)\n"
+          "  ret float %r\n}\n"
+          "define internal double @tpc_shfl_f64(double %v, i32 %lanes) #1 {\n"
+          "  %bits = bitcast double %v to i64\n  %lo = trunc i64 %bits to i32\n"
+          "  %high = lshr i64 %bits, 32\n  %hi = trunc i64 %high to i32\n"
+          "  %slo = call i32 @llvm.nvvm.shfl.sync.bfly.i32(i32 -1, i32 %lo, i32 %lanes, i32 31)\n"
+          "  %shi = call i32 @llvm.nvvm.shfl.sync.bfly.i32(i32 -1, i32 %hi, i32 %lanes, i32 31)\n"
+          "  %zlo = zext i32 %slo to i64\n  %zhi = zext i32 %shi to i64\n"
+          "  %up = shl i64 %zhi, 32\n  %both = or i64 %up, %zlo\n"
+          "  %r = bitcast i64 %both to double\n  ret double %r\n}\n"
+          "attributes #1 = { alwaysinline convergent nounwind }\n",
+          f);
+    nvptx_block_reduction(f, "sum", "float", "f32");
+    nvptx_block_reduction(f, "max", "float", "f32");
+    nvptx_block_reduction(f, "sum", "double", "f64");
+    nvptx_block_reduction(f, "max", "double", "f64");
+    if (!to_bf16)
+        return;
+    fprintf(f, "define void @%stpc_to_bf16(i16* noalias %%out, float* noalias readonly %%x, i64 %%ld_x, "
+               "i64 %%rows, i64 %%cols) {\n"
+               "entry:\n  %%n = mul nsw i64 %%rows, %%cols\n"
+               "  %%tid32 = call i32 @llvm.nvvm.read.ptx.sreg.tid.x()\n"
+               "  %%ntid32 = call i32 @llvm.nvvm.read.ptx.sreg.ntid.x()\n"
+               "  %%ctaid32 = call i32 @llvm.nvvm.read.ptx.sreg.ctaid.x()\n"
+               "  %%nctaid32 = call i32 @llvm.nvvm.read.ptx.sreg.nctaid.x()\n"
+               "  %%tid = zext i32 %%tid32 to i64\n  %%ntid = zext i32 %%ntid32 to i64\n"
+               "  %%ctaid = zext i32 %%ctaid32 to i64\n  %%nctaid = zext i32 %%nctaid32 to i64\n"
+               "  %%block = mul nuw nsw i64 %%ctaid, %%ntid\n  %%start = add nuw nsw i64 %%block, %%tid\n"
+               "  %%step = mul nuw nsw i64 %%nctaid, %%ntid\n  br label %%head\n"
+               "head:\n  %%i = phi i64 [%%start, %%entry], [%%next, %%body]\n"
+               "  %%more = icmp slt i64 %%i, %%n\n  br i1 %%more, label %%body, label %%done\n"
+               "body:\n  %%row = sdiv i64 %%i, %%cols\n  %%col = srem i64 %%i, %%cols\n"
+               "  %%at = mul nsw i64 %%row, %%ld_x\n  %%j = add nsw i64 %%at, %%col\n"
+               "  %%px = getelementptr inbounds float, float* %%x, i64 %%j\n"
+               "  %%v = load float, float* %%px, align 4\n"
+               "  %%h = call i16 @llvm.nvvm.f2bf16.rn(float %%v)\n"
+               "  %%po = getelementptr inbounds i16, i16* %%out, i64 %%i\n"
+               "  store i16 %%h, i16* %%po, align 2\n"
+               "  %%next = add nsw i64 %%i, %%step\n  br label %%head\n"
+               "done:\n  ret void\n}\n", prefix);
+}
+
+static char *helper_text(int loops, bool nvptx, const char *prefix, bool to_bf16)
 {
     char *text = NULL;
     size_t size = 0;
@@ -296,6 +409,8 @@ static char *helper_text(int loops)
           "declare double @llvm.maxnum.f64(double, double)\n"
           "attributes #0 = { alwaysinline nounwind readnone willreturn }\n",
           f);
+    if (nvptx)
+        nvptx_helpers(f, prefix, to_bf16);
     fputs("!tpc.loops = !{", f);
     for (int i = 0; i < loops; i++)
         fprintf(f, "%s!%d", i ? ", " : "", 3 * i);
@@ -330,15 +445,17 @@ static bool has_loop(const KStmt *s)
     return false;
 }
 
-static void module_open(Module *m, Kernel *const *kernels, int n)
+static void module_open(Module *m, Kernel *const *kernels, int n, bool nvptx, const char *prefix,
+                        bool to_bf16)
 {
     m->context = LLVMContextCreate();
+    m->nvptx = nvptx;
     int loops = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && !nvptx; i++) { /* the GPU's loops are spread, not vectorised */
         bool unused = false;
         loops += count_innermost(kernels[i]->body, &unused);
     }
-    char *text = helper_text(loops);
+    char *text = helper_text(loops, nvptx, prefix, to_bf16);
     LLVMMemoryBufferRef buffer = LLVMCreateMemoryBufferWithMemoryRangeCopy(text, strlen(text), "tpc helpers");
     free(text);
     char *message = NULL;
@@ -592,12 +709,17 @@ static LLVMBasicBlockRef block(Function *f, const char *name)
     return LLVMAppendBasicBlockInContext(f->m->context, f->fn, name);
 }
 
-/* for (var = lo; var < hi; var++) body: the innermost ones declared parallel, as omp simd */
-static void gen_for(Function *f, const KStmt *s)
+/* for (var = lo + offset; var < hi; var += step) body, offset 0 and step 1 when NULL (i64
+ * values, the GPU's thread or block index and count). Host: the innermost loops declared
+ * parallel, as omp simd. */
+static void gen_loop(Function *f, const KStmt *s, LLVMValueRef offset, LLVMValueRef step)
 {
     Module *m = f->m;
     KType t = f->k->var_types[s->var];
-    store_var(f, s->var, gen_as(f, s->lo, t));
+    LLVMValueRef lo = gen_as(f, s->lo, t);
+    if (offset)
+        lo = LLVMBuildNSWAdd(m->b, lo, convert(m, offset, KT_INT, t), "");
+    store_var(f, s->var, lo);
     LLVMBasicBlockRef head = block(f, "for.head"), body = block(f, "for.body"),
                       exit = block(f, "for.end");
     LLVMBuildBr(m->b, head);
@@ -609,16 +731,140 @@ static void gen_for(Function *f, const KStmt *s)
     LLVMBuildCondBr(m->b, more, body, exit);
     LLVMPositionBuilderAtEnd(m->b, body);
     LLVMValueRef outer = f->group, loop_id = NULL;
-    if (!has_loop(s->body))
+    if (!m->nvptx && !has_loop(s->body))
         loop_id = next_loop_id(m, &f->group);
     gen_stmts(f, s->body);
     f->group = outer;
     i = LLVMBuildLoad2(m->b, llvm_type(m, t), f->vars[s->var], "");
-    store_var(f, s->var, LLVMBuildNSWAdd(m->b, i, LLVMConstInt(llvm_type(m, t), 1, false), ""));
+    LLVMValueRef by = step ? convert(m, step, KT_INT, t) : LLVMConstInt(llvm_type(m, t), 1, false);
+    store_var(f, s->var, LLVMBuildNSWAdd(m->b, i, by, ""));
     LLVMValueRef latch = LLVMBuildBr(m->b, head);
     if (loop_id)
         LLVMSetMetadata(latch, m->kind_loop, loop_id);
     LLVMPositionBuilderAtEnd(m->b, exit);
+}
+
+/* ---- the GPU's grid mapping (print_kernel_cuda.c's, statement for statement) ---------------- */
+
+/* A call of a function of the helper text (an NVVM intrinsic, a block reduction). */
+static LLVMValueRef call_named(Module *m, const char *name, LLVMValueRef *args, unsigned nargs)
+{
+    LLVMValueRef fn = LLVMGetNamedFunction(m->module, name);
+    if (!fn)
+        internal_error("no %s in the NVPTX helpers", name);
+    return LLVMBuildCall2(m->b, LLVMGlobalGetValueType(fn), fn, args, nargs, "");
+}
+
+/* A special register (tid.x, ntid.x, ctaid.x, nctaid.x) as an i64. */
+static LLVMValueRef sreg(Module *m, const char *name)
+{
+    char intrinsic_name[64];
+    snprintf(intrinsic_name, sizeof intrinsic_name, "llvm.nvvm.read.ptx.sreg.%s", name);
+    return LLVMBuildZExt(m->b, call_named(m, intrinsic_name, NULL, 0), m->i64, name);
+}
+
+static void barrier(Module *m)
+{
+    call_named(m, "llvm.nvvm.barrier0", NULL, 0);
+}
+
+static LLVMValueRef max_of(Module *m, LLVMValueRef a, LLVMValueRef b) /* tpc_max: a > b ? a : b */
+{
+    return LLVMBuildSelect(m->b, LLVMBuildFCmp(m->b, LLVMRealOGT, a, b, ""), a, b, "");
+}
+
+/* An innermost loop in block code: spread over the block's threads, each reduction a thread's
+ * partial (from the identity; what the variable held before is combined after), then the
+ * block's; a barrier after it when it stores. `first`: the block's first statement. */
+static void gen_spread(Function *f, const KStmt *s, const KStmt *first)
+{
+    Module *m = f->m;
+    const Kernel *k = f->k;
+    LLVMValueRef before[KERNEL_MAX_VARS] = {0};
+    for (const KStmt *t = s->body; t; t = t->next) {
+        if (t->kind != KS_REDUCE)
+            continue;
+        KType type = k->var_types[t->var];
+        if (!is_float(type))
+            internal_error("kernel %s: a block reduction of an integer", k->name);
+        if (kernel_starts_at_identity(first, t->var, t->reduce))
+            continue;
+        before[t->var] = LLVMBuildLoad2(m->b, llvm_type(m, type), f->vars[t->var], "before");
+        double identity = t->reduce == KR_SUM ? 0 : type == KT_F64 ? -1.79769313486231570e+308
+                                                                   : -3.40282347e+38;
+        store_var(f, t->var, constant(m, type, identity));
+    }
+    f->block = false;
+    gen_loop(f, s, sreg(m, "tid.x"), sreg(m, "ntid.x"));
+    f->block = true;
+    for (const KStmt *t = s->body; t; t = t->next) {
+        if (t->kind != KS_REDUCE)
+            continue;
+        KType type = k->var_types[t->var];
+        char name[32];
+        snprintf(name, sizeof name, "tpc_block_%s_%s", t->reduce == KR_SUM ? "sum" : "max",
+                 type == KT_F64 ? "f64" : "f32");
+        LLVMValueRef v = LLVMBuildLoad2(m->b, llvm_type(m, type), f->vars[t->var], "");
+        LLVMValueRef total = call_named(m, name, &v, 1);
+        if (before[t->var])
+            total = t->reduce == KR_SUM ? LLVMBuildFAdd(m->b, before[t->var], total, "")
+                                        : max_of(m, before[t->var], total);
+        store_var(f, t->var, total);
+    }
+    if (kernel_stores(s->body))
+        barrier(m);
+}
+
+/* A store in block code: thread 0 makes it, and every thread waits for it. */
+static void gen_block_store(Function *f, const KStmt *s)
+{
+    Module *m = f->m;
+    LLVMBasicBlockRef then = block(f, "thread0"), join = block(f, "thread0.end");
+    LLVMBuildCondBr(m->b, LLVMBuildICmp(m->b, LLVMIntEQ, sreg(m, "tid.x"), LLVMConstInt(m->i64, 0, false), ""),
+                    then, join);
+    LLVMPositionBuilderAtEnd(m->b, then);
+    LLVMValueRef v = gen_as(f, s->value, f->k->params[s->buffer].type);
+    LLVMBuildStore(m->b, v, element(f, s->buffer, s->index));
+    LLVMBuildBr(m->b, join);
+    LLVMPositionBuilderAtEnd(m->b, join);
+    barrier(m);
+}
+
+/* The kernel's body under its mapping (kernel_cuda_mapping). */
+static void gen_grid(Function *f)
+{
+    Module *m = f->m;
+    const KStmt *top = f->k->body;
+    switch (kernel_cuda_mapping(f->k)) {
+    case MAP_ROWS: /* a row per block, round a grid-stride loop */
+        f->block = true;
+        gen_loop(f, top, sreg(m, "ctaid.x"), sreg(m, "nctaid.x"));
+        break;
+    case MAP_ELEMENTS: { /* an element per thread over the grid */
+        LLVMValueRef ntid = sreg(m, "ntid.x");
+        LLVMValueRef first = LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, sreg(m, "ctaid.x"), ntid, ""),
+                                             sreg(m, "tid.x"), "");
+        f->block = false;
+        gen_loop(f, top, first, LLVMBuildNSWMul(m->b, sreg(m, "nctaid.x"), ntid, ""));
+        break;
+    }
+    case MAP_BLOCK:
+        f->block = true;
+        gen_stmts(f, top);
+        break;
+    }
+}
+
+/* Host: a plain loop (the innermost ones parallel). GPU: in block code, an innermost loop is
+ * spread over the threads and any other runs alike in every thread. */
+static void gen_for(Function *f, const KStmt *s, const KStmt *first)
+{
+    if (f->m->nvptx && f->block && !has_loop(s->body))
+        gen_spread(f, s, first);
+    else if (f->m->nvptx && !f->block)
+        internal_error("kernel %s: a loop inside an innermost loop", f->k->name);
+    else
+        gen_loop(f, s, NULL, NULL);
 }
 
 static void gen_if(Function *f, const KStmt *s)
@@ -666,13 +912,18 @@ static void gen_reduce(Function *f, const KStmt *s)
 static void gen_stmts(Function *f, const KStmt *s)
 {
     const Kernel *k = f->k;
+    const KStmt *first = s;
     for (; s; s = s->next) {
         switch (s->kind) {
-        case KS_FOR: gen_for(f, s); break;
+        case KS_FOR: gen_for(f, s, first); break;
         case KS_LET:
         case KS_ASSIGN: store_var(f, s->var, gen_as(f, s->value, k->var_types[s->var])); break;
         case KS_REDUCE: gen_reduce(f, s); break;
         case KS_STORE: {
+            if (f->m->nvptx && f->block) {
+                gen_block_store(f, s);
+                break;
+            }
             LLVMValueRef v = gen_as(f, s->value, k->params[s->buffer].type);
             in_group(f, LLVMBuildStore(f->m->b, v, element(f, s->buffer, s->index)));
             break;
@@ -688,6 +939,20 @@ static void add_attribute(Module *m, LLVMValueRef fn, unsigned index, const char
     LLVMAddAttributeAtIndex(fn, index, LLVMCreateEnumAttribute(m->context, kind, 0));
 }
 
+/* An entry of the PTX (LLVM 14 reads `ptx_kernel` from the nvvm.annotations named metadata:
+ * !{fn, !"kernel", i32 1}), launched with 256 threads a block (__launch_bounds__(256):
+ * !"maxntidx"). */
+static void annotate_kernel(Module *m, LLVMValueRef fn)
+{
+    static const char *const keys[] = {"kernel", "maxntidx"};
+    const unsigned long long values[] = {1, 256};
+    for (int i = 0; i < 2; i++) {
+        LLVMValueRef ops[] = {fn, LLVMMDStringInContext(m->context, keys[i], (unsigned)strlen(keys[i])),
+                              LLVMConstInt(m->i32, values[i], false)};
+        LLVMAddNamedMetadataOperand(m->module, "nvvm.annotations", LLVMMDNodeInContext(m->context, ops, 3));
+    }
+}
+
 static void build_kernel(Module *m, const Kernel *k, const char *prefix)
 {
     Function f = {.m = m, .k = k};
@@ -699,7 +964,8 @@ static void build_kernel(Module *m, const Kernel *k, const char *prefix)
     snprintf(symbol, sizeof symbol, "%s%s", prefix, k->name);
     f.fn = LLVMAddFunction(m->module, symbol, LLVMFunctionType(m->void_type, params, (unsigned)k->nparams, false));
     add_attribute(m, f.fn, LLVMAttributeFunctionIndex, "nounwind");
-    add_attribute(m, f.fn, LLVMAttributeFunctionIndex, "uwtable");
+    if (!m->nvptx)
+        add_attribute(m, f.fn, LLVMAttributeFunctionIndex, "uwtable");
     for (int i = 0; i < k->nparams; i++) {
         f.params[i] = LLVMGetParam(f.fn, (unsigned)i);
         LLVMSetValueName2(f.params[i], k->params[i].name, strlen(k->params[i].name));
@@ -711,8 +977,13 @@ static void build_kernel(Module *m, const Kernel *k, const char *prefix)
     LLVMPositionBuilderAtEnd(m->b, LLVMAppendBasicBlockInContext(m->context, f.fn, "entry"));
     for (int v = 0; v < k->nvars; v++)
         f.vars[v] = LLVMBuildAlloca(m->b, llvm_type(m, k->var_types[v]), k->vars[v]);
-    gen_stmts(&f, k->body);
+    if (m->nvptx)
+        gen_grid(&f);
+    else
+        gen_stmts(&f, k->body);
     LLVMBuildRetVoid(m->b);
+    if (m->nvptx)
+        annotate_kernel(m, f.fn);
     char *message = NULL;
     if (LLVMVerifyModule(m->module, LLVMReturnStatusAction, &message))
         internal_error("the LLVM IR of kernel '%s' does not verify: %s", k->name, message);
@@ -746,7 +1017,7 @@ bool kernels_build_llvm(Arena *a, Kernel *const *kernels, int n, const char *pre
                         const char **cpu, const char *object_path, FILE *ir_out)
 {
     Module m = {0};
-    module_open(&m, kernels, n);
+    module_open(&m, kernels, n, false, prefix, false);
     LLVMTargetMachineRef tm = target_machine(a, cpu);
     char *triple = LLVMGetTargetMachineTriple(tm);
     LLVMSetTarget(m.module, triple);
@@ -778,6 +1049,102 @@ bool kernels_build_llvm(Arena *a, Kernel *const *kernels, int n, const char *pre
             internal_error("LLVM cannot emit the kernels' object code: %s", message);
         ok = write_file(object_path, LLVMGetBufferStart(object), LLVMGetBufferSize(object));
         LLVMDisposeMemoryBuffer(object);
+    }
+    free(m.loops);
+    LLVMDisposeBuilder(m.b);
+    LLVMDisposeModule(m.module);
+    LLVMDisposeTargetMachine(tm);
+    LLVMContextDispose(m.context);
+    return ok;
+}
+
+/* ---- NVPTX ------------------------------------------------------------------------------------ */
+
+/* libdevice (CUDA's math library as bitcode) linked in when a kernel calls one of its
+ * functions (the f64 sin, cos and pow of RoPE's table), its definitions made internal so that
+ * the optimiser keeps only what is called. */
+static void link_libdevice(Module *m, const char *libdevice, const char *prefix)
+{
+    bool needed = false;
+    for (LLVMValueRef fn = LLVMGetFirstFunction(m->module); fn; fn = LLVMGetNextFunction(fn))
+        needed |= LLVMIsDeclaration(fn) && !strncmp(LLVMGetValueName(fn), "__nv_", 5);
+    if (!needed)
+        return;
+    if (!libdevice)
+        internal_error("a kernel calls libdevice, and there is no libdevice.10.bc");
+    LLVMMemoryBufferRef buffer = NULL;
+    LLVMModuleRef library = NULL;
+    char *message = NULL;
+    if (LLVMCreateMemoryBufferWithContentsOfFile(libdevice, &buffer, &message)) {
+        fprintf(stderr, "tpc: error: cannot read CUDA's libdevice '%s': %s\n", libdevice, message);
+        exit(EXIT_FAILURE);
+    }
+    if (LLVMParseBitcodeInContext2(m->context, buffer, &library))
+        internal_error("LLVM cannot read CUDA's libdevice '%s'", libdevice);
+    LLVMDisposeMemoryBuffer(buffer);
+    LLVMSetTarget(library, LLVMGetTarget(m->module));
+    LLVMSetDataLayout(library, LLVMGetDataLayoutStr(m->module));
+    if (LLVMLinkModules2(m->module, library))
+        internal_error("LLVM cannot link CUDA's libdevice '%s'", libdevice);
+    size_t n = strlen(prefix);
+    for (LLVMValueRef fn = LLVMGetFirstFunction(m->module); fn; fn = LLVMGetNextFunction(fn))
+        if (!LLVMIsDeclaration(fn) && strncmp(LLVMGetValueName(fn), prefix, n))
+            LLVMSetLinkage(fn, LLVMInternalLinkage);
+}
+
+bool kernels_build_nvptx(Kernel *const *kernels, int n, const char *prefix, const char *arch,
+                         bool to_bf16, const char *libdevice, const char *ptx_path,
+                         FILE *ir_out)
+{
+    LLVMInitializeNVPTXTargetInfo();
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetMC();
+    LLVMInitializeNVPTXAsmPrinter();
+    const char *triple = "nvptx64-nvidia-cuda";
+    LLVMTargetRef target;
+    char *message = NULL;
+    if (LLVMGetTargetFromTriple(triple, &target, &message))
+        internal_error("LLVM has no target for %s: %s", triple, message);
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, arch, "",
+                                                      LLVMCodeGenLevelAggressive, LLVMRelocDefault,
+                                                      LLVMCodeModelDefault);
+    Module m = {0};
+    module_open(&m, kernels, n, true, prefix, to_bf16);
+    LLVMSetTarget(m.module, triple);
+    LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(m.module, layout);
+    LLVMDisposeTargetData(layout);
+    for (int i = 0; i < n; i++)
+        build_kernel(&m, kernels[i], prefix);
+    if (to_bf16) {
+        char name[512];
+        snprintf(name, sizeof name, "%stpc_to_bf16", prefix);
+        annotate_kernel(&m, LLVMGetNamedFunction(m.module, name));
+    }
+    link_libdevice(&m, libdevice, prefix);
+    if (LLVMVerifyModule(m.module, LLVMReturnStatusAction, &message))
+        internal_error("the NVPTX module does not verify: %s", message);
+    LLVMDisposeMessage(message);
+
+    LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
+    LLVMErrorRef error = LLVMRunPasses(m.module, "default<O3>", tm, options);
+    LLVMDisposePassBuilderOptions(options);
+    if (error) {
+        char *text = LLVMGetErrorMessage(error);
+        internal_error("LLVM's O3 pipeline failed: %s", text);
+    }
+    bool ok = true;
+    if (ir_out) {
+        char *text = LLVMPrintModuleToString(m.module);
+        fputs(text, ir_out);
+        LLVMDisposeMessage(text);
+    }
+    if (ptx_path) {
+        LLVMMemoryBufferRef ptx = NULL;
+        if (LLVMTargetMachineEmitToMemoryBuffer(tm, m.module, LLVMAssemblyFile, &message, &ptx))
+            internal_error("LLVM cannot emit the kernels' PTX: %s", message);
+        ok = write_file(ptx_path, LLVMGetBufferStart(ptx), LLVMGetBufferSize(ptx));
+        LLVMDisposeMemoryBuffer(ptx);
     }
     free(m.loops);
     LLVMDisposeBuilder(m.b);

@@ -19,9 +19,15 @@ static const char *emit_cuda_program(Graph *g, Program *p, const Options *opt,
     const char *path = arena_printf(g->arena, "%s/%s.c", opt->outdir, g->name);
     bool written = write_file(path, text, size);
     free(text);
-    text = print_cuda_kernels(p, source_path, &size);
-    written = written && write_file(arena_printf(g->arena, "%s/%s_kernels.cu", opt->outdir,
-                                                 g->name), text, size);
+    if (opt->backend == BACKEND_LLVM) {
+        text = print_cuda_driver_launchers(p, source_path, &size);
+        written = written && write_file(arena_printf(g->arena, "%s/%s_kernels.c", opt->outdir,
+                                                     g->name), text, size);
+    } else {
+        text = print_cuda_kernels(p, source_path, &size);
+        written = written && write_file(arena_printf(g->arena, "%s/%s_kernels.cu", opt->outdir,
+                                                     g->name), text, size);
+    }
     free(text);
     const char *header = arena_printf(g->arena,
                                       "/* %s for CUDA GPUs: the command line (docs/cli.md), "
@@ -50,11 +56,30 @@ static bool build_kernels_llvm(Program *p, const Options *opt, FILE *ir)
                               &p->kernel_cpu, object, ir);
 }
 
+/* --backend llvm --target cuda: the kernels as PTX into OUTDIR/NAME.ptx (or, with `ir`, the
+ * NVPTX module printed), for the oldest --cuda-arch; libdevice from the CUDA toolkit of nvcc. */
+static bool build_kernels_nvptx(Program *p, const Options *opt, FILE *ir)
+{
+    const char *nvcc = build_find_nvcc(p->a);
+    if (!nvcc)
+        return false;
+    program_find_noalias(p);
+    p->kernel_prefix = arena_printf(p->a, "%s_kernel_", p->g->name);
+    const char *libdevice = arena_printf(p->a, "%.*s/../nvvm/libdevice/libdevice.10.bc",
+                                         (int)(strlen(nvcc) - 5), nvcc);
+    const char *ptx = ir ? NULL : arena_printf(p->a, "%s/%s.ptx", opt->outdir, p->g->name);
+    return kernels_build_nvptx(p->kernels.items, p->kernels.len, p->kernel_prefix,
+                               build_ptx_arch(p->a, opt), p->weight_elements_bf16 != NULL,
+                               libdevice, ptx, ir);
+}
+
 const char *emit_program(Graph *g, const Options *opt, const char *source_path)
 {
     if (!check_program_name(g))
         return NULL;
     Program *p = lower_program(g);
+    if (opt->target == TARGET_CUDA && opt->backend == BACKEND_LLVM && !build_kernels_nvptx(p, opt, NULL))
+        return NULL;
     if (opt->target == TARGET_CUDA)
         return emit_cuda_program(g, p, opt, source_path);
     if (opt->backend == BACKEND_LLVM && !build_kernels_llvm(p, opt, NULL))
@@ -77,7 +102,10 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
 
 void emit_kernels_llvm(FILE *out, Graph *g, const Options *opt)
 {
-    build_kernels_llvm(lower_program(g), opt, out);
+    if (opt->target == TARGET_CUDA)
+        build_kernels_nvptx(lower_program(g), opt, out);
+    else
+        build_kernels_llvm(lower_program(g), opt, out);
 }
 
 void emit_program_form(FILE *out, Graph *g)

@@ -263,6 +263,8 @@ void program_dump(FILE *out, const Program *p);
  * host's C, and NAME_kernels.cu (print_c_cuda.c) */
 char *print_c(Program *p, const char *source_path, bool cuda, size_t *size);
 char *print_cuda_kernels(Program *p, const char *source_path, size_t *size);
+/* --backend llvm: NAME_kernels.c, launchers of NAME.ptx's entries through the driver API */
+char *print_cuda_driver_launchers(Program *p, const char *source_path, size_t *size);
 /* print_c_library.c: NAME.h, the library's header, and NAME_main.c, the executable's main */
 char *print_library_header(Program *p, size_t *size);
 char *print_library_main(Program *p, size_t *size);
