@@ -8,7 +8,11 @@ and fails (exit 1) when a build fails or ptxas reports a spill. With --run, each
 also started under mpirun here, where there is no GPU, and must end with status 1 and one line
 naming the cause on every rank's behalf (printed after the build lines).
 
+With --backend llvm the kernels are tpc's PTX (through LLVM), assembled by ptxas for each
+architecture; the report is read the same way.
+
 usage: cuda_build.py --tpc TPC --root ROOT --work DIR [--tp 1,2,3,4] [--families a,b] [--run]
+                     [--backend c|llvm]
 """
 import argparse
 import os
@@ -53,6 +57,7 @@ def main():
     ap.add_argument("--tp", default="1,2,3,4")
     ap.add_argument("--families", default=",".join(FAMILIES))
     ap.add_argument("--run", action="store_true")
+    ap.add_argument("--backend", default="c", choices=["c", "llvm"])
     args = ap.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(args.work)
@@ -62,7 +67,7 @@ def main():
         for tp in [int(t) for t in args.tp.split(",")]:
             out = os.path.join(args.work, "%s-tp%d" % (family, tp))
             run([args.tpc, os.path.join(args.root, "models", family + ".tpl"), "-tp", str(tp),
-                 "--target", "cuda", "-o", out] + FAMILIES[family])
+                 "--target", "cuda", "--backend", args.backend, "-o", out] + FAMILIES[family])
             with open(os.path.join(out, family + "_kernels.ptxas.txt")) as f:
                 kernels, archs, spilled = spills(f.read())
             ok = os.access(os.path.join(out, family), os.X_OK) and kernels > 0 and not spilled
