@@ -25,7 +25,7 @@ static Arena *arena;
 static const char usage[] =
     "usage: tpc MODEL.tpl [-tp N] [-o DIR] [-D NAME=VALUE ...]\n"
     "           [--emit bin|c|ir|llvm|plan|dot|program]\n"
-    "           [--target cpu|cuda] [--cuda-arch sm_XY,...] [--backend c|llvm]\n"
+    "           [--target cpu|cuda] [--cuda-arch sm_XY,...] [--backend c|llvm] [--cpu NAME]\n"
     "           [--dtype f32|bf16] [--rank R]\n"
     "           [--no-elide] [--sequence-parallel] [--print-after PASS] [--print-after-all] [-h]\n"
     "           [--version]\n";
@@ -38,12 +38,16 @@ static const char help[] =
     "  -D NAME=VALUE          override a config value; later config values are recomputed\n"
     "  --emit KIND            bin (default): the program in DIR; c: sources and a Makefile;\n"
     "                         ir: the IR after the last pass, on stdout; plan: the sharding plan\n"
-    "                         as JSON; dot: the sharded graph for Graphviz; llvm: kernels' LLVM IR;\n"
+    "                         as JSON; dot: the sharded graph for Graphviz; llvm: the kernels'\n"
+    "                         LLVM IR, optimised (O3) for --cpu, on stdout;\n"
     "                         program: the per-rank program form codegen prints, on stdout\n"
     "  --target cpu|cuda      C with OpenBLAS and MPI, or CUDA C with cuBLAS and NCCL\n"
     "  --cuda-arch LIST       with --target cuda: the GPUs' code, e.g. sm_80,sm_90 (the\n"
     "                         default; PTX of the last is kept for newer GPUs)\n"
-    "  --backend c|llvm       kernels as C source or through the LLVM-C API\n"
+    "  --backend c|llvm       kernels as C source (default), or built through the LLVM-C API\n"
+    "                         into DIR/NAME_kernels.o (vectorised for --cpu)\n"
+    "  --cpu NAME             with --backend llvm: the CPU the kernels are built for, an LLVM\n"
+    "                         name (skylake-avx512, znver3, x86-64); default this machine's\n"
     "  --dtype f32|bf16       the stored type of the projections' weights (default f32;\n"
     "                         bf16 with --target cuda);\n"
     "                         activations stay f32 (CUDA rounds a bf16 GEMM's input rows)\n"
@@ -201,6 +205,8 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
         } else if (is_flag(arg, "--target")) {
             opt->target = (TargetKind)choose("--target", flag_value(argc, argv, &i, "--target"),
                                              targets, 2);
+        } else if (is_flag(arg, "--cpu")) {
+            opt->cpu = flag_value(argc, argv, &i, "--cpu");
         } else if (is_flag(arg, "--cuda-arch")) {
             opt->cuda_arch = flag_value(argc, argv, &i, "--cuda-arch");
             check_cuda_arch(opt->cuda_arch);
@@ -238,6 +244,11 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
     if (opt->rank >= opt->tp)
         usage_error("--rank %d is not a rank of -tp %d (ranks are 0 to %d)", opt->rank, opt->tp,
                     opt->tp - 1);
+    if (opt->target == TARGET_CPU && opt->emit == EMIT_LLVM)
+        opt->backend = BACKEND_LLVM; /* what --emit llvm shows is what --backend llvm builds */
+    if (opt->cpu && opt->backend != BACKEND_LLVM)
+        usage_error("--cpu chooses the CPU of --backend llvm's kernels (the C backend builds for "
+                    "this one, -march=native)");
     check_pass_name("--print-after", opt->print_after, false);
     check_pass_name("--stop-after", opt->stop_after, true);
 }
@@ -250,8 +261,9 @@ static void refuse_unbuilt(const Options *opt)
                     "$CUDA_HOME or /usr/local/cuda when it was configured)");
     if (opt->cuda_arch && opt->target != TARGET_CUDA)
         usage_error("--cuda-arch is for --target cuda");
-    if (opt->backend == BACKEND_LLVM || opt->emit == EMIT_LLVM)
-        usage_error("the LLVM-C kernel backend is not built yet (use --backend c)");
+    if (opt->target == TARGET_CUDA && (opt->backend == BACKEND_LLVM || opt->emit == EMIT_LLVM))
+        usage_error("--backend llvm with --target cuda (kernels as PTX through LLVM) is not built "
+                    "yet (use --backend c)");
     if (opt->sequence_parallel)
         usage_error("--sequence-parallel is not built yet");
 }
@@ -333,6 +345,8 @@ int main(int argc, char **argv)
             emit_dot(stdout, g, opt.rank);
         else if (opt.emit == EMIT_PROGRAM)
             emit_program_form(stdout, g);
+        else if (opt.emit == EMIT_LLVM)
+            emit_kernels_llvm(stdout, g, &opt);
         status = opt.emit == EMIT_BIN || opt.emit == EMIT_C ? emit_files(g, &opt) : 0;
     }
     arena_free(arena);

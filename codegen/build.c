@@ -98,6 +98,8 @@ bool check_program_name(const Graph *g)
 bool write_makefile(Graph *g, const Options *opt)
 {
     const char *n = g->name;
+    /* --backend llvm: tpc wrote NAME_kernels.o (the kernels, through LLVM); the library holds it */
+    const char *kernels = opt->backend == BACKEND_LLVM ? arena_printf(g->arena, " %s_kernels.o", n) : "";
     const char *text = arena_printf(g->arena,
                                     "# Builds %s and lib%s.a (the model as a library, %s.h), as tpc "
                                     "does: make\n"
@@ -106,11 +108,11 @@ bool write_makefile(Graph *g, const Options *opt)
                                     "LDLIBS = %s\n\n"
                                     "all: %s lib%s.a\n\n"
                                     "%s.o: %s.c %s.h\n\t$(CC) $(CFLAGS) -c -o $@ %s.c\n\n"
-                                    "lib%s.a: %s.o\n\trm -f $@ && ar rcs $@ %s.o\n\n"
+                                    "lib%s.a: %s.o%s\n\trm -f $@ && ar rcs $@ %s.o%s\n\n"
                                     "%s: %s_main.c %s.h lib%s.a\n"
                                     "\t$(CC) $(CFLAGS) -o $@ %s_main.c lib%s.a $(LDLIBS)\n",
                                     n, n, n, TPC_CC, build_cflags(), build_libs(), n, n, n, n, n,
-                                    n, n, n, n, n, n, n, n, n, n);
+                                    n, n, n, kernels, n, kernels, n, n, n, n, n, n);
     return write_file(arena_printf(g->arena, "%s/Makefile", opt->outdir), text, strlen(text));
 }
 

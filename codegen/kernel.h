@@ -78,6 +78,8 @@ typedef struct KParam {
     KType type;
     bool buffer;      /* a pointer to elements of `type` */
     bool written;     /* a buffer the kernel stores to */
+    bool noalias;     /* at no call does it overlap a buffer the call writes, nor (written) any
+                         other buffer: kernel_alias.c decides, the LLVM backend says noalias */
 } KParam;
 
 typedef struct Kernel {
@@ -137,6 +139,17 @@ bool kernel_equal(const Kernel *a, const Kernel *b);
 void kernel_print_c(FILE *out, const Kernel *k);
 /* The helpers kernels' C text uses (a vectorisable expf), printed once per program. */
 void kernel_print_c_prelude(FILE *out);
+/* Its prototype for a kernel defined elsewhere (--backend llvm), linked as `symbol`. */
+void kernel_print_c_declaration(FILE *out, const Kernel *k, const char *symbol);
+
+/* ---- print_kernel_llvm.c: the LLVM backend ---------------------------------------------------- */
+/* The kernels as LLVM IR through the LLVM-C API, each a function of kernel_print_c's signature
+ * named prefix + its name: verified (a failure is an internal error naming the kernel),
+ * optimised at O3 for *cpu (NULL: the host's CPU and features; *cpu is then its name), written
+ * as an object file to object_path (when not NULL) and printed to ir_out (when not NULL) after
+ * optimisation. false: the object file could not be written (reported). */
+bool kernels_build_llvm(Arena *a, Kernel *const *kernels, int n, const char *prefix,
+                        const char **cpu, const char *object_path, FILE *ir_out);
 /* What the other backends share with it: a kernel's C parameter list (its ABI: continuation
  * lines indented by `indent`), an expression with `calls` naming the f32 math functions, and
  * a type's C name. */

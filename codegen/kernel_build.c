@@ -17,7 +17,7 @@ static int add_param(Kernel *k, const char *name, KType type, bool buffer, bool 
 {
     if (k->nparams == KERNEL_MAX_PARAMS)
         internal_error("kernel %s: too many parameters", k->name);
-    k->params[k->nparams] = (KParam){name, type, buffer, written};
+    k->params[k->nparams] = (KParam){name, type, buffer, written, false};
     return k->nparams++;
 }
 

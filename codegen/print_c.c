@@ -424,6 +424,24 @@ static const char kv_append_launcher[] =
     "                   sizeof(float) * (size_t)cols);\n"
     "}\n\n";
 
+/* The kernels: defined here, or (--backend llvm) declared, built by LLVM into NAME_kernels.o. */
+static void print_kernels(const Program *p, FILE *out)
+{
+    if (!p->kernel_prefix) {
+        kernel_print_c_prelude(out);
+        for (int i = 0; i < p->kernels.len; i++)
+            kernel_print_c(out, p->kernels.items[i]);
+        return;
+    }
+    fprintf(out, "/* The kernels, built through LLVM (--backend llvm) for the CPU %s into %s_kernels.o:\n"
+                 " * each as the C backend would define it, linked under its name in that object. */\n",
+            p->kernel_cpu, p->g->name);
+    for (int i = 0; i < p->kernels.len; i++) {
+        const Kernel *k = p->kernels.items[i];
+        kernel_print_c_declaration(out, k, arena_printf(p->a, "%s%s", p->kernel_prefix, k->name));
+    }
+}
+
 static void print_tables(Printer *pr, FILE *out)
 {
     Program *p = pr->p;
@@ -671,9 +689,7 @@ char *print_c(Program *p, const char *source_path, bool cuda, size_t *size)
     if (cuda) {
         print_cuda_launchers(&pr, out);
     } else {
-        kernel_print_c_prelude(out);
-        for (int i = 0; i < p->kernels.len; i++)
-            kernel_print_c(out, p->kernels.items[i]);
+        print_kernels(p, out);
         fputs(launchers, out);
         if (p->attention_softmax >= 0)
             print_attention_launcher(out, p->kernels.items[p->attention_softmax]->name);

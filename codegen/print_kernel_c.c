@@ -191,6 +191,13 @@ void kernel_print_c(FILE *out, const Kernel *k)
     fputs("}\n\n", out);
 }
 
+void kernel_print_c_declaration(FILE *out, const Kernel *k, const char *symbol)
+{
+    fprintf(out, "/* %s */\nextern void %s(", k->comment, k->name);
+    kernel_print_c_params(out, k, (int)strlen(k->name) + 13);
+    fprintf(out, ") __asm__(\"%s\");\n\n", symbol);
+}
+
 void kernel_print_c_prelude(FILE *out)
 {
     fputs("/* Math that vectorises (with -fno-trapping-math, which the Makefile gives: no libm call,\n"

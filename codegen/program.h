@@ -238,6 +238,9 @@ typedef struct Program {
     Size *weight_elements;  /* every f32 weight this rank holds */
     Size *weight_elements_bf16; /* every bf16 weight (--dtype bf16); NULL: none */
     int attention_softmax;  /* the kernel every ATTENTION calls on a head's scores; -1: none */
+    const char *kernel_prefix; /* --backend llvm: the kernels are NAME_kernels.o's, each linked as
+                                  prefix + name, built for kernel_cpu; NULL: printed as C */
+    const char *kernel_cpu;
     Generation *generation; /* NULL when the model cannot generate: */
     const char *no_generation; /* why (one line for the built program's --generate) */
     StrMap names;           /* every name given (lower.c) */
@@ -249,6 +252,9 @@ Program *lower_program(Graph *g);
 const char *program_name(Program *p, const char *base); /* a fresh C name (lower.c's rules) */
 const char *c_identifier(Arena *a, const char *name);   /* "wq|wk|wv" -> "wq_wk_wv" */
 const char *value_name(const Value *v); /* the model's name for v, or what made it */
+
+/* kernel_alias.c: KParam.noalias of every kernel, from every call */
+void program_find_noalias(Program *p);
 
 /* dump.c: the form as text, one step a line (tests/codegen) */
 void program_dump(FILE *out, const Program *p);

@@ -21,6 +21,7 @@ typedef struct Options {
     WeightDType dtype;      /* --dtype: how the projections' weights are stored */
     const char *cuda_arch;  /* --cuda-arch sm_80,sm_90 (NULL: that) */
     EmitKind emit;
+    const char *cpu;        /* --cpu: the CPU --backend llvm builds kernels for (NULL: this one) */
     int rank;               /* --rank */
     bool no_elide;
     bool sequence_parallel;

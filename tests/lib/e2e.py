@@ -5,10 +5,13 @@ output with tpcref's float64 reference. Prints one line per -tp, for FileCheck:
     tp 3: rel L2 = 3.1e-07 <= 3e-06
 
 usage: e2e.py --tpc TPC --model FILE --family F --work DIR [--tp 1,2,3,4] [--dtype f32]
-              [--program-dtype f32|bf16] [--target cpu|cuda|cuda-sim]
+              [--program-dtype f32|bf16] [--backend c|llvm [--against c --against-tol T]]
+              [--target cpu|cuda|cuda-sim]
               [--shards N | --single-file] [--batch B] [--seq T] [--pad K] [--set k=v ...]
               [-D k=v ...] [--random-weights SEED] [--reference tpcref|hf --pypi DIR]
 
+--backend builds the programs with tpc's --backend; --against B also builds each -tp with
+--backend B and compares the two programs' outputs (`tp 2: llvm vs c: rel L2 = ...`).
 --target cuda runs the CUDA build (a GPU is needed); cuda-sim builds the same CUDA sources
 under the CPU harness of the CUDA execution model (make sim: docs/cudasim.md) and runs that.
 
@@ -35,6 +38,9 @@ def main():
     ap.add_argument("--dtype", default="f32", help="the checkpoint's dtype")
     ap.add_argument("--program-dtype", default="f32",
                     help="tpc --dtype: how the program stores the projections' weights")
+    ap.add_argument("--backend", default="c", help="tpc --backend")
+    ap.add_argument("--against", help="a second --backend each -tp's output must equal")
+    ap.add_argument("--against-tol", type=float, default=1e-6)
     ap.add_argument("--target", choices=("cpu", "cuda", "cuda-sim"), default="cpu")
     ap.add_argument("--shards", type=int, default=0)
     ap.add_argument("--single-file", action="store_true")
@@ -98,9 +104,10 @@ def main():
     first = None
     runs = os.path.join(args.work, "runs")
     os.makedirs(runs, exist_ok=True)
-    for tp in tps:
-        out = os.path.join(runs, "tp%d" % tp)
-        tpc = [args.tpc, args.model, "-tp", str(tp), "-o", out, "--dtype", args.program_dtype]
+    def build_and_run(tp, backend, name):
+        out = os.path.join(runs, name)
+        tpc = [args.tpc, args.model, "-tp", str(tp), "-o", out, "--dtype", args.program_dtype,
+               "--backend", backend]
         if args.target == "cpu":
             run(tpc + defines)
         elif args.target == "cuda":
@@ -111,13 +118,21 @@ def main():
         prog = [p for p in os.listdir(out) if os.access(os.path.join(out, p), os.X_OK)
                 and not p.endswith((".c", "Makefile"))
                 and p.endswith("-sim") == (args.target == "cuda-sim")][0]
+        result = os.path.join(runs, name + ".npy")
+        out_arg = ["--output", result] if args.random_weights is not None else \
+                  ["--output", "%s=%s" % (output or "out", result)]
+        run(MPIRUN + ["-np", str(tp), os.path.join(out, prog)] + weights + inputs + out_arg)
+        return np.load(result)
+
+    for tp in tps:
+        got = build_and_run(tp, args.backend, "tp%d" % tp)
+        if args.against:
+            other = build_and_run(tp, args.against, "tp%d-%s" % (tp, args.against))
+            ok, lines = compare(got, other, args.against_tol)
+            failed |= not ok
+            print("tp %d: %s vs %s: %s" % (tp, args.backend, args.against, "\n  ".join(lines)))
         if output is None:  # random weights: the program's first output
             output = "out"
-        result = os.path.join(runs, "tp%d.npy" % tp)
-        out_arg = ["--output", result] if args.random_weights is not None else \
-                  ["--output", "%s=%s" % (output, result)]
-        run(MPIRUN + ["-np", str(tp), os.path.join(out, prog)] + weights + inputs + out_arg)
-        got = np.load(result)
         if args.random_weights is None:
             ok, lines = compare(got, expected, args.tol)
             label = "tp %d" % tp

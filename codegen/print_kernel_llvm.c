@@ -1,0 +1,788 @@
+/* print_kernel_llvm.c — the LLVM backend of the kernel form: every kernel of a program built as
+ * LLVM IR through the LLVM-C API, verified, optimised at O3 for a CPU and written as an object
+ * file (or printed, --emit llvm). docs/llvm.md has the design; in short:
+ *
+ * - Each kernel is a function with the C backend's signature (int64_t -> i64, float -> float,
+ *   a buffer -> a pointer to its elements), named PREFIX + its name, so that the C program
+ *   calls it as it calls its own. Locals are allocas (SROA makes them registers).
+ * - An expression is computed in the type C computes it in (the usual arithmetic conversions)
+ *   and converted where C converts: on a store, an assignment, a call's argument. Integer
+ *   arithmetic is nsw and indexing inbounds, which C's undefined overflow allows; `&&` and
+ *   `?:` over an operand that may trap (a load, a division) branch, as C evaluates them.
+ * - The innermost loops are what the C backend marks `omp simd`: their memory accesses are in
+ *   an access group the loop declares parallel (llvm.loop.parallel_accesses, clang's lowering
+ *   of omp simd), so in-place kernels (out == x) vectorise without runtime checks.
+ * - A KS_REDUCE is the only operation with fast-math flags: sum as `fadd reassoc`, max as
+ *   `fcmp/select nnan nsz` — what omp simd's reduction clause lets gcc do. LLVM-C 14 cannot
+ *   set fast-math flags, so these few instructions (and the loop metadata, which needs distinct
+ *   nodes the C API cannot make either) come from a fixed IR text read by LLVM's IR reader.
+ * - a * b + c (one C expression, f32 or f64) is llvm.fmuladd: the contraction gcc makes under
+ *   the Makefile's default -ffp-contract=fast, and nothing beyond it.
+ * - Math is the C prelude's algorithm, built here (tpc_expf's range reduction and polynomial,
+ *   tanh and erf on it); sqrt, floor and fabs are intrinsics; sin, cos and pow on f64 are
+ *   libm's, as in C.
+ */
+#include "codegen.h"
+#include "kernel.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/IRReader.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { MATH_EXPF, MATH_TANHF, MATH_ERFF, MATH_COUNT } MathHelper;
+
+typedef struct Module {
+    LLVMContextRef context;
+    LLVMModuleRef module;
+    LLVMBuilderRef b;
+    LLVMTypeRef f32, f64, i64, i32, i1, void_type;
+    LLVMValueRef math[MATH_COUNT];
+    unsigned kind_group, kind_loop;
+    LLVMValueRef *loops;   /* loop ids of the helper text (parallel_accesses), one per loop */
+    int nloops, next_loop;
+} Module;
+
+/* The kernel being built. */
+typedef struct Function {
+    Module *m;
+    const Kernel *k;
+    LLVMValueRef fn;
+    LLVMValueRef params[KERNEL_MAX_PARAMS];
+    LLVMValueRef vars[KERNEL_MAX_VARS]; /* allocas */
+    LLVMValueRef group;                 /* the access group of the innermost loop, or NULL */
+} Function;
+
+/* ---- types ------------------------------------------------------------------------------- */
+
+static LLVMTypeRef llvm_type(Module *m, KType t)
+{
+    switch (t) {
+    case KT_INT: return m->i64;
+    case KT_F32: return m->f32;
+    case KT_I32: return m->i32;
+    case KT_F64: return m->f64;
+    }
+    unreachable();
+}
+
+static bool is_float(KType t)
+{
+    return t == KT_F32 || t == KT_F64;
+}
+
+/* C's usual arithmetic conversions over these four types. */
+static KType common_type(KType a, KType b)
+{
+    if (a == KT_F64 || b == KT_F64)
+        return KT_F64;
+    if (a == KT_F32 || b == KT_F32)
+        return KT_F32;
+    if (a == KT_INT || b == KT_INT)
+        return KT_INT;
+    return KT_I32;
+}
+
+static bool is_compare(const KExpr *e)
+{
+    return e->kind == KX_BINARY && (e->op == KB_LT || e->op == KB_LE || e->op == KB_EQ ||
+                                    e->op == KB_AND);
+}
+
+/* The type C computes e in, as kernel_print_c prints it. */
+static KType c_type(const Kernel *k, const KExpr *e)
+{
+    switch (e->kind) {
+    case KX_INT: case KX_FLOAT: case KX_CAST: return e->type;
+    case KX_PARAM: return k->params[e->index].type;
+    case KX_VAR: return k->var_types[e->index];
+    case KX_LOAD: return k->params[e->index].type;
+    case KX_CALL: return c_type(k, e->a) == KT_F64 ? KT_F64 : KT_F32;
+    case KX_BINARY:
+        return is_compare(e) ? KT_INT : common_type(c_type(k, e->a), c_type(k, e->b));
+    case KX_SELECT: return common_type(c_type(k, e->b), c_type(k, e->c));
+    }
+    unreachable();
+}
+
+/* May evaluating e fault (a load, an integer division), so that C's `&&` and `?:` must not
+ * evaluate it unless taken? */
+static bool may_trap(const Kernel *k, const KExpr *e)
+{
+    if (!e)
+        return false;
+    if (e->kind == KX_LOAD)
+        return true;
+    if (e->kind == KX_BINARY && (e->op == KB_DIV || e->op == KB_MOD) && !is_float(c_type(k, e)))
+        return true;
+    return may_trap(k, e->a) || may_trap(k, e->b) || may_trap(k, e->c);
+}
+
+static LLVMValueRef convert(Module *m, LLVMValueRef v, KType from, KType to)
+{
+    LLVMTypeRef t = llvm_type(m, to);
+    if (from == to)
+        return v;
+    if (is_float(from) && is_float(to))
+        return to == KT_F64 ? LLVMBuildFPExt(m->b, v, t, "") : LLVMBuildFPTrunc(m->b, v, t, "");
+    if (is_float(to))
+        return LLVMBuildSIToFP(m->b, v, t, "");
+    if (is_float(from))
+        return LLVMBuildFPToSI(m->b, v, t, "");
+    return to == KT_INT ? LLVMBuildSExt(m->b, v, t, "") : LLVMBuildTrunc(m->b, v, t, "");
+}
+
+static LLVMValueRef constant(Module *m, KType t, double v)
+{
+    if (t == KT_F32)
+        return LLVMConstReal(m->f32, (double)(float)v);
+    if (t == KT_F64)
+        return LLVMConstReal(m->f64, v);
+    return LLVMConstInt(llvm_type(m, t), (unsigned long long)(int64_t)v, true);
+}
+
+/* ---- intrinsics and the math helpers ------------------------------------------------------- */
+
+static LLVMValueRef intrinsic(Module *m, const char *name, LLVMTypeRef type, LLVMValueRef *args,
+                              unsigned nargs)
+{
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    if (!id)
+        internal_error("no LLVM intrinsic %s", name);
+    LLVMTypeRef types[] = {type};
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(m->module, id, types, 1);
+    return LLVMBuildCall2(m->b, LLVMIntrinsicGetType(m->context, id, types, 1), fn, args, nargs, "");
+}
+
+static LLVMValueRef intrinsic1(Module *m, const char *name, LLVMTypeRef type, LLVMValueRef x)
+{
+    return intrinsic(m, name, type, &x, 1);
+}
+
+static LLVMValueRef libm_call(Module *m, const char *name, LLVMTypeRef type, LLVMValueRef *args,
+                              unsigned nargs)
+{
+    LLVMTypeRef params[] = {type, type};
+    LLVMTypeRef fn_type = LLVMFunctionType(type, params, nargs, false);
+    LLVMValueRef fn = LLVMGetNamedFunction(m->module, name);
+    if (!fn)
+        fn = LLVMAddFunction(m->module, name, fn_type);
+    return LLVMBuildCall2(m->b, fn_type, fn, args, nargs, "");
+}
+
+static LLVMValueRef fconst(Module *m, float v)
+{
+    return LLVMConstReal(m->f32, v);
+}
+
+static LLVMValueRef select_less(Module *m, LLVMValueRef a, LLVMValueRef b, LLVMValueRef then,
+                                LLVMValueRef otherwise)
+{
+    return LLVMBuildSelect(m->b, LLVMBuildFCmp(m->b, LLVMRealOLT, a, b, ""), then, otherwise, "");
+}
+
+/* x ? -t : t for x < 0 */
+static LLVMValueRef odd(Module *m, LLVMValueRef x, LLVMValueRef t)
+{
+    return select_less(m, x, fconst(m, 0), LLVMBuildFNeg(m->b, t, ""), t);
+}
+
+static LLVMValueRef call_helper(Module *m, MathHelper h, LLVMValueRef x)
+{
+    LLVMTypeRef type = LLVMFunctionType(m->f32, &m->f32, 1, false);
+    return LLVMBuildCall2(m->b, type, m->math[h], &x, 1, "");
+}
+
+/* a * b + c, fused where the CPU has FMA: what gcc makes of the prelude's a * b + c */
+static LLVMValueRef mul_add(Module *m, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c)
+{
+    LLVMValueRef args[] = {a, b, c};
+    return intrinsic(m, "llvm.fmuladd.f32", m->f32, args, 3);
+}
+
+/* tpc_expf of the C prelude, step by step (kernel_print_c_prelude). */
+static LLVMValueRef build_expf(Module *m, LLVMValueRef in)
+{
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef x = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, in, in, ""), in, fconst(m, 0), "");
+    x = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, in, fconst(m, 88.7f), ""), fconst(m, 88.7f), x, "");
+    x = select_less(m, in, fconst(m, -87.3f), fconst(m, -87.3f), x);
+    LLVMValueRef n = intrinsic1(m, "llvm.floor.f32", m->f32,
+                                mul_add(m, x, fconst(m, 1.44269504f), fconst(m, 0.5f)));
+    LLVMValueRef r = mul_add(m, n, fconst(m, -0.693359375f), x);
+    r = mul_add(m, n, fconst(m, 2.12194440e-4f), r);
+    static const float poly[] = {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
+                                 1.6666665459e-1f, 5.0000001201e-1f};
+    LLVMValueRef p = fconst(m, 1.9875691500e-4f);
+    for (size_t i = 0; i < sizeof poly / sizeof poly[0]; i++)
+        p = mul_add(m, p, r, fconst(m, poly[i]));
+    p = LLVMBuildFAdd(b, mul_add(m, LLVMBuildFMul(b, p, r, ""), r, r), fconst(m, 1), "p");
+    LLVMValueRef bits = LLVMBuildShl(b, LLVMBuildAdd(b, LLVMBuildFPToSI(b, n, m->i32, ""),
+                                                     LLVMConstInt(m->i32, 127, false), ""),
+                                     LLVMConstInt(m->i32, 23, false), "");
+    LLVMValueRef scaled = LLVMBuildFMul(b, p, LLVMBuildBitCast(b, bits, m->f32, "scale"), "");
+    return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, in, in, ""), scaled, in, "");
+}
+
+static LLVMValueRef build_tanhf(Module *m, LLVMValueRef x)
+{
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef e = call_helper(m, MATH_EXPF, LLVMBuildFMul(b, fconst(m, -2), intrinsic1(m, "llvm.fabs.f32", m->f32, x), ""));
+    LLVMValueRef t = LLVMBuildFDiv(b, LLVMBuildFSub(b, fconst(m, 1), e, ""),
+                                   LLVMBuildFAdd(b, fconst(m, 1), e, ""), "");
+    return odd(m, x, t);
+}
+
+/* erf by Abramowitz and Stegun 7.1.26, as the prelude's tpc_erff */
+static LLVMValueRef build_erff(Module *m, LLVMValueRef x)
+{
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef a = intrinsic1(m, "llvm.fabs.f32", m->f32, x);
+    LLVMValueRef t = LLVMBuildFDiv(b, fconst(m, 1), LLVMBuildFAdd(b, fconst(m, 1), LLVMBuildFMul(b, fconst(m, 0.3275911f), a, ""), ""), "t");
+    static const float c[] = {-1.453152027f, 1.421413741f, -0.284496736f, 0.254829592f};
+    LLVMValueRef q = fconst(m, 1.061405429f);
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        q = mul_add(m, t, q, fconst(m, c[i]));
+    LLVMValueRef p = LLVMBuildFMul(b, t, q, "");
+    LLVMValueRef e = call_helper(m, MATH_EXPF, LLVMBuildFMul(b, LLVMBuildFNeg(b, a, ""), a, ""));
+    LLVMValueRef y = mul_add(m, LLVMBuildFNeg(b, p, ""), e, fconst(m, 1));
+    return odd(m, x, y);
+}
+
+static void build_math_helpers(Module *m)
+{
+    static const char *const names[MATH_COUNT] = {"tpc_expf", "tpc_tanhf", "tpc_erff"};
+    LLVMValueRef (*const build[MATH_COUNT])(Module *, LLVMValueRef) = {build_expf, build_tanhf,
+                                                                        build_erff};
+    LLVMTypeRef type = LLVMFunctionType(m->f32, &m->f32, 1, false);
+    unsigned inline_kind = LLVMGetEnumAttributeKindForName("alwaysinline", 12);
+    for (int h = 0; h < MATH_COUNT; h++) {
+        m->math[h] = LLVMAddFunction(m->module, names[h], type);
+        LLVMSetLinkage(m->math[h], LLVMInternalLinkage);
+        LLVMAddAttributeAtIndex(m->math[h], LLVMAttributeFunctionIndex,
+                                LLVMCreateEnumAttribute(m->context, inline_kind, 0));
+    }
+    for (int h = 0; h < MATH_COUNT; h++) {
+        LLVMPositionBuilderAtEnd(m->b, LLVMAppendBasicBlockInContext(m->context, m->math[h], "entry"));
+        LLVMBuildRet(m->b, build[h](m, LLVMGetParam(m->math[h], 0)));
+    }
+}
+
+/* ---- what LLVM-C 14 cannot build: fast-math flags and distinct metadata ----------------------- */
+
+/* The reduction steps with the flags omp simd's reduction clause gives gcc, and `loops` loop
+ * ids, each declaring its own access group parallel. Read by LLVM's IR reader. */
+static char *helper_text(int loops)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f)
+        internal_error("open_memstream failed");
+    fputs("define internal float @tpc_reduce_sum_f32(float %a, float %b) #0 {\n"
+          "  %s = fadd reassoc float %a, %b\n  ret float %s\n}\n"
+          "define internal double @tpc_reduce_sum_f64(double %a, double %b) #0 {\n"
+          "  %s = fadd reassoc double %a, %b\n  ret double %s\n}\n"
+          "define internal float @tpc_reduce_max_f32(float %a, float %b) #0 {\n"
+          "  %c = fcmp nnan nsz ogt float %a, %b\n"
+          "  %m = select nnan nsz i1 %c, float %a, float %b\n  ret float %m\n}\n"
+          "define internal double @tpc_reduce_max_f64(double %a, double %b) #0 {\n"
+          "  %m = call nnan nsz double @llvm.maxnum.f64(double %a, double %b)\n  ret double %m\n}\n"
+          "declare double @llvm.maxnum.f64(double, double)\n"
+          "attributes #0 = { alwaysinline nounwind readnone willreturn }\n",
+          f);
+    fputs("!tpc.loops = !{", f);
+    for (int i = 0; i < loops; i++)
+        fprintf(f, "%s!%d", i ? ", " : "", 3 * i);
+    fputs("}\n", f);
+    for (int i = 0; i < loops; i++)
+        fprintf(f, "!%d = distinct !{!%d, !%d}\n!%d = !{!\"llvm.loop.parallel_accesses\", !%d}\n"
+                   "!%d = distinct !{}\n", 3 * i, 3 * i, 3 * i + 1, 3 * i + 1, 3 * i + 2, 3 * i + 2);
+    fclose(f);
+    return text;
+}
+
+static int count_innermost(const KStmt *s, bool *has_loop)
+{
+    int n = 0;
+    for (; s; s = s->next) {
+        if (s->kind != KS_FOR && s->kind != KS_IF)
+            continue;
+        bool inner = false;
+        n += count_innermost(s->body, &inner) + count_innermost(s->orelse, &inner);
+        if (s->kind == KS_FOR)
+            n += !inner;
+        *has_loop = true;
+    }
+    return n;
+}
+
+static bool has_loop(const KStmt *s)
+{
+    for (; s; s = s->next)
+        if (s->kind == KS_FOR || (s->kind == KS_IF && (has_loop(s->body) || has_loop(s->orelse))))
+            return true;
+    return false;
+}
+
+static void module_open(Module *m, Kernel *const *kernels, int n)
+{
+    m->context = LLVMContextCreate();
+    int loops = 0;
+    for (int i = 0; i < n; i++) {
+        bool unused = false;
+        loops += count_innermost(kernels[i]->body, &unused);
+    }
+    char *text = helper_text(loops);
+    LLVMMemoryBufferRef buffer = LLVMCreateMemoryBufferWithMemoryRangeCopy(text, strlen(text), "tpc helpers");
+    free(text);
+    char *message = NULL;
+    if (LLVMParseIRInContext(m->context, buffer, &m->module, &message))
+        internal_error("LLVM cannot read tpc's helper IR: %s", message);
+    LLVMSetModuleIdentifier(m->module, "kernels", 7);
+    m->b = LLVMCreateBuilderInContext(m->context);
+    m->f32 = LLVMFloatTypeInContext(m->context);
+    m->f64 = LLVMDoubleTypeInContext(m->context);
+    m->i64 = LLVMInt64TypeInContext(m->context);
+    m->i32 = LLVMInt32TypeInContext(m->context);
+    m->i1 = LLVMInt1TypeInContext(m->context);
+    m->void_type = LLVMVoidTypeInContext(m->context);
+    m->kind_group = LLVMGetMDKindIDInContext(m->context, "llvm.access.group", 17);
+    m->kind_loop = LLVMGetMDKindIDInContext(m->context, "llvm.loop", 9);
+    m->nloops = (int)LLVMGetNamedMetadataNumOperands(m->module, "tpc.loops");
+    m->loops = calloc((size_t)m->nloops + 1, sizeof *m->loops);
+    LLVMGetNamedMetadataOperands(m->module, "tpc.loops", m->loops);
+    build_math_helpers(m);
+}
+
+/* The next loop id of the helper text, and its access group. */
+static LLVMValueRef next_loop_id(Module *m, LLVMValueRef *group)
+{
+    if (m->next_loop >= m->nloops)
+        internal_error("more innermost loops than counted (%d)", m->nloops);
+    LLVMValueRef id = m->loops[m->next_loop++];
+    LLVMValueRef ops[2];
+    LLVMGetMDNodeOperands(id, ops);
+    LLVMValueRef parallel[2];
+    LLVMGetMDNodeOperands(ops[1], parallel);
+    *group = parallel[1];
+    return id;
+}
+
+/* ---- expressions --------------------------------------------------------------------------- */
+
+static LLVMValueRef gen(Function *f, const KExpr *e);
+static LLVMValueRef gen_cond(Function *f, const KExpr *e);
+
+static LLVMValueRef gen_as(Function *f, const KExpr *e, KType to)
+{
+    return convert(f->m, gen(f, e), c_type(f->k, e), to);
+}
+
+static LLVMValueRef element(Function *f, int buffer, const KExpr *index)
+{
+    LLVMValueRef i = gen_as(f, index, KT_INT);
+    return LLVMBuildInBoundsGEP2(f->m->b, llvm_type(f->m, f->k->params[buffer].type),
+                                 f->params[buffer], &i, 1, "");
+}
+
+static LLVMValueRef in_group(Function *f, LLVMValueRef access)
+{
+    if (f->group)
+        LLVMSetMetadata(access, f->m->kind_group, f->group);
+    return access;
+}
+
+/* a ? b : c, each evaluated only when C evaluates it: a select, or branches when an arm may
+ * trap. */
+static LLVMValueRef gen_choice(Function *f, LLVMValueRef cond, const KExpr *then,
+                               const KExpr *otherwise, KType type, LLVMValueRef constant_else)
+{
+    Module *m = f->m;
+    if (!may_trap(f->k, then) && !may_trap(f->k, otherwise))
+        return LLVMBuildSelect(m->b, cond, then ? gen_as(f, then, type) : constant_else,
+                               otherwise ? gen_as(f, otherwise, type) : constant_else, "");
+    LLVMBasicBlockRef blocks[3] = {LLVMAppendBasicBlockInContext(m->context, f->fn, "then"),
+                                   LLVMAppendBasicBlockInContext(m->context, f->fn, "else"),
+                                   LLVMAppendBasicBlockInContext(m->context, f->fn, "join")};
+    LLVMBuildCondBr(m->b, cond, blocks[0], blocks[1]);
+    LLVMValueRef values[2];
+    LLVMBasicBlockRef from[2];
+    const KExpr *arms[2] = {then, otherwise};
+    for (int i = 0; i < 2; i++) {
+        LLVMPositionBuilderAtEnd(m->b, blocks[i]);
+        values[i] = arms[i] ? gen_as(f, arms[i], type) : constant_else;
+        from[i] = LLVMGetInsertBlock(m->b);
+        LLVMBuildBr(m->b, blocks[2]);
+    }
+    LLVMPositionBuilderAtEnd(m->b, blocks[2]);
+    LLVMValueRef phi = LLVMBuildPhi(m->b, LLVMTypeOf(values[0]), "");
+    LLVMAddIncoming(phi, values, from, 2);
+    return phi;
+}
+
+static LLVMValueRef gen_compare(Function *f, const KExpr *e)
+{
+    Module *m = f->m;
+    if (e->op == KB_AND) { /* a && b: b only when a holds */
+        LLVMValueRef a = gen_cond(f, e->a);
+        if (!may_trap(f->k, e->b))
+            return LLVMBuildAnd(m->b, a, gen_cond(f, e->b), "");
+        Module *mm = m;
+        LLVMBasicBlockRef rhs = LLVMAppendBasicBlockInContext(mm->context, f->fn, "and.rhs");
+        LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(mm->context, f->fn, "and.join");
+        LLVMBasicBlockRef from[2] = {LLVMGetInsertBlock(m->b), NULL};
+        LLVMBuildCondBr(m->b, a, rhs, join);
+        LLVMPositionBuilderAtEnd(m->b, rhs);
+        LLVMValueRef values[2] = {LLVMConstInt(m->i1, 0, false), gen_cond(f, e->b)};
+        from[1] = LLVMGetInsertBlock(m->b);
+        LLVMBuildBr(m->b, join);
+        LLVMPositionBuilderAtEnd(m->b, join);
+        LLVMValueRef phi = LLVMBuildPhi(m->b, m->i1, "");
+        LLVMAddIncoming(phi, values, from, 2);
+        return phi;
+    }
+    KType t = common_type(c_type(f->k, e->a), c_type(f->k, e->b));
+    LLVMValueRef a = gen_as(f, e->a, t), b = gen_as(f, e->b, t);
+    if (is_float(t)) {
+        LLVMRealPredicate p = e->op == KB_LT ? LLVMRealOLT : e->op == KB_LE ? LLVMRealOLE : LLVMRealOEQ;
+        return LLVMBuildFCmp(m->b, p, a, b, "");
+    }
+    LLVMIntPredicate p = e->op == KB_LT ? LLVMIntSLT : e->op == KB_LE ? LLVMIntSLE : LLVMIntEQ;
+    return LLVMBuildICmp(m->b, p, a, b, "");
+}
+
+/* e as C's truth value: i1 */
+static LLVMValueRef gen_cond(Function *f, const KExpr *e)
+{
+    if (is_compare(e))
+        return gen_compare(f, e);
+    KType t = c_type(f->k, e);
+    LLVMValueRef v = gen(f, e);
+    if (is_float(t))
+        return LLVMBuildFCmp(f->m->b, LLVMRealUNE, v, constant(f->m, t, 0), "");
+    return LLVMBuildICmp(f->m->b, LLVMIntNE, v, constant(f->m, t, 0), "");
+}
+
+static bool is_product(const Kernel *k, const KExpr *e, KType t)
+{
+    return e->kind == KX_BINARY && e->op == KB_MUL && c_type(k, e) == t;
+}
+
+/* a * b + c in one expression: llvm.fmuladd (fused where the CPU has FMA), as gcc contracts. */
+static LLVMValueRef gen_fmuladd(Function *f, const KExpr *e, KType t)
+{
+    Module *m = f->m;
+    const KExpr *product = is_product(f->k, e->a, t) ? e->a : e->b;
+    const KExpr *addend = product == e->a ? e->b : e->a;
+    LLVMValueRef x = gen_as(f, product->a, t), y = gen_as(f, product->b, t);
+    LLVMValueRef z = gen_as(f, addend, t);
+    if (e->op == KB_SUB && product == e->a)
+        z = LLVMBuildFNeg(m->b, z, "");
+    else if (e->op == KB_SUB)
+        x = LLVMBuildFNeg(m->b, x, "");
+    LLVMValueRef args[] = {x, y, z};
+    return intrinsic(m, t == KT_F32 ? "llvm.fmuladd.f32" : "llvm.fmuladd.f64", llvm_type(m, t), args, 3);
+}
+
+static LLVMValueRef gen_binary(Function *f, const KExpr *e)
+{
+    Module *m = f->m;
+    if (is_compare(e))
+        return LLVMBuildZExt(m->b, gen_compare(f, e), m->i64, "");
+    KType t = common_type(c_type(f->k, e->a), c_type(f->k, e->b));
+    if (is_float(t) && (e->op == KB_ADD || e->op == KB_SUB) &&
+        (is_product(f->k, e->a, t) || is_product(f->k, e->b, t)))
+        return gen_fmuladd(f, e, t);
+    LLVMValueRef a = gen_as(f, e->a, t), b = gen_as(f, e->b, t);
+    LLVMBuilderRef bd = m->b;
+    if (is_float(t)) {
+        switch (e->op) {
+        case KB_ADD: return LLVMBuildFAdd(bd, a, b, "");
+        case KB_SUB: return LLVMBuildFSub(bd, a, b, "");
+        case KB_MUL: return LLVMBuildFMul(bd, a, b, "");
+        case KB_DIV: return LLVMBuildFDiv(bd, a, b, "");
+        case KB_MOD: return LLVMBuildFRem(bd, a, b, "");
+        default: unreachable();
+        }
+    }
+    switch (e->op) {
+    case KB_ADD: return LLVMBuildNSWAdd(bd, a, b, "");
+    case KB_SUB: return LLVMBuildNSWSub(bd, a, b, "");
+    case KB_MUL: return LLVMBuildNSWMul(bd, a, b, "");
+    case KB_DIV: return LLVMBuildSDiv(bd, a, b, "");
+    case KB_MOD: return LLVMBuildSRem(bd, a, b, "");
+    default: unreachable();
+    }
+}
+
+static LLVMValueRef gen_call(Function *f, const KExpr *e)
+{
+    Module *m = f->m;
+    KType t = c_type(f->k, e);
+    LLVMTypeRef type = llvm_type(m, t);
+    LLVMValueRef args[2] = {gen_as(f, e->a, t), e->b ? gen_as(f, e->b, t) : NULL};
+    bool f64 = t == KT_F64;
+    switch ((KFunc)e->op) {
+    case KF_EXP: return f64 ? libm_call(m, "exp", type, args, 1) : call_helper(m, MATH_EXPF, args[0]);
+    case KF_TANH: return f64 ? libm_call(m, "tanh", type, args, 1) : call_helper(m, MATH_TANHF, args[0]);
+    case KF_ERF: return f64 ? libm_call(m, "erf", type, args, 1) : call_helper(m, MATH_ERFF, args[0]);
+    case KF_SQRT: return intrinsic1(m, f64 ? "llvm.sqrt.f64" : "llvm.sqrt.f32", type, args[0]);
+    case KF_RSQRT:
+        return LLVMBuildFDiv(m->b, constant(m, t, 1),
+                             intrinsic1(m, f64 ? "llvm.sqrt.f64" : "llvm.sqrt.f32", type, args[0]), "");
+    case KF_SIN: return libm_call(m, f64 ? "sin" : "sinf", type, args, 1);
+    case KF_COS: return libm_call(m, f64 ? "cos" : "cosf", type, args, 1);
+    case KF_POW: return libm_call(m, f64 ? "pow" : "powf", type, args, 2);
+    case KF_ABS: return intrinsic1(m, f64 ? "llvm.fabs.f64" : "llvm.fabs.f32", type, args[0]);
+    case KF_MAX: /* tpc_maxf: a > b ? a : b; fmax on f64 */
+        if (f64)
+            return intrinsic(m, "llvm.maxnum.f64", type, args, 2);
+        return LLVMBuildSelect(m->b, LLVMBuildFCmp(m->b, LLVMRealOGT, args[0], args[1], ""),
+                               args[0], args[1], "");
+    case KF_MIN:
+        if (f64)
+            return intrinsic(m, "llvm.minnum.f64", type, args, 2);
+        return LLVMBuildSelect(m->b, LLVMBuildFCmp(m->b, LLVMRealOLT, args[0], args[1], ""),
+                               args[0], args[1], "");
+    case KF_COUNT: break;
+    }
+    unreachable();
+}
+
+/* e's value, in c_type(e) */
+static LLVMValueRef gen(Function *f, const KExpr *e)
+{
+    Module *m = f->m;
+    switch (e->kind) {
+    case KX_INT: return constant(m, e->type, (double)e->i);
+    case KX_FLOAT: return constant(m, e->type, e->f);
+    case KX_PARAM: return f->params[e->index];
+    case KX_VAR:
+        return LLVMBuildLoad2(m->b, llvm_type(m, f->k->var_types[e->index]), f->vars[e->index],
+                              f->k->vars[e->index]);
+    case KX_LOAD:
+        return in_group(f, LLVMBuildLoad2(m->b, llvm_type(m, f->k->params[e->index].type),
+                                          element(f, e->index, e->a), ""));
+    case KX_CALL: return gen_call(f, e);
+    case KX_BINARY: return gen_binary(f, e);
+    case KX_SELECT:
+        return gen_choice(f, gen_cond(f, e->a), e->b, e->c, c_type(f->k, e), NULL);
+    case KX_CAST: return gen_as(f, e->a, e->type);
+    }
+    unreachable();
+}
+
+/* ---- statements ---------------------------------------------------------------------------- */
+
+static void gen_stmts(Function *f, const KStmt *s);
+
+static void store_var(Function *f, int var, LLVMValueRef v)
+{
+    LLVMBuildStore(f->m->b, v, f->vars[var]);
+}
+
+static LLVMBasicBlockRef block(Function *f, const char *name)
+{
+    return LLVMAppendBasicBlockInContext(f->m->context, f->fn, name);
+}
+
+/* for (var = lo; var < hi; var++) body: the innermost ones declared parallel, as omp simd */
+static void gen_for(Function *f, const KStmt *s)
+{
+    Module *m = f->m;
+    KType t = f->k->var_types[s->var];
+    store_var(f, s->var, gen_as(f, s->lo, t));
+    LLVMBasicBlockRef head = block(f, "for.head"), body = block(f, "for.body"),
+                      exit = block(f, "for.end");
+    LLVMBuildBr(m->b, head);
+    LLVMPositionBuilderAtEnd(m->b, head);
+    KType ct = common_type(t, c_type(f->k, s->hi));
+    LLVMValueRef i = LLVMBuildLoad2(m->b, llvm_type(m, t), f->vars[s->var], "");
+    LLVMValueRef more = is_float(ct) ? LLVMBuildFCmp(m->b, LLVMRealOLT, convert(m, i, t, ct), gen_as(f, s->hi, ct), "")
+                                     : LLVMBuildICmp(m->b, LLVMIntSLT, convert(m, i, t, ct), gen_as(f, s->hi, ct), "");
+    LLVMBuildCondBr(m->b, more, body, exit);
+    LLVMPositionBuilderAtEnd(m->b, body);
+    LLVMValueRef outer = f->group, loop_id = NULL;
+    if (!has_loop(s->body))
+        loop_id = next_loop_id(m, &f->group);
+    gen_stmts(f, s->body);
+    f->group = outer;
+    i = LLVMBuildLoad2(m->b, llvm_type(m, t), f->vars[s->var], "");
+    store_var(f, s->var, LLVMBuildNSWAdd(m->b, i, LLVMConstInt(llvm_type(m, t), 1, false), ""));
+    LLVMValueRef latch = LLVMBuildBr(m->b, head);
+    if (loop_id)
+        LLVMSetMetadata(latch, m->kind_loop, loop_id);
+    LLVMPositionBuilderAtEnd(m->b, exit);
+}
+
+static void gen_if(Function *f, const KStmt *s)
+{
+    Module *m = f->m;
+    LLVMBasicBlockRef then = block(f, "if.then"), otherwise = block(f, "if.else"),
+                      join = block(f, "if.end");
+    LLVMBuildCondBr(m->b, gen_cond(f, s->value), then, otherwise);
+    LLVMPositionBuilderAtEnd(m->b, then);
+    gen_stmts(f, s->body);
+    LLVMBuildBr(m->b, join);
+    LLVMPositionBuilderAtEnd(m->b, otherwise);
+    gen_stmts(f, s->orelse);
+    LLVMBuildBr(m->b, join);
+    LLVMPositionBuilderAtEnd(m->b, join);
+}
+
+/* var = var op value, with the reduction's flags (helper_text): the only reassociation */
+static void gen_reduce(Function *f, const KStmt *s)
+{
+    Module *m = f->m;
+    KType t = f->k->var_types[s->var];
+    if (!is_float(t)) {
+        LLVMValueRef v = LLVMBuildLoad2(m->b, llvm_type(m, t), f->vars[s->var], "");
+        LLVMValueRef x = gen_as(f, s->value, t);
+        LLVMValueRef r = s->reduce == KR_SUM ? LLVMBuildNSWAdd(m->b, v, x, "")
+                                             : LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, LLVMIntSGT, v, x, ""), v, x, "");
+        store_var(f, s->var, r);
+        return;
+    }
+    const char *name = s->reduce == KR_SUM ? (t == KT_F32 ? "tpc_reduce_sum_f32" : "tpc_reduce_sum_f64")
+                                           : (t == KT_F32 ? "tpc_reduce_max_f32" : "tpc_reduce_max_f64");
+    LLVMValueRef fn = LLVMGetNamedFunction(m->module, name);
+    LLVMTypeRef type = llvm_type(m, t), params[] = {type, type};
+    LLVMValueRef args[] = {LLVMBuildLoad2(m->b, type, f->vars[s->var], ""), NULL};
+    /* C: v = (v + value) in the common type, then converted to v's */
+    KType ct = s->reduce == KR_SUM ? common_type(t, c_type(f->k, s->value)) : t;
+    args[1] = gen_as(f, s->value, t);
+    if (ct != t)
+        internal_error("kernel %s: a %s reduction wider than its variable", f->k->name,
+                       f->k->vars[s->var]);
+    store_var(f, s->var, LLVMBuildCall2(m->b, LLVMFunctionType(type, params, 2, false), fn, args, 2, ""));
+}
+
+static void gen_stmts(Function *f, const KStmt *s)
+{
+    const Kernel *k = f->k;
+    for (; s; s = s->next) {
+        switch (s->kind) {
+        case KS_FOR: gen_for(f, s); break;
+        case KS_LET:
+        case KS_ASSIGN: store_var(f, s->var, gen_as(f, s->value, k->var_types[s->var])); break;
+        case KS_REDUCE: gen_reduce(f, s); break;
+        case KS_STORE: {
+            LLVMValueRef v = gen_as(f, s->value, k->params[s->buffer].type);
+            in_group(f, LLVMBuildStore(f->m->b, v, element(f, s->buffer, s->index)));
+            break;
+        }
+        case KS_IF: gen_if(f, s); break;
+        }
+    }
+}
+
+static void add_attribute(Module *m, LLVMValueRef fn, unsigned index, const char *name)
+{
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, index, LLVMCreateEnumAttribute(m->context, kind, 0));
+}
+
+static void build_kernel(Module *m, const Kernel *k, const char *prefix)
+{
+    Function f = {.m = m, .k = k};
+    LLVMTypeRef params[KERNEL_MAX_PARAMS];
+    for (int i = 0; i < k->nparams; i++)
+        params[i] = k->params[i].buffer ? LLVMPointerType(llvm_type(m, k->params[i].type), 0)
+                                        : llvm_type(m, k->params[i].type);
+    char symbol[512];
+    snprintf(symbol, sizeof symbol, "%s%s", prefix, k->name);
+    f.fn = LLVMAddFunction(m->module, symbol, LLVMFunctionType(m->void_type, params, (unsigned)k->nparams, false));
+    add_attribute(m, f.fn, LLVMAttributeFunctionIndex, "nounwind");
+    add_attribute(m, f.fn, LLVMAttributeFunctionIndex, "uwtable");
+    for (int i = 0; i < k->nparams; i++) {
+        f.params[i] = LLVMGetParam(f.fn, (unsigned)i);
+        LLVMSetValueName2(f.params[i], k->params[i].name, strlen(k->params[i].name));
+        if (k->params[i].buffer && k->params[i].noalias)
+            add_attribute(m, f.fn, (unsigned)i + 1, "noalias");
+        if (k->params[i].buffer && !k->params[i].written)
+            add_attribute(m, f.fn, (unsigned)i + 1, "readonly");
+    }
+    LLVMPositionBuilderAtEnd(m->b, LLVMAppendBasicBlockInContext(m->context, f.fn, "entry"));
+    for (int v = 0; v < k->nvars; v++)
+        f.vars[v] = LLVMBuildAlloca(m->b, llvm_type(m, k->var_types[v]), k->vars[v]);
+    gen_stmts(&f, k->body);
+    LLVMBuildRetVoid(m->b);
+    char *message = NULL;
+    if (LLVMVerifyModule(m->module, LLVMReturnStatusAction, &message))
+        internal_error("the LLVM IR of kernel '%s' does not verify: %s", k->name, message);
+    LLVMDisposeMessage(message);
+}
+
+/* ---- target, passes, output ------------------------------------------------------------------ */
+
+static LLVMTargetMachineRef target_machine(Arena *a, const char **cpu)
+{
+    LLVMInitializeNativeTarget();
+    LLVMInitializeNativeAsmPrinter();
+    char *triple = LLVMGetDefaultTargetTriple(), *message = NULL;
+    LLVMTargetRef target;
+    if (LLVMGetTargetFromTriple(triple, &target, &message))
+        internal_error("LLVM has no target for %s: %s", triple, message);
+    char *host_cpu = LLVMGetHostCPUName(), *host_features = LLVMGetHostCPUFeatures();
+    const char *features = *cpu ? "" : host_features;
+    if (!*cpu)
+        *cpu = arena_strdup(a, host_cpu);
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, *cpu, features,
+                                                      LLVMCodeGenLevelAggressive, LLVMRelocPIC,
+                                                      LLVMCodeModelDefault);
+    LLVMDisposeMessage(host_cpu);
+    LLVMDisposeMessage(host_features);
+    LLVMDisposeMessage(triple);
+    return tm;
+}
+
+bool kernels_build_llvm(Arena *a, Kernel *const *kernels, int n, const char *prefix,
+                        const char **cpu, const char *object_path, FILE *ir_out)
+{
+    Module m = {0};
+    module_open(&m, kernels, n);
+    LLVMTargetMachineRef tm = target_machine(a, cpu);
+    char *triple = LLVMGetTargetMachineTriple(tm);
+    LLVMSetTarget(m.module, triple);
+    LLVMDisposeMessage(triple);
+    LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(m.module, layout);
+    LLVMDisposeTargetData(layout);
+    for (int i = 0; i < n; i++)
+        build_kernel(&m, kernels[i], prefix);
+
+    LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetVerifyEach(options, false);
+    LLVMErrorRef error = LLVMRunPasses(m.module, "default<O3>", tm, options);
+    LLVMDisposePassBuilderOptions(options);
+    if (error) {
+        char *message = LLVMGetErrorMessage(error);
+        internal_error("LLVM's O3 pipeline failed: %s", message);
+    }
+    bool ok = true;
+    if (ir_out) {
+        char *text = LLVMPrintModuleToString(m.module);
+        fputs(text, ir_out);
+        LLVMDisposeMessage(text);
+    }
+    if (object_path) {
+        LLVMMemoryBufferRef object = NULL;
+        char *message = NULL;
+        if (LLVMTargetMachineEmitToMemoryBuffer(tm, m.module, LLVMObjectFile, &message, &object))
+            internal_error("LLVM cannot emit the kernels' object code: %s", message);
+        ok = write_file(object_path, LLVMGetBufferStart(object), LLVMGetBufferSize(object));
+        LLVMDisposeMemoryBuffer(object);
+    }
+    free(m.loops);
+    LLVMDisposeBuilder(m.b);
+    LLVMDisposeModule(m.module);
+    LLVMDisposeTargetMachine(tm);
+    LLVMContextDispose(m.context);
+    return ok;
+}
