@@ -339,6 +339,7 @@ int main(int argc, char **argv)
     Module *module = src ? parse_module(arena, src, &diag) : NULL;
     Graph *g = module && diag.errors == 0 ? sema_lower(arena, module, &opt, &diag) : NULL;
     if (g && pass_run_pipeline(g, &opt, &diag)) {
+        status = 0;
         if (opt.emit == EMIT_IR)
             ir_print(stdout, g, opt.rank);
         else if (opt.emit == EMIT_PLAN)
@@ -347,9 +348,10 @@ int main(int argc, char **argv)
             emit_dot(stdout, g, opt.rank);
         else if (opt.emit == EMIT_PROGRAM)
             emit_program_form(stdout, g);
-        else if (opt.emit == EMIT_LLVM)
-            emit_kernels_llvm(stdout, g, &opt);
-        status = opt.emit == EMIT_BIN || opt.emit == EMIT_C ? emit_files(g, &opt) : 0;
+        else if (opt.emit == EMIT_LLVM && !emit_kernels_llvm(stdout, g, &opt))
+            status = 1;
+        if (opt.emit == EMIT_BIN || opt.emit == EMIT_C)
+            status = emit_files(g, &opt);
     }
     arena_free(arena);
     return status;

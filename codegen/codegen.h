@@ -17,8 +17,9 @@ void emit_dot(FILE *out, Graph *g, int rank);
 /* ---- program.c: the per-rank program (--target cpu): C with OpenBLAS and libtpcrt ------------- */
 /* Writes OUTDIR/NAME.c and OUTDIR/Makefile; returns the C file's path, or NULL (reported). */
 const char *emit_program(Graph *g, const Options *opt, const char *source_path);
-/* --emit llvm: the kernels' LLVM IR, optimised for --cpu (print_kernel_llvm.c) */
-void emit_kernels_llvm(FILE *out, Graph *g, const Options *opt);
+/* --emit llvm: the kernels' LLVM IR, optimised for --cpu (print_kernel_llvm.c); false when
+ * it could not be made (no nvcc for --target cuda's libdevice: reported) */
+bool emit_kernels_llvm(FILE *out, Graph *g, const Options *opt);
 /* --emit program: the per-rank program form (program.h) as text */
 void emit_program_form(FILE *out, Graph *g);
 

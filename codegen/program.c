@@ -100,12 +100,11 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
     return written && write_makefile(g, opt) ? path : NULL;
 }
 
-void emit_kernels_llvm(FILE *out, Graph *g, const Options *opt)
+bool emit_kernels_llvm(FILE *out, Graph *g, const Options *opt)
 {
     if (opt->target == TARGET_CUDA)
-        build_kernels_nvptx(lower_program(g), opt, out);
-    else
-        build_kernels_llvm(lower_program(g), opt, out);
+        return build_kernels_nvptx(lower_program(g), opt, out);
+    return build_kernels_llvm(lower_program(g), opt, out);
 }
 
 void emit_program_form(FILE *out, Graph *g)
