@@ -610,6 +610,23 @@ static void print_main(Printer *pr, FILE *out)
             pr->p->weight_elements_bf16 ? "    tpcrt_free(w.block_bf16);\n" : "");
 }
 
+void print_bench_tokens(Printer *pr, FILE *out)
+{
+    const Graph *g = pr->p->g;
+    fprintf(out, "        int64_t tokens = 1;\n");
+    const Value *first = g->inputs.len ? g->inputs.items[0] : NULL;
+    for (int d = 0; first && d < first->shape.rank - (first->dtype == DT_F32 ? 1 : 0); d++)
+        fprintf(out, "        tokens *= %s;\n", main_dim(pr, first, d));
+}
+
+const char *output_ref_c(Printer *pr, int i)
+{
+    Ref r = pr->p->outputs[i];
+    if (r.offset && r.offset->nterms)
+        internal_error("an output that is a view");
+    return arena_printf(pr->a, "%s[%d]", r.kind == REF_INPUT ? "in" : "buf", r.index);
+}
+
 /* The command line's forward: once, --bench more times, then the outputs (rank 0 writes). */
 static void print_run_forward(Printer *pr, FILE *out)
 {
@@ -628,22 +645,16 @@ static void print_run_forward(Printer *pr, FILE *out)
                  "            double start = tpcrt_now();\n"
                  "            forward(w, buf, in, dims, rank);\n"
                  "            times[k] = tpcrt_now() - start;\n"
-                 "        }\n"
-                 "        int64_t tokens = 1;\n");
-    const Value *first = g->inputs.len ? g->inputs.items[0] : NULL;
-    for (int d = 0; first && d < first->shape.rank - (first->dtype == DT_F32 ? 1 : 0); d++)
-        fprintf(out, "        tokens *= %s;\n", main_dim(pr, first, d));
+                 "        }\n");
+    print_bench_tokens(pr, out);
     fprintf(out, "        tpcrt_bench_report(times, args->bench, tokens,\n"
                  "                           tpcrt_collective_seconds() - collectives);\n"
                  "        tpcrt_free(times);\n"
                  "    }\n");
     for (int i = 0; i < ret->nargs; i++) {
         const Value *v = ret->args[i];
-        Ref r = pr->p->outputs[i];
-        if (r.offset && r.offset->nterms)
-            internal_error("an output that is a view");
-        fprintf(out, "    tpcrt_output_write(&program, args, %d, %s[%d], %d, (int64_t[]){", i,
-                r.kind == REF_INPUT ? "in" : "buf", r.index, v->shape.rank);
+        fprintf(out, "    tpcrt_output_write(&program, args, %d, %s, %d, (int64_t[]){", i,
+                output_ref_c(pr, i), v->shape.rank);
         for (int d = 0; d < v->shape.rank; d++)
             fprintf(out, "%s%s", d ? ", " : "", main_dim(pr, v, d));
         fprintf(out, "});\n");

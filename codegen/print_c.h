@@ -31,6 +31,10 @@ const char *ref_c(Printer *pr, Ref r);
 const char *arg_c(Printer *pr, const Arg *arg);
 void mark_symbols(const Size *s, bool *used);
 const char *main_dim(Printer *pr, const Value *v, int d); /* a number, or dims[symbol] */
+/* run_forward's parts: `tokens`, what one forward computes for --bench's tokens/s (the first
+ * input's dimensions but features); where output i is, as run_forward names it */
+void print_bench_tokens(Printer *pr, FILE *out);
+const char *output_ref_c(Printer *pr, int i);
 void print_locals(Printer *pr, FILE *out, const bool *symbols);
 
 /* print_c_forward.c */

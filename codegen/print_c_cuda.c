@@ -11,6 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* tpc_to_bf16's grid, in both of its launchers (nvcc's and the driver API's): an element a
+ * thread, 256 a block. */
+static const char to_bf16_grid[] =
+    "    int64_t tpc_count = rows * cols;\n"
+    "    if (tpc_count <= 0)\n"
+    "        return;\n"
+    "    int64_t tpc_blocks = (tpc_count + 255) / 256;\n"
+    "    tpc_blocks = tpc_blocks < TPC_MAX_BLOCKS ? tpc_blocks : TPC_MAX_BLOCKS;\n";
+
 char *print_cuda_kernels(Program *p, const char *source_path, size_t *size)
 {
     char *text = NULL;
@@ -28,28 +37,25 @@ char *print_cuda_kernels(Program *p, const char *source_path, size_t *size)
     for (int i = 0; i < p->kernels.len; i++)
         kernel_print_cuda(out, p->kernels.items[i]);
     if (p->weight_elements_bf16) /* the one kernel of no op: a GEMM's f32 rows as bf16 operands */
-        fputs("/* out[r, c] = bf16(x[r * ld_x + c]), rounded to nearest even: a bf16 GEMM's rows */\n"
+        fprintf(out,
+              "/* out[r, c] = bf16(x[r * ld_x + c]), rounded to nearest even: a bf16 GEMM's rows */\n"
               "__global__ void __launch_bounds__(256) tpc_to_bf16_kernel(__nv_bfloat16 *out,\n"
               "                                                          const float *x, int64_t ld_x,\n"
               "                                                          int64_t rows, int64_t cols)\n"
               "{\n"
               "    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < rows * cols;\n"
               "         i += (int64_t)gridDim.x * blockDim.x)\n"
-              "        out[i] = __float2bfloat16(x[i / cols * ld_x + i % cols]);\n"
+              "        out[i] = __float2bfloat16(x[i / cols * ld_x + i %% cols]);\n"
               "}\n\n"
               "extern \"C\" void tpc_to_bf16(uint16_t *out, const float *x, int64_t ld_x, int64_t rows,\n"
               "                            int64_t cols)\n"
               "{\n"
-              "    int64_t tpc_count = rows * cols;\n"
-              "    if (tpc_count <= 0)\n"
-              "        return;\n"
-              "    int64_t tpc_blocks = (tpc_count + 255) / 256;\n"
-              "    tpc_blocks = tpc_blocks < TPC_MAX_BLOCKS ? tpc_blocks : TPC_MAX_BLOCKS;\n"
+              "%s"
               "    TPC_LAUNCH(tpc_to_bf16_kernel, (unsigned)tpc_blocks, 256, tpcrt_cuda_stream())(\n"
               "        (__nv_bfloat16 *)out, x, ld_x, rows, cols);\n"
               "    tpcrt_cuda_launched(\"tpc_to_bf16\");\n"
               "}\n\n",
-              out);
+              to_bf16_grid);
     fclose(out);
     return text;
 }
@@ -201,11 +207,8 @@ void print_cuda_run_forward(Printer *pr, FILE *out)
                  "            tpcrt_cuda_graph_launch(graph);\n"
                  "            tpcrt_cuda_sync();\n"
                  "            times[k] = tpcrt_now() - start;\n"
-                 "        }\n"
-                 "        int64_t tokens = 1;\n");
-    const Value *first = g->inputs.len ? g->inputs.items[0] : NULL;
-    for (int d = 0; first && d < first->shape.rank - (first->dtype == DT_F32 ? 1 : 0); d++)
-        fprintf(out, "        tokens *= %s;\n", main_dim(pr, first, d));
+                 "        }\n");
+    print_bench_tokens(pr, out);
     fprintf(out, "        tpcrt_bench_report(times, args->bench, tokens, -1.0); /* collectives: "
                  "not timed on the device */\n"
                  "        tpcrt_free(times);\n"
@@ -214,9 +217,6 @@ void print_cuda_run_forward(Printer *pr, FILE *out)
                  "    tpcrt_cuda_sync();\n");
     for (int i = 0; i < ret->nargs; i++) {
         const Value *v = ret->args[i];
-        Ref r = pr->p->outputs[i];
-        if (r.offset && r.offset->nterms)
-            internal_error("an output that is a view");
         const char *dims = "";
         for (int d = 0; d < v->shape.rank; d++)
             dims = arena_printf(pr->a, "%s%s%s", dims, d ? ", " : "", main_dim(pr, v, d));
@@ -224,12 +224,12 @@ void print_cuda_run_forward(Printer *pr, FILE *out)
                      "        int64_t shape[%d] = {%s};\n"
                      "        int64_t bytes = tpcrt_size(%d, (int64_t[]){4, %s});\n"
                      "        float *host = tpcrt_alloc((size_t)bytes, \"an output\");\n"
-                     "        tpcrt_cuda_to_host(host, %s[%d], (size_t)bytes);\n"
+                     "        tpcrt_cuda_to_host(host, %s, (size_t)bytes);\n"
                      "        tpcrt_output_write(&program, args, %d, host, %d, shape);\n"
                      "        tpcrt_free(host);\n"
                      "    }\n",
-                v->shape.rank, dims, v->shape.rank + 1, dims,
-                r.kind == REF_INPUT ? "in" : "buf", r.index, i, v->shape.rank);
+                v->shape.rank, dims, v->shape.rank + 1, dims, output_ref_c(pr, i), i,
+                v->shape.rank);
     }
     fprintf(out, "}\n\n");
 }
@@ -262,8 +262,7 @@ void print_cuda_main(Printer *pr, FILE *out)
                  "    tpcrt_check_start(&program, &args, &bound, 0, 0);\n"
                  "    tpcrt_cuda_check_memory(weight_bytes(rank), activation_bytes%s);\n",
             gen ? " + cache_bytes" : "");
-    fprintf(out, ""
-                 "    check_inputs(in, dims, rank);\n"
+    fprintf(out, "    check_inputs(in, dims, rank);\n"
                  "    void *in_device[%d];\n", ninputs);
     for (int i = 0; i < g->inputs.len; i++)
         fprintf(out, "    in_device[%d] = tpcrt_cuda_to_device(in[%d], (size_t)%s, %s);\n", i, i,
@@ -410,14 +409,10 @@ char *print_cuda_driver_launchers(Program *p, const char *source_path, size_t *s
                 "/* out[r, c] = bf16(x[r * ld_x + c]), rounded to nearest even: a bf16 GEMM's rows */\n"
                 "void tpc_to_bf16(uint16_t *out, const float *x, int64_t ld_x, int64_t rows, int64_t cols)\n"
                 "{\n"
-                "    int64_t tpc_count = rows * cols;\n"
-                "    if (tpc_count <= 0)\n"
-                "        return;\n"
-                "    int64_t tpc_blocks = (tpc_count + 255) / 256;\n"
-                "    tpc_blocks = tpc_blocks < TPC_MAX_BLOCKS ? tpc_blocks : TPC_MAX_BLOCKS;\n"
+                "%s"
                 "    void *args[] = {&out, &x, &ld_x, &rows, &cols};\n"
                 "    tpc_launch(%d, tpc_blocks, args, \"tpc_to_bf16\");\n"
-                "}\n", p->kernels.len);
+                "}\n", to_bf16_grid, p->kernels.len);
     fclose(out);
     return text;
 }

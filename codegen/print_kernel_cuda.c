@@ -89,6 +89,24 @@ static void reduce_step(FILE *out, const Kernel *k, const KStmt *s)
     fputs(");\n", out);
 }
 
+typedef void StmtsPrinter(FILE *out, const Kernel *k, const KStmt *s, int depth);
+
+/* if (cond) { body } else { orelse }, each branch by `stmts` (the line's indent is printed). */
+static void print_if(FILE *out, const Kernel *k, const KStmt *s, int depth, StmtsPrinter *stmts)
+{
+    fputs("if (", out);
+    expr(out, k, s->value);
+    fputs(") {\n", out);
+    stmts(out, k, s->body, depth + 1);
+    if (s->orelse) {
+        indent(out, depth);
+        fputs("} else {\n", out);
+        stmts(out, k, s->orelse, depth + 1);
+    }
+    indent(out, depth);
+    fputs("}\n", out);
+}
+
 /* Statements each thread runs on its own elements (the body of a spread loop). */
 static void thread_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
 {
@@ -113,19 +131,7 @@ static void thread_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
             expr(out, k, s->value);
             fputs(";\n", out);
             break;
-        case KS_IF:
-            fputs("if (", out);
-            expr(out, k, s->value);
-            fputs(") {\n", out);
-            thread_stmts(out, k, s->body, depth + 1);
-            if (s->orelse) {
-                indent(out, depth);
-                fputs("} else {\n", out);
-                thread_stmts(out, k, s->orelse, depth + 1);
-            }
-            indent(out, depth);
-            fputs("}\n", out);
-            break;
+        case KS_IF: print_if(out, k, s, depth, thread_stmts); break;
         case KS_FOR: internal_error("kernel %s: a loop inside an innermost loop", k->name);
         }
     }
@@ -224,17 +230,7 @@ static void block_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
             break;
         case KS_IF:
             indent(out, depth);
-            fputs("if (", out);
-            expr(out, k, s->value);
-            fputs(") {\n", out);
-            block_stmts(out, k, s->body, depth + 1);
-            if (s->orelse) {
-                indent(out, depth);
-                fputs("} else {\n", out);
-                block_stmts(out, k, s->orelse, depth + 1);
-            }
-            indent(out, depth);
-            fputs("}\n", out);
+            print_if(out, k, s, depth, block_stmts);
             break;
         case KS_LET:
         case KS_ASSIGN:
