@@ -122,47 +122,19 @@ void print_generation_driver(Printer *pr, FILE *out)
     Ref logits = gen->logits;
     if (logits.kind != REF_BUFFER || (logits.offset && logits.offset->nterms))
         internal_error("logits that are not a buffer of their own");
-    if (pr->cuda) /* the ids go to the device, this rank's logits come back for the sampler */
-        fprintf(out,
-                "/* The model as the runtime's generation loop sees it: a step from ids to this "
-                "rank's logits\n * (the step on the device; the ids copied there, the logits "
-                "back). */\n"
-                "typedef struct Model {\n"
-                "    const Weights *w;\n"
-                "    float *const *buf;\n"
-                "    int64_t *dims;\n"
-                "    int rank;\n"
-                "    const Cache *cache;\n"
-                "    int32_t *tokens;     /* device: the step's ids */\n"
-                "    float *logits;       /* host: this rank's logits of the step */\n"
-                "    int64_t ld_logits;\n"
-                "} Model;\n\n"
-                "static const float *model_step(void *self, const int32_t *tokens, int64_t batch,\n"
-                "                               int64_t seq, int64_t past)\n"
-                "{\n"
-                "    Model *m = self;\n"
-                "    m->dims[%d] = batch;\n"
-                "    m->dims[%d] = seq;\n"
-                "    m->dims[%d] = past;\n"
-                "    tpcrt_cuda_copy_to_device(m->tokens, tokens, sizeof(int32_t) * (size_t)(batch * seq));\n"
-                "    void *in[1] = {m->tokens};\n"
-                "    generate_step(m->w, m->buf, in, m->dims, m->rank, m->cache);\n"
-                "    int64_t rows = %s;\n"
-                "    tpcrt_cuda_to_host(m->logits, m->buf[%d], sizeof(float) * (size_t)(rows * m->ld_logits)); /* %s */\n"
-                "    return m->logits;\n"
-                "}\n\n",
-                gen->batch, gen->seq, gen->past, gen->last_only ? "batch" : "batch * seq",
-                logits.index, p->buffers.items[logits.index].name);
-    else
-        fprintf(out,
+    /* --target cuda: the step runs on the device; its ids go there, this rank's logits come
+     * back to the runtime's sampler */
+    const char *logits_buffer = arena_printf(pr->a, "m->buf[%d]", logits.index);
+    fprintf(out,
             "/* The model as the runtime's generation loop sees it: a step from ids to this "
-            "rank's logits. */\n"
+            "rank's logits%s. */\n"
             "typedef struct Model {\n"
             "    const Weights *w;\n"
             "    float *const *buf;\n"
             "    int64_t *dims;\n"
             "    int rank;\n"
             "    const Cache *cache;\n"
+            "%s"
             "} Model;\n\n"
             "static const float *model_step(void *self, const int32_t *tokens, int64_t batch,\n"
             "                               int64_t seq, int64_t past)\n"
@@ -170,12 +142,31 @@ void print_generation_driver(Printer *pr, FILE *out)
             "    Model *m = self;\n"
             "    m->dims[%d] = batch;\n"
             "    m->dims[%d] = seq;\n"
-            "    m->dims[%d] = past;\n"
-            "    void *in[1] = {(void *)tokens};\n"
-            "    generate_step(m->w, m->buf, in, m->dims, m->rank, m->cache);\n"
-            "    return m->buf[%d]; /* %s */\n"
-            "}\n\n",
-            gen->batch, gen->seq, gen->past, logits.index, p->buffers.items[logits.index].name);
+            "    m->dims[%d] = past;\n",
+            pr->cuda ? "\n * (the step on the device; the ids copied there, the logits back)" : "",
+            pr->cuda ? "    int32_t *tokens;     /* device: the step's ids */\n"
+                       "    float *logits;       /* host: this rank's logits of the step */\n"
+                       "    int64_t ld_logits;\n"
+                     : "",
+            gen->batch, gen->seq, gen->past);
+    if (pr->cuda)
+        fprintf(out,
+                "    tpcrt_cuda_copy_to_device(m->tokens, tokens, sizeof(int32_t) * (size_t)(batch * seq));\n"
+                "    void *in[1] = {m->tokens};\n"
+                "    generate_step(m->w, m->buf, in, m->dims, m->rank, m->cache);\n"
+                "    int64_t rows = %s;\n"
+                "    tpcrt_cuda_to_host(m->logits, %s, sizeof(float) * (size_t)(rows * m->ld_logits)); /* %s */\n"
+                "    return m->logits;\n"
+                "}\n\n",
+                gen->last_only ? "batch" : "batch * seq", logits_buffer,
+                p->buffers.items[logits.index].name);
+    else
+        fprintf(out,
+                "    void *in[1] = {(void *)tokens};\n"
+                "    generate_step(m->w, m->buf, in, m->dims, m->rank, m->cache);\n"
+                "    return %s; /* %s */\n"
+                "}\n\n",
+                logits_buffer, p->buffers.items[logits.index].name);
     pr->used_rank_sizes = pr->used_rank = false;
     const char *first = size_c(pr, gen->vocab_first), *held = size_c(pr, gen->vocab_held);
     const char *ld = size_c(pr, gen->ld_logits);
