@@ -1025,6 +1025,24 @@ static LLVMTargetMachineRef target_machine(Arena *a, const char **cpu)
     return tm;
 }
 
+/* LLVM's O3 pipeline for the target (its failure is a compiler bug), then the module printed
+ * to ir_out when there is one (--emit llvm). */
+static void optimise(Module *m, LLVMTargetMachineRef tm, FILE *ir_out)
+{
+    LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
+    LLVMErrorRef error = LLVMRunPasses(m->module, "default<O3>", tm, options);
+    LLVMDisposePassBuilderOptions(options);
+    if (error) {
+        char *message = LLVMGetErrorMessage(error);
+        internal_error("LLVM's O3 pipeline failed: %s", message);
+    }
+    if (ir_out) {
+        char *text = LLVMPrintModuleToString(m->module);
+        fputs(text, ir_out);
+        LLVMDisposeMessage(text);
+    }
+}
+
 bool kernels_build_llvm(Arena *a, Kernel *const *kernels, int n, const char *prefix,
                         const char **cpu, const char *object_path, FILE *ir_out)
 {
@@ -1040,20 +1058,8 @@ bool kernels_build_llvm(Arena *a, Kernel *const *kernels, int n, const char *pre
     for (int i = 0; i < n; i++)
         build_kernel(&m, kernels[i], prefix);
 
-    LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
-    LLVMPassBuilderOptionsSetVerifyEach(options, false);
-    LLVMErrorRef error = LLVMRunPasses(m.module, "default<O3>", tm, options);
-    LLVMDisposePassBuilderOptions(options);
-    if (error) {
-        char *message = LLVMGetErrorMessage(error);
-        internal_error("LLVM's O3 pipeline failed: %s", message);
-    }
+    optimise(&m, tm, ir_out);
     bool ok = true;
-    if (ir_out) {
-        char *text = LLVMPrintModuleToString(m.module);
-        fputs(text, ir_out);
-        LLVMDisposeMessage(text);
-    }
     if (object_path) {
         LLVMMemoryBufferRef object = NULL;
         char *message = NULL;
@@ -1138,19 +1144,8 @@ bool kernels_build_nvptx(Kernel *const *kernels, int n, const char *prefix, cons
         internal_error("the NVPTX module does not verify: %s", message);
     LLVMDisposeMessage(message);
 
-    LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
-    LLVMErrorRef error = LLVMRunPasses(m.module, "default<O3>", tm, options);
-    LLVMDisposePassBuilderOptions(options);
-    if (error) {
-        char *text = LLVMGetErrorMessage(error);
-        internal_error("LLVM's O3 pipeline failed: %s", text);
-    }
+    optimise(&m, tm, ir_out);
     bool ok = true;
-    if (ir_out) {
-        char *text = LLVMPrintModuleToString(m.module);
-        fputs(text, ir_out);
-        LLVMDisposeMessage(text);
-    }
     if (ptx_path) {
         LLVMMemoryBufferRef ptx = NULL;
         if (LLVMTargetMachineEmitToMemoryBuffer(tm, m.module, LLVMAssemblyFile, &message, &ptx))
