@@ -30,7 +30,6 @@ typedef struct TpcrtCuda {
     int64_t collective_bytes;   /* its bytes, for --stats */
     uint16_t *scratch_bf16;     /* bf16 GEMMs' rounded rows, grown when needed */
     int64_t scratch_bf16_capacity;
-    int64_t allocated;          /* device bytes allocated so far */
 } TpcrtCuda;
 
 extern TpcrtCuda tpcrt_cuda;

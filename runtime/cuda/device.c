@@ -169,7 +169,6 @@ void *tpcrt_cuda_alloc(size_t bytes, const char *what)
     if (err != cudaSuccess)
         tpcrt_fail("cannot allocate %.1f MB of device memory for %s: %s", (double)bytes / 1e6,
                    what, cudaGetErrorString(err));
-    tpcrt_cuda.allocated += (int64_t)bytes;
     return p;
 }
 
@@ -208,7 +207,7 @@ void *tpcrt_cuda_stage(size_t bytes)
             tpcrt_cuda_check(cudaEventCreateWithFlags(&s->done, cudaEventDisableTiming),
                              "cudaEventCreateWithFlags");
     }
-    memset(s->host, 0, bytes); /* strided reads leave no byte unwritten, but stay exact */
+    memset(s->host, 0, bytes); /* as tpcrt_alloc's weights on the CPU: zero where no read writes */
     return s->host;
 }
 

@@ -4,10 +4,10 @@
  * As on the CPU (collectives.c), a collective over a split packs each rank's block [rows,
  * local_r] (row by row, its range of every segment), moves the blocks, and unpacks into place;
  * here packing is a 2-D copy per segment on the device (cudaMemcpy2DAsync), and the blocks
- * move by NCCL calls grouped between ncclGroupStart and ncclGroupEnd: an uneven all-gather is
- * one broadcast from each rank, a gather to rank 0 a send from each rank, a reduce-scatter one
- * reduction to each rank. When the blocks are already laid out in place (one segment of
- * consecutive ranges and one row, or one holder) and even, ncclAllGather does it in one call.
+ * move by NCCL calls grouped between ncclGroupStart and ncclGroupEnd: an all-gather is one
+ * broadcast from each rank (even or uneven alike), a gather to rank 0 a send from each rank, a
+ * reduce-scatter one reduction to each rank. Even splits laid out in place could be one
+ * ncclAllGather with no packing; that is for a GPU to measure against this (docs/cuda.md).
  */
 #include <mpi.h> /* first: internal.h declares tpcrt_comm after it */
 
