@@ -1043,6 +1043,30 @@ static void optimise(Module *m, LLVMTargetMachineRef tm, FILE *ir_out)
     }
 }
 
+/* The module as `type` (object code, or PTX: NVPTX's assembly) written whole to path when
+ * there is one; then everything the build made is freed. false: path could not be written
+ * (reported). */
+static bool emit_and_close(Module *m, LLVMTargetMachineRef tm, LLVMCodeGenFileType type,
+                           const char *path)
+{
+    bool ok = true;
+    if (path) {
+        LLVMMemoryBufferRef emitted = NULL;
+        char *message = NULL;
+        if (LLVMTargetMachineEmitToMemoryBuffer(tm, m->module, type, &message, &emitted))
+            internal_error("LLVM cannot emit the kernels' %s: %s",
+                           type == LLVMObjectFile ? "object code" : "PTX", message);
+        ok = write_file(path, LLVMGetBufferStart(emitted), LLVMGetBufferSize(emitted));
+        LLVMDisposeMemoryBuffer(emitted);
+    }
+    free(m->loops);
+    LLVMDisposeBuilder(m->b);
+    LLVMDisposeModule(m->module);
+    LLVMDisposeTargetMachine(tm);
+    LLVMContextDispose(m->context);
+    return ok;
+}
+
 bool kernels_build_llvm(Arena *a, Kernel *const *kernels, int n, const char *prefix,
                         const char **cpu, const char *object_path, FILE *ir_out)
 {
@@ -1059,21 +1083,7 @@ bool kernels_build_llvm(Arena *a, Kernel *const *kernels, int n, const char *pre
         build_kernel(&m, kernels[i], prefix);
 
     optimise(&m, tm, ir_out);
-    bool ok = true;
-    if (object_path) {
-        LLVMMemoryBufferRef object = NULL;
-        char *message = NULL;
-        if (LLVMTargetMachineEmitToMemoryBuffer(tm, m.module, LLVMObjectFile, &message, &object))
-            internal_error("LLVM cannot emit the kernels' object code: %s", message);
-        ok = write_file(object_path, LLVMGetBufferStart(object), LLVMGetBufferSize(object));
-        LLVMDisposeMemoryBuffer(object);
-    }
-    free(m.loops);
-    LLVMDisposeBuilder(m.b);
-    LLVMDisposeModule(m.module);
-    LLVMDisposeTargetMachine(tm);
-    LLVMContextDispose(m.context);
-    return ok;
+    return emit_and_close(&m, tm, LLVMObjectFile, object_path);
 }
 
 /* ---- NVPTX ------------------------------------------------------------------------------------ */
@@ -1145,18 +1155,5 @@ bool kernels_build_nvptx(Kernel *const *kernels, int n, const char *prefix, cons
     LLVMDisposeMessage(message);
 
     optimise(&m, tm, ir_out);
-    bool ok = true;
-    if (ptx_path) {
-        LLVMMemoryBufferRef ptx = NULL;
-        if (LLVMTargetMachineEmitToMemoryBuffer(tm, m.module, LLVMAssemblyFile, &message, &ptx))
-            internal_error("LLVM cannot emit the kernels' PTX: %s", message);
-        ok = write_file(ptx_path, LLVMGetBufferStart(ptx), LLVMGetBufferSize(ptx));
-        LLVMDisposeMemoryBuffer(ptx);
-    }
-    free(m.loops);
-    LLVMDisposeBuilder(m.b);
-    LLVMDisposeModule(m.module);
-    LLVMDisposeTargetMachine(tm);
-    LLVMContextDispose(m.context);
-    return ok;
+    return emit_and_close(&m, tm, LLVMAssemblyFile, ptx_path);
 }
