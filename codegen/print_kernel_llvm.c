@@ -30,6 +30,7 @@
 #include <llvm-c/Linker.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/IRReader.h>
+#include <llvm-c/Support.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
@@ -401,6 +402,14 @@ static char *helper_text(int loops, bool nvptx, const char *prefix, bool to_bf16
           "  %s = fadd reassoc float %a, %b\n  ret float %s\n}\n"
           "define internal double @tpc_reduce_sum_f64(double %a, double %b) #0 {\n"
           "  %s = fadd reassoc double %a, %b\n  ret double %s\n}\n"
+          "define internal float @tpc_reduce_fma_f32(float %a, float %b, float %acc) #0 {\n"
+          "  %s = call reassoc float @llvm.fmuladd.f32(float %a, float %b, float %acc)\n"
+          "  ret float %s\n}\n"
+          "define internal double @tpc_reduce_fma_f64(double %a, double %b, double %acc) #0 {\n"
+          "  %s = call reassoc double @llvm.fmuladd.f64(double %a, double %b, double %acc)\n"
+          "  ret double %s\n}\n"
+          "declare float @llvm.fmuladd.f32(float, float, float)\n"
+          "declare double @llvm.fmuladd.f64(double, double, double)\n"
           "define internal float @tpc_reduce_max_f32(float %a, float %b) #0 {\n"
           "  %c = fcmp nnan nsz ogt float %a, %b\n"
           "  %m = select nnan nsz i1 %c, float %a, float %b\n  ret float %m\n}\n"
@@ -411,18 +420,21 @@ static char *helper_text(int loops, bool nvptx, const char *prefix, bool to_bf16
           f);
     if (nvptx)
         nvptx_helpers(f, prefix, to_bf16);
-    /* Each innermost loop: its access group is parallel, and it is not interleaved (unrolled
-     * over several vector registers): the rows here are short (a head's 64 pairs, a causal
+    /* Each innermost loop: its access group is parallel; it is not interleaved (unrolled
+     * over several vector registers): the rows here are short (a head's 32 pairs, a causal
      * row's growing keys), and 8-wide vectors interleaved 4 times left up to 31 elements of
-     * each row to the scalar remainder (attention's softmax took 1.4-1.8x gcc's time). */
+     * each row to the scalar remainder (attention's softmax took 1.4-1.8x gcc's time); and
+     * its vector loop is not unrolled at run time either, which would add a remainder loop and
+     * its checks to every head of rope's 32 pairs. */
     fputs("!tpc.loops = !{", f);
     for (int i = 0; i < loops; i++)
         fprintf(f, "%s!%d", i ? ", " : "", 3 * i);
-    fprintf(f, "}\n!%d = !{!\"llvm.loop.interleave.count\", i32 1}\n", 3 * loops);
+    fprintf(f, "}\n!%d = !{!\"llvm.loop.interleave.count\", i32 1}\n"
+               "!%d = !{!\"llvm.loop.unroll.runtime.disable\"}\n", 3 * loops, 3 * loops + 1);
     for (int i = 0; i < loops; i++)
-        fprintf(f, "!%d = distinct !{!%d, !%d, !%d}\n"
+        fprintf(f, "!%d = distinct !{!%d, !%d, !%d, !%d}\n"
                    "!%d = !{!\"llvm.loop.parallel_accesses\", !%d}\n!%d = distinct !{}\n",
-                3 * i, 3 * i, 3 * i + 1, 3 * loops, 3 * i + 1, 3 * i + 2, 3 * i + 2);
+                3 * i, 3 * i, 3 * i + 1, 3 * loops, 3 * loops + 1, 3 * i + 1, 3 * i + 2, 3 * i + 2);
     fclose(f);
     return text;
 }
@@ -488,7 +500,7 @@ static LLVMValueRef next_loop_id(Module *m, LLVMValueRef *group)
     if (m->next_loop >= m->nloops)
         internal_error("more innermost loops than counted (%d)", m->nloops);
     LLVMValueRef id = m->loops[m->next_loop++];
-    LLVMValueRef ops[3]; /* itself, parallel_accesses, interleave count */
+    LLVMValueRef ops[4]; /* itself, parallel_accesses, interleave count, no runtime unroll */
     LLVMGetMDNodeOperands(id, ops);
     LLVMValueRef parallel[2];
     LLVMGetMDNodeOperands(ops[1], parallel);
@@ -900,18 +912,32 @@ static void gen_reduce(Function *f, const KStmt *s)
         store_var(f, s->var, r);
         return;
     }
-    const char *name = s->reduce == KR_SUM ? (t == KT_F32 ? "tpc_reduce_sum_f32" : "tpc_reduce_sum_f64")
-                                           : (t == KT_F32 ? "tpc_reduce_max_f32" : "tpc_reduce_max_f64");
-    LLVMValueRef fn = LLVMGetNamedFunction(m->module, name);
-    LLVMTypeRef type = llvm_type(m, t), params[] = {type, type};
-    LLVMValueRef args[] = {LLVMBuildLoad2(m->b, type, f->vars[s->var], ""), NULL};
     /* C: v = (v + value) in the common type, then converted to v's */
     KType ct = s->reduce == KR_SUM ? common_type(t, c_type(f->k, s->value)) : t;
-    args[1] = gen_as(f, s->value, t);
     if (ct != t)
         internal_error("kernel %s: a %s reduction wider than its variable", f->k->name,
                        f->k->vars[s->var]);
-    store_var(f, s->var, LLVMBuildCall2(m->b, LLVMFunctionType(type, params, 2, false), fn, args, 2, ""));
+    LLVMTypeRef type = llvm_type(m, t), params[] = {type, type, type};
+    LLVMValueRef v = LLVMBuildLoad2(m->b, type, f->vars[s->var], ""), args[3];
+    const char *name;
+    unsigned nargs;
+    if (s->reduce == KR_SUM && is_product(f->k, s->value, t)) {
+        /* v + a * b contracted, as gcc does (rmsnorm's sum of squares: one FMA a vector) */
+        name = t == KT_F32 ? "tpc_reduce_fma_f32" : "tpc_reduce_fma_f64";
+        args[0] = gen_as(f, s->value->a, t);
+        args[1] = gen_as(f, s->value->b, t);
+        args[2] = v;
+        nargs = 3;
+    } else {
+        name = s->reduce == KR_SUM ? (t == KT_F32 ? "tpc_reduce_sum_f32" : "tpc_reduce_sum_f64")
+                                   : (t == KT_F32 ? "tpc_reduce_max_f32" : "tpc_reduce_max_f64");
+        args[0] = v;
+        args[1] = gen_as(f, s->value, t);
+        nargs = 2;
+    }
+    LLVMValueRef fn = LLVMGetNamedFunction(m->module, name);
+    LLVMTypeRef fn_type = LLVMFunctionType(type, params, nargs, false);
+    store_var(f, s->var, LLVMBuildCall2(m->b, fn_type, fn, args, nargs, ""));
 }
 
 static void gen_stmts(Function *f, const KStmt *s)
@@ -1004,8 +1030,26 @@ static void build_kernel(Module *m, const Kernel *k, const char *prefix)
 
 /* ---- target, passes, output ------------------------------------------------------------------ */
 
+/* LLVM's loop strength reduction is off for the host's kernels. On their short nested loops it
+ * made the addresses of each version of an innermost loop (vector body, remainder, epilogue)
+ * induction variables of the loops around it: about fifteen pointers per head of rope (32
+ * pairs), spilled and reloaded at every head, 1.1-1.2x gcc's time at 32 rows; 0.9x without it.
+ * The innermost loops lose nothing: x86's base + index * scale addressing does what it would.
+ * LLVM's options belong to the process, so this is set once; a process builds either host or
+ * NVPTX kernels, never both (program.c). */
+static void host_codegen_options(void)
+{
+    static bool set;
+    if (set)
+        return;
+    set = true;
+    const char *args[] = {"tpc", "-disable-lsr"};
+    LLVMParseCommandLineOptions(2, args, "");
+}
+
 static LLVMTargetMachineRef target_machine(Arena *a, const char **cpu)
 {
+    host_codegen_options();
     LLVMInitializeNativeTarget();
     LLVMInitializeNativeAsmPrinter();
     char *triple = LLVMGetDefaultTargetTriple(), *message = NULL;
