@@ -25,10 +25,12 @@
 #include "codegen.h"
 #include "kernel.h"
 
+#include <llvm/Config/llvm-config.h> /* LLVM_VERSION_MAJOR */
 #include <llvm-c/Analysis.h>
 #include <llvm-c/BitReader.h>
 #include <llvm-c/Linker.h>
 #include <llvm-c/Core.h>
+#include <llvm-c/ErrorHandling.h>
 #include <llvm-c/IRReader.h>
 #include <llvm-c/Support.h>
 #include <llvm-c/Target.h>
@@ -37,6 +39,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef enum { MATH_EXPF, MATH_TANHF, MATH_ERFF, MATH_COUNT } MathHelper;
 
@@ -1047,6 +1050,65 @@ static void host_codegen_options(void)
     LLVMParseCommandLineOptions(2, args, "");
 }
 
+/* --cpu NAME, for LLVM's fatal errors: a CPU LLVM knows that has no 64-bit mode (--cpu i686)
+ * is a fatal error when its first function is compiled, which LLVM reports by exiting. */
+static const char *named_cpu;
+
+static void fatal_llvm_error(const char *reason)
+{
+    if (!named_cpu)
+        internal_error("LLVM: %s", reason);
+    fprintf(stderr, "tpc: --cpu %s: LLVM cannot build the kernels for this CPU (%s); name a 64-bit "
+                    "x86 CPU, or none for this machine's\n", named_cpu, reason);
+    exit(1);
+}
+
+/* The machine for a CPU named on the command line, or NULL when LLVM does not know the name
+ * (reported). LLVM-C cannot ask a target whether it knows a CPU: LLVM prints "'NAME' is not a
+ * recognized processor for this target" on stderr while the machine is made, and goes on with
+ * no CPU at all (not even 64-bit), so what it prints then is read back; anything else it says
+ * is passed on. */
+static LLVMTargetMachineRef named_cpu_machine(LLVMTargetRef target, const char *triple,
+                                              const char *cpu)
+{
+    fflush(stderr);
+    FILE *said = tmpfile();
+    int saved = said ? dup(STDERR_FILENO) : -1;
+    if (saved >= 0 && dup2(fileno(said), STDERR_FILENO) < 0) {
+        close(saved);
+        saved = -1;
+    }
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, "",
+                                                      LLVMCodeGenLevelAggressive, LLVMRelocPIC,
+                                                      LLVMCodeModelDefault);
+    if (saved < 0) {
+        if (said)
+            fclose(said);
+        return tm;
+    }
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    bool unknown = false;
+    char line[512];
+    rewind(said);
+    while (fgets(line, sizeof line, said)) {
+        if (strstr(line, "is not a recognized processor"))
+            unknown = true;
+        else
+            fputs(line, stderr);
+    }
+    fclose(said);
+    if (!unknown)
+        return tm;
+    fprintf(stderr, "tpc: --cpu %s: LLVM %d does not know this CPU (`llc-%d -mcpu=help` lists the "
+                    "names it knows); leave --cpu out to build for this machine's\n",
+            cpu, LLVM_VERSION_MAJOR, LLVM_VERSION_MAJOR);
+    LLVMDisposeTargetMachine(tm);
+    return NULL;
+}
+
+/* The host's machine: the CPU named by --cpu (*cpu), or this one's, with its features, its
+ * name then set in *cpu. NULL: --cpu names no CPU LLVM knows (reported). */
 static LLVMTargetMachineRef target_machine(Arena *a, const char **cpu)
 {
     host_codegen_options();
@@ -1056,15 +1118,19 @@ static LLVMTargetMachineRef target_machine(Arena *a, const char **cpu)
     LLVMTargetRef target;
     if (LLVMGetTargetFromTriple(triple, &target, &message))
         internal_error("LLVM has no target for %s: %s", triple, message);
-    char *host_cpu = LLVMGetHostCPUName(), *host_features = LLVMGetHostCPUFeatures();
-    const char *features = *cpu ? "" : host_features;
-    if (!*cpu)
+    LLVMTargetMachineRef tm;
+    if (*cpu) {
+        named_cpu = *cpu;
+        LLVMInstallFatalErrorHandler(fatal_llvm_error);
+        tm = named_cpu_machine(target, triple, *cpu);
+    } else {
+        char *host_cpu = LLVMGetHostCPUName(), *host_features = LLVMGetHostCPUFeatures();
         *cpu = arena_strdup(a, host_cpu);
-    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, *cpu, features,
-                                                      LLVMCodeGenLevelAggressive, LLVMRelocPIC,
-                                                      LLVMCodeModelDefault);
-    LLVMDisposeMessage(host_cpu);
-    LLVMDisposeMessage(host_features);
+        tm = LLVMCreateTargetMachine(target, triple, host_cpu, host_features,
+                                     LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelDefault);
+        LLVMDisposeMessage(host_cpu);
+        LLVMDisposeMessage(host_features);
+    }
     LLVMDisposeMessage(triple);
     return tm;
 }
@@ -1114,9 +1180,11 @@ static bool emit_and_close(Module *m, LLVMTargetMachineRef tm, LLVMCodeGenFileTy
 bool kernels_build_llvm(Arena *a, Kernel *const *kernels, int n, const char *prefix,
                         const char **cpu, const char *object_path, FILE *ir_out)
 {
+    LLVMTargetMachineRef tm = target_machine(a, cpu);
+    if (!tm)
+        return false;
     Module m = {0};
     module_open(&m, kernels, n, false, prefix, false);
-    LLVMTargetMachineRef tm = target_machine(a, cpu);
     char *triple = LLVMGetTargetMachineTriple(tm);
     LLVMSetTarget(m.module, triple);
     LLVMDisposeMessage(triple);
