@@ -209,6 +209,8 @@ static void parse_options(Arena *a, int argc, char **argv, Options *opt)
                                              targets, 2);
         } else if (is_flag(arg, "--cpu")) {
             opt->cpu = flag_value(argc, argv, &i, "--cpu");
+            if (!*opt->cpu)
+                usage_error("--cpu expects an LLVM CPU name such as skylake-avx512, saw ''");
         } else if (is_flag(arg, "--cuda-arch")) {
             opt->cuda_arch = flag_value(argc, argv, &i, "--cuda-arch");
             check_cuda_arch(opt->cuda_arch);
