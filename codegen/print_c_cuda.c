@@ -252,11 +252,11 @@ void print_cuda_main(Printer *pr, FILE *out)
         fprintf(out, "    dims[%d] = tpcrt_dim(&bound, %s);\n", i,
                 c_string(pr->a, g->symbols.items[i]));
     fprintf(out, "    int64_t elements[BUFFERS];\n"
-                 "    buffer_elements(elements, dims, rank);\n"
-                 "    int64_t activation_bytes = tpcrt_buffers_bytes(elements, BUFFERS);\n");
+                 "    buffer_elements(elements, dims, rank);\n");
     bool gen = pr->p->generation != NULL;
     if (gen)
         print_generation_main(pr, out);
+    fprintf(out, "    int64_t activation_bytes = tpcrt_buffers_bytes(elements, BUFFERS);\n");
     fprintf(out, "    /* every rank runs this program with the same arguments; the weights and\n"
                  "     * activations are the device's, which must hold them */\n"
                  "    tpcrt_check_start(&program, &args, &bound, 0, 0);\n"

@@ -227,10 +227,16 @@ void print_generation_main(Printer *pr, FILE *out)
     fprintf(out,
             "    int64_t cache_sizes[CACHE_PARTS], cache_bytes = 0;\n"
             "    if (args.generate > 0) { /* the KV cache: the prompt and the new tokens */\n"
+            "        int64_t prompt = dims[%d];\n"
             "        dims[%d] = 0;\n"
-            "        dims[%d] = tpcrt_generation_context(&args, dims[%d], %" PRId64 ");\n"
+            "        dims[%d] = tpcrt_generation_context(&args, prompt, %" PRId64 ");\n"
+            "        /* the buffers and the scores hold the largest step: the prompt, or\n"
+            "         * --prefill-chunk of it */\n"
+            "        dims[%d] = tpcrt_prefill_step(&args, prompt);\n"
+            "        buffer_elements(elements, dims, rank);\n"
             "        cache_elements(cache_sizes, dims, rank);\n"
             "        cache_bytes = tpcrt_buffers_bytes(cache_sizes, CACHE_PARTS);\n"
+            "        dims[%d] = prompt;\n"
             "    }\n",
-            gen->past, gen->context, gen->seq, gen->positions);
+            gen->seq, gen->past, gen->context, gen->positions, gen->seq, gen->seq);
 }

@@ -17,7 +17,8 @@ typedef struct Parse {
     const TpcrtProgram *prog;
     TpcrtArgs *args;
     bool weights_seen, random_weights_seen, random_input_seen, bench_seen, threads_seen;
-    bool tokenizer_seen, generate_seen, max_context_seen, eos_seen, temperature_seen;
+    bool tokenizer_seen, generate_seen, max_context_seen, prefill_chunk_seen, eos_seen;
+    bool temperature_seen;
     bool top_k_seen, top_p_seen, seed_seen;
 } Parse;
 
@@ -287,6 +288,17 @@ static bool option_max_context(Parse *p, const char *option, const char *value, 
     return true;
 }
 
+static bool option_prefill_chunk(Parse *p, const char *option, const char *value, char *err,
+                                 size_t errlen)
+{
+    uint64_t n;
+    if (!once(&p->prefill_chunk_seen, option, err, errlen) ||
+        !parse_positive(option, "a number of tokens", value, INT32_MAX, &n, err, errlen))
+        return false;
+    p->args->prefill_chunk = (int64_t)n;
+    return true;
+}
+
 static bool option_eos(Parse *p, const char *option, const char *value, char *err,
                        size_t errlen)
 {
@@ -364,6 +376,7 @@ static const Option options[] = {
     {"--tokenizer",      true,  option_tokenizer},
     {"--generate",       true,  option_generate},
     {"--max-context",    true,  option_max_context},
+    {"--prefill-chunk",  true,  option_prefill_chunk},
     {"--eos",            true,  option_eos},
     {"--temperature",    true,  option_temperature},
     {"--top-k",          true,  option_top_k},
@@ -518,7 +531,8 @@ static bool check_outputs(const Parse *p, char *err, size_t errlen)
 static bool check_generation(const Parse *p, char *err, size_t errlen)
 {
     const TpcrtArgs *args = p->args;
-    const char *needs = p->max_context_seen ? "--max-context" : p->eos_seen ? "--eos"
+    const char *needs = p->max_context_seen ? "--max-context"
+                      : p->prefill_chunk_seen ? "--prefill-chunk" : p->eos_seen ? "--eos"
                       : p->temperature_seen ? "--temperature" : p->top_k_seen ? "--top-k"
                       : p->top_p_seen ? "--top-p" : p->seed_seen ? "--seed"
                       : args->tokens_output ? "--output tokens" : NULL;
@@ -597,8 +611,8 @@ void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog)
             "           (--input NAME=FILE.npy ... | --random-input SEED --dim NAME=N ...)\n"
             "           [--output NAME=FILE.npy ...] [--bench N] [--threads T] [--stats]\n"
             "           [--prompt TEXT ... [--tokenizer FILE]]\n"
-            "           [--generate N [--max-context N] [--eos ID] [--temperature T]\n"
-            "            [--top-k K] [--top-p P] [--seed S]]\n",
+            "           [--generate N [--max-context N] [--prefill-chunk N] [--eos ID]\n"
+            "            [--temperature T] [--top-k K] [--top-p P] [--seed S]]\n",
             prog->tp, prog->name);
     print_decls(out, "inputs: ", prog->inputs, prog->ninputs);
     print_decls(out, "outputs:", prog->outputs, prog->noutputs);
@@ -621,6 +635,8 @@ void tpcrt_usage_print(FILE *out, const TpcrtProgram *prog)
             "                          --output tokens=FILE.npy writes prompt and new ids,\n"
             "                          --output logits=FILE.npy the logits each id came from\n"
             "  --max-context N         KV cache positions per sequence (default: prompt + N)\n"
+            "  --prefill-chunk N       the prompt's prefill N tokens a step (default: all at\n"
+            "                          once): activations and scores sized for N, not the prompt\n"
             "  --eos ID                the id that ends a row (default: config.json's\n"
             "                          eos_token_id beside --weights, when there is one)\n"
             "  --temperature T         sample at temperature T (default 0: greedy)\n"

@@ -24,22 +24,29 @@
 
 /* The settings that decide the loop, as rank 0 has them; a rank started with others fails. */
 typedef struct Settings {
-    int64_t generate, max_context, eos, top_k, bench;
+    int64_t generate, max_context, prefill_chunk, eos, top_k, bench;
     double temperature, top_p;
     uint64_t seed;
 } Settings;
 
 static Settings settings_agree(const TpcrtArgs *args)
 {
-    Settings s = {args->generate, args->max_context, args->eos, args->top_k, args->bench,
-                  args->temperature, args->top_p, args->seed};
+    Settings s = {args->generate, args->max_context, args->prefill_chunk, args->eos,
+                  args->top_k,    args->bench,       args->temperature,   args->top_p,
+                  args->seed};
     Settings r0 = s;
     mpi_check(MPI_Bcast(&r0, (int)sizeof r0, MPI_BYTE, 0, tpcrt_comm()));
     if (memcmp(&r0, &s, sizeof r0) != 0)
         tpcrt_fail("rank %d was started with other generation options than rank 0 (--generate, "
-                   "--max-context, --eos, --temperature, --top-k, --top-p, --seed, --bench): "
-                   "every rank needs the same", tpcrt_rank());
+                   "--max-context, --prefill-chunk, --eos, --temperature, --top-k, --top-p, "
+                   "--seed, --bench): every rank needs the same", tpcrt_rank());
     return s;
+}
+
+int64_t tpcrt_prefill_step(const TpcrtArgs *args, int64_t prompt)
+{
+    Settings s = settings_agree(args);
+    return s.prefill_chunk && s.prefill_chunk < prompt ? s.prefill_chunk : prompt;
 }
 
 int64_t tpcrt_generation_context(const TpcrtArgs *args, int64_t prompt, int64_t positions)
@@ -150,6 +157,7 @@ typedef struct Run {
     int64_t generated;                /* new ids so far */
     bool *ended;
     int32_t *next;
+    int32_t *chunk;                   /* [batch, --prefill-chunk]: a prefill step's ids */
     TpcrtSampling sampling;
     double prefill_seconds, *decode_seconds; /* [generate - 1] */
     float *logits;                    /* --output logits: [batch, generate, vocab] on rank 0 */
@@ -226,8 +234,23 @@ static void generate_once(Run *run, const int32_t *prompt, bool print)
     }
     run->generated = 0;
     double start = tpcrt_now();
-    const float *logits = g->step(g->self, prompt, run->batch, run->prompt_len, 0);
-    bool done = take_next(run, logits, run->prompt_len, print);
+    /* The prefill: the whole prompt in one step, or --prefill-chunk tokens of each sequence a
+     * step, each attending to the cache the steps before it filled; the next id comes from the
+     * last step's logits. */
+    const float *logits = NULL;
+    int64_t step = run->s->prefill_chunk ? run->s->prefill_chunk : run->prompt_len, seq = 0;
+    for (int64_t past = 0; past < run->prompt_len; past += seq) {
+        seq = run->prompt_len - past < step ? run->prompt_len - past : step;
+        const int32_t *ids = prompt;
+        if (seq < run->prompt_len) { /* this step's columns of the prompt, [batch, seq] */
+            for (int64_t b = 0; b < run->batch; b++)
+                memcpy(run->chunk + b * seq, prompt + b * run->prompt_len + past,
+                       sizeof(int32_t) * (size_t)seq);
+            ids = run->chunk;
+        }
+        logits = g->step(g->self, ids, run->batch, seq, past);
+    }
+    bool done = take_next(run, logits, seq, print);
     run->prefill_seconds = tpcrt_now() - start;
     while (!done && run->generated < run->s->generate) {
         start = tpcrt_now();
@@ -341,6 +364,8 @@ void tpcrt_generate(const TpcrtProgram *prog, const TpcrtArgs *args, const Tpcrt
     run.tokens = tpcrt_alloc(sizeof(int32_t) * (size_t)(batch * run.width), "tokens");
     run.ended = tpcrt_alloc(sizeof(bool) * (size_t)batch, "rows");
     run.next = tpcrt_alloc(sizeof(int32_t) * (size_t)batch, "ids");
+    if (s.prefill_chunk && s.prefill_chunk < prompt_len)
+        run.chunk = tpcrt_alloc(sizeof(int32_t) * (size_t)(batch * s.prefill_chunk), "ids");
     run.sampling = (TpcrtSampling){s.temperature, s.top_k, s.top_p, s.seed};
     run.decode_seconds = tpcrt_alloc(sizeof(double) * (size_t)s.generate, "timing");
     if (args->output_paths[0]) {
@@ -366,5 +391,6 @@ void tpcrt_generate(const TpcrtProgram *prog, const TpcrtArgs *args, const Tpcrt
     tpcrt_free(run.tokens);
     tpcrt_free(run.ended);
     tpcrt_free(run.next);
+    tpcrt_free(run.chunk);
     tpcrt_free(run.decode_seconds);
 }

@@ -94,6 +94,7 @@ typedef struct TpcrtArgs {
     /* generation (docs/cli.md, "Generation") */
     int64_t generate;        /* --generate N: new tokens per sequence; 0 when absent */
     int64_t max_context;     /* --max-context N; 0: the prompt + N */
+    int64_t prefill_chunk;   /* --prefill-chunk N: the prompt N tokens a step; 0: all at once */
     int64_t eos;             /* --eos ID; -1: config.json's eos_token_id beside --weights */
     double temperature;      /* --temperature T; 0: greedy */
     int64_t top_k;           /* --top-k K; 0: every id */
@@ -352,6 +353,10 @@ typedef struct TpcrtGenerator {
 void tpcrt_next_ids(const TpcrtGenerator *g, const TpcrtSampling *sampling,
                     const float *logits, int64_t batch, int64_t seq, int64_t position,
                     int32_t *next);
+
+/* The tokens per sequence of generation's largest step, which the buffers are sized for: the
+ * prompt's, or --prefill-chunk's when that is fewer. */
+int64_t tpcrt_prefill_step(const TpcrtArgs *args, int64_t prompt);
 
 /* The positions the cache holds per sequence: --max-context, or the prompt plus --generate.
  * More than the model's positions, or fewer than the prompt plus --generate, is one line from

@@ -2,7 +2,8 @@
 logits against the full forward's, for the lit tests.
 
     generate_check.py --tpc TPC --model FILE --family F --work DIR --pypi DIR --new N
-                      [--tp 1,2,3] [--batch B] [--seq P] [--set k=v ...] [-D k=v ...]
+                      [--tp 1,2,3] [--batch B] [--seq P] [--prefill-chunk C]
+                      [--set k=v ...] [-D k=v ...]
 
 tpcref writes a checkpoint in Hugging Face's layout and a prompt [B, P]; hfref.py runs
 transformers' generate on it in float64 (ids, and the logits each new id came from). For each
@@ -46,6 +47,8 @@ def main():
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("-D", dest="defines", action="append", default=[])
     ap.add_argument("--program-dtype", default="f32", help="tpc --dtype")
+    ap.add_argument("--prefill-chunk", type=int, default=0,
+                    help="the program's --prefill-chunk (0: the whole prompt in one step)")
     ap.add_argument("--margin", type=float, default=MARGIN,
                     help="compare ids where HF's top-2 margin exceeds this")
     ap.add_argument("--tol", type=float, default=TOL, help="rel L2 of the logits against HF's")
@@ -87,7 +90,8 @@ def main():
         eos_arg = ["--eos", eos] if eos.isdigit() and int(eos) < scores.shape[-1] else []
         run(MPIRUN + ["-np", str(tp), prog, "--weights", ckpt, "--input", "tokens=" + prompt,
                       "--generate", str(args.new), "--output", "tokens=" + got_tokens,
-                      "--output", "logits=" + got_logits] + eos_arg)
+                      "--output", "logits=" + got_logits] + eos_arg
+            + (["--prefill-chunk", str(args.prefill_chunk)] if args.prefill_chunk else []))
         got = np.load(got_tokens)
         logits = np.load(got_logits)
         if got.shape[1] != want.shape[1]:
