@@ -63,6 +63,8 @@ char *print_library_header(Program *p, size_t *size)
             "    int64_t top_k;\n"
             "    double top_p;\n"
             "    uint64_t seed;\n"
+            "    int64_t prefill_chunk;   /* prefill: the prompt this many tokens a step (0: all\n"
+            "                                at once), as --prefill-chunk */\n"
             "} %s_options;\n\n",
             n, n, n, n);
     fprintf(out,
@@ -132,6 +134,7 @@ void print_library(Printer *pr, FILE *out)
             "    Weights w;\n"
             "    int rank;\n"
             "    TpcrtSampling sampling;\n"
+            "    int64_t prefill_chunk;\n"
             "    int64_t dims[%d];\n"
             "    int64_t elements[BUFFERS]; /* what the buffers hold now */\n"
             "    float *buf[BUFFERS];\n"
@@ -152,6 +155,10 @@ void print_library(Printer *pr, FILE *out)
             "    tpcrt_attach(comm, &program, options ? options->threads : 1);\n"
             "    %s_model *m = tpcrt_alloc(sizeof *m, \"model\");\n"
             "    m->rank = tpcrt_rank();\n"
+            "    if (options && options->prefill_chunk < 0)\n"
+            "        tpcrt_fail(\"%s_init: prefill_chunk %%lld: expected 0 (the prompt in one "
+            "step) or more\", (long long)options->prefill_chunk);\n"
+            "    m->prefill_chunk = options ? options->prefill_chunk : 0;\n"
             "    if (options) {\n"
             "        double top_p = options->top_p > 0 && options->top_p < 1 ? options->top_p : 1;\n"
             "        m->sampling = (TpcrtSampling){options->temperature, options->top_k, top_p,\n"
@@ -169,7 +176,7 @@ void print_library(Printer *pr, FILE *out)
             "    load_weights(&m->w, src, m->rank);\n"
             "    tpcrt_weights_close(src);\n"
             "    return m;\n}\n\n",
-            n, n, n, n);
+            n, n, n, n, n);
     fprintf(out,
             "/* The buffers for m->dims: grown when a call needs more, never inside a step. */\n"
             "static void library_buffers(%s_model *m)\n{\n"
@@ -204,7 +211,7 @@ void print_library(Printer *pr, FILE *out)
                 "and a new token) to %%lld\",\n"
                 "                   (long long)max_context, (long long)seq + 1, (long long)%s);\n"
                 "    m->dims[%d] = batch;\n"
-                "    m->dims[%d] = seq;\n"
+                "    m->dims[%d] = m->prefill_chunk && m->prefill_chunk < seq ? m->prefill_chunk : seq;\n"
                 "    m->dims[%d] = 0;\n"
                 "    m->dims[%d] = max_context;\n"
                 "    library_buffers(m);\n"
@@ -215,8 +222,10 @@ void print_library(Printer *pr, FILE *out)
                 "        cache_carve(&m->cache, m->cache_parts);\n"
                 "    m->model = (Model){&m->w, m->buf, m->dims, m->rank, &m->cache};\n"
                 "    m->generator = generator_of(&m->model);\n"
-                "    const float *logits = model_step(&m->model, tokens, batch, seq, 0);\n"
-                "    tpcrt_next_ids(&m->generator, &m->sampling, logits, batch, seq, seq, next);\n"
+                "    int64_t last;\n"
+                "    const float *logits = tpcrt_prefill(&m->generator, tokens, batch, seq,\n"
+                "                                        m->prefill_chunk, &last);\n"
+                "    tpcrt_next_ids(&m->generator, &m->sampling, logits, batch, last, seq, next);\n"
                 "    m->dims[%d] = seq; /* past: the positions the cache holds */\n"
                 "}\n\n",
                 n, n, gen->positions ? arena_printf(pr->a, " || max_context > %" PRId64, gen->positions)

@@ -157,7 +157,6 @@ typedef struct Run {
     int64_t generated;                /* new ids so far */
     bool *ended;
     int32_t *next;
-    int32_t *chunk;                   /* [batch, --prefill-chunk]: a prefill step's ids */
     TpcrtSampling sampling;
     double prefill_seconds, *decode_seconds; /* [generate - 1] */
     float *logits;                    /* --output logits: [batch, generate, vocab] on rank 0 */
@@ -224,6 +223,26 @@ static bool take_next(Run *run, const float *logits, int64_t seq, bool print)
     return all_ended && run->s->eos >= 0;
 }
 
+const float *tpcrt_prefill(const TpcrtGenerator *g, const int32_t *prompt, int64_t batch,
+                          int64_t prompt_len, int64_t chunk, int64_t *last_seq)
+{
+    int64_t step = chunk && chunk < prompt_len ? chunk : prompt_len, seq = 0;
+    int32_t *ids = step < prompt_len
+                       ? tpcrt_alloc(sizeof(int32_t) * (size_t)(batch * step), "prompt ids")
+                       : NULL;
+    const float *logits = NULL;
+    for (int64_t past = 0; past < prompt_len; past += seq) {
+        seq = prompt_len - past < step ? prompt_len - past : step;
+        if (ids) /* this step's columns of the prompt, [batch, seq] */
+            for (int64_t b = 0; b < batch; b++)
+                memcpy(ids + b * seq, prompt + b * prompt_len + past, sizeof(int32_t) * (size_t)seq);
+        logits = g->step(g->self, ids ? ids : prompt, batch, seq, past);
+    }
+    tpcrt_free(ids);
+    *last_seq = seq;
+    return logits;
+}
+
 static void generate_once(Run *run, const int32_t *prompt, bool print)
 {
     const TpcrtGenerator *g = run->g;
@@ -234,22 +253,9 @@ static void generate_once(Run *run, const int32_t *prompt, bool print)
     }
     run->generated = 0;
     double start = tpcrt_now();
-    /* The prefill: the whole prompt in one step, or --prefill-chunk tokens of each sequence a
-     * step, each attending to the cache the steps before it filled; the next id comes from the
-     * last step's logits. */
-    const float *logits = NULL;
-    int64_t step = run->s->prefill_chunk ? run->s->prefill_chunk : run->prompt_len, seq = 0;
-    for (int64_t past = 0; past < run->prompt_len; past += seq) {
-        seq = run->prompt_len - past < step ? run->prompt_len - past : step;
-        const int32_t *ids = prompt;
-        if (seq < run->prompt_len) { /* this step's columns of the prompt, [batch, seq] */
-            for (int64_t b = 0; b < run->batch; b++)
-                memcpy(run->chunk + b * seq, prompt + b * run->prompt_len + past,
-                       sizeof(int32_t) * (size_t)seq);
-            ids = run->chunk;
-        }
-        logits = g->step(g->self, ids, run->batch, seq, past);
-    }
+    int64_t seq;
+    const float *logits = tpcrt_prefill(g, prompt, run->batch, run->prompt_len,
+                                        run->s->prefill_chunk, &seq);
     bool done = take_next(run, logits, seq, print);
     run->prefill_seconds = tpcrt_now() - start;
     while (!done && run->generated < run->s->generate) {
@@ -364,8 +370,6 @@ void tpcrt_generate(const TpcrtProgram *prog, const TpcrtArgs *args, const Tpcrt
     run.tokens = tpcrt_alloc(sizeof(int32_t) * (size_t)(batch * run.width), "tokens");
     run.ended = tpcrt_alloc(sizeof(bool) * (size_t)batch, "rows");
     run.next = tpcrt_alloc(sizeof(int32_t) * (size_t)batch, "ids");
-    if (s.prefill_chunk && s.prefill_chunk < prompt_len)
-        run.chunk = tpcrt_alloc(sizeof(int32_t) * (size_t)(batch * s.prefill_chunk), "ids");
     run.sampling = (TpcrtSampling){s.temperature, s.top_k, s.top_p, s.seed};
     run.decode_seconds = tpcrt_alloc(sizeof(double) * (size_t)s.generate, "timing");
     if (args->output_paths[0]) {
@@ -391,6 +395,5 @@ void tpcrt_generate(const TpcrtProgram *prog, const TpcrtArgs *args, const Tpcrt
     tpcrt_free(run.tokens);
     tpcrt_free(run.ended);
     tpcrt_free(run.next);
-    tpcrt_free(run.chunk);
     tpcrt_free(run.decode_seconds);
 }

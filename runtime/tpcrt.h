@@ -354,6 +354,12 @@ void tpcrt_next_ids(const TpcrtGenerator *g, const TpcrtSampling *sampling,
                     const float *logits, int64_t batch, int64_t seq, int64_t position,
                     int32_t *next);
 
+/* The prompt's prefill, [batch, prompt_len] ids: in one step, or `chunk` tokens of each sequence
+ * a step (0: one step), each step attending to the cache the steps before it filled. Returns
+ * the last step's logits, and its tokens per sequence in *last_seq. */
+const float *tpcrt_prefill(const TpcrtGenerator *g, const int32_t *prompt, int64_t batch,
+                           int64_t prompt_len, int64_t chunk, int64_t *last_seq);
+
 /* The tokens per sequence of generation's largest step, which the buffers are sized for: the
  * prompt's, or --prefill-chunk's when that is fewer. */
 int64_t tpcrt_prefill_step(const TpcrtArgs *args, int64_t prompt);

@@ -1,17 +1,19 @@
 /* A serving program's view of the model: links libllama.a (tpc's llama at any -tp) through
  * llama.h, with MPI its own. Random weights (seed 1), two prompts of 5 ids: one forward, whose
  * logits rank 0 writes raw to argv[1]; then 8 greedy ids per row through prefill and decode,
- * printed as the command line prints a batch ("row 0: ..."). */
+ * printed as the command line prints a batch ("row 0: ..."). argv[2], when given, is the
+ * prefill's chunk (options.prefill_chunk). */
 #include "llama.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    llama_options options = {.random_weights = 1};
+    llama_options options = {.random_weights = 1, .prefill_chunk = argc > 2 ? atoll(argv[2]) : 0};
     llama_model *m = llama_init(MPI_COMM_WORLD, NULL, &options);
 
     enum { BATCH = 2, SEQ = 5, NEW = 8, VOCAB = 301 };
