@@ -8,7 +8,9 @@
 #include "codegen.h"
 #include "tpc_config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +154,75 @@ const char *build_find_nvcc(Arena *a)
         return NULL;
     }
     return found;
+}
+
+/* What `nvcc --list-gpu-code` prints ("sm_75 sm_80 ..."), or NULL when it cannot be run or says
+ * nothing (an nvcc older than CUDA 11 has no such option). */
+static char *nvcc_gpu_codes(Arena *a, const char *nvcc)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return NULL;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    char list[] = "--list-gpu-code";
+    char *argv[] = {(char *)nvcc, list, NULL};
+    pid_t pid;
+    int err = posix_spawn(&pid, nvcc, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    char text[4096];
+    size_t len = 0;
+    ssize_t got;
+    while (len < sizeof text - 1 && (got = read(fds[0], text + len, sizeof text - 1 - len)) != 0)
+        if (got > 0)
+            len += (size_t)got;
+        else if (errno != EINTR)
+            break;
+    close(fds[0]);
+    text[len] = '\0';
+    int status = 1;
+    if (!err)
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    if (err || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !strstr(text, "sm_"))
+        return NULL;
+    for (char *c = text; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    text[strcspn(text, "\r")] = '\0';
+    while (len && text[len - 1] == ' ')
+        text[--len] = '\0';
+    return arena_strdup(a, text);
+}
+
+bool build_check_cuda_arch(Arena *a, const char *nvcc, const Options *opt)
+{
+    const char *arch_list = opt->cuda_arch ? opt->cuda_arch : "sm_80,sm_90";
+    const char *codes = nvcc_gpu_codes(a, nvcc);
+    if (!codes)
+        return true; /* make will say, if nvcc cannot */
+    for (const char *s = arch_list; *s;) {
+        size_t n = strcspn(s, ","), base = n; /* sm_90a, sm_100f: sm_90's, sm_100's variants */
+        while (base > 3 && !isdigit((unsigned char)s[base - 1]))
+            base--;
+        bool listed = false;
+        for (const char *c = codes; *c;) {
+            size_t m = strcspn(c, " ");
+            listed |= m == base && !strncmp(c, s, base);
+            c += m + (c[m] == ' ');
+        }
+        if (!listed) {
+            fprintf(stderr, "tpc: error: --cuda-arch %.*s: the nvcc here (%s) builds for %s\n",
+                    (int)n, s, c_comment(a, nvcc), codes);
+            return false;
+        }
+        s += n + (s[n] == ',');
+    }
+    return true;
 }
 
 /* nvcc's -gencode flags: each architecture's code, and PTX of the last for newer GPUs. */

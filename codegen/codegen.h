@@ -34,6 +34,10 @@ const char *build_cflags(void); /* what the Makefile compiles and links with */
 const char *build_libs(void);
 /* --target cuda: nvcc's path (ptxas, fatbinary and nvvm/ are beside it), or NULL (reported) */
 const char *build_find_nvcc(Arena *a);
+/* Every architecture of --cuda-arch one this nvcc builds for (CUDA 13 dropped sm_70 and older;
+ * sm_90a is checked as sm_90), from `nvcc --list-gpu-code`; else one line naming those it
+ * builds for, and false. An nvcc that cannot list them is not checked. */
+bool build_check_cuda_arch(Arena *a, const char *nvcc, const Options *opt);
 /* --backend llvm --target cuda: the architecture the PTX is built for (sm_80) */
 const char *build_ptx_arch(Arena *a, const Options *opt);
 

@@ -78,6 +78,11 @@ const char *emit_program(Graph *g, const Options *opt, const char *source_path)
     if (!check_program_name(g))
         return NULL;
     Program *p = lower_program(g);
+    if (opt->target == TARGET_CUDA) { /* refused before any file is written, not by make */
+        const char *nvcc = build_find_nvcc(p->a);
+        if (!nvcc || !build_check_cuda_arch(p->a, nvcc, opt))
+            return NULL;
+    }
     if (opt->target == TARGET_CUDA && opt->backend == BACKEND_LLVM && !build_kernels_nvptx(p, opt, NULL))
         return NULL;
     if (opt->target == TARGET_CUDA)
