@@ -226,7 +226,7 @@ void print_generation_main(Printer *pr, FILE *out)
     const Generation *gen = pr->p->generation;
     fprintf(out,
             "    int64_t cache_sizes[CACHE_PARTS], cache_bytes = 0;\n"
-            "    if (args.generate > 0) { /* the KV cache: the prompt and the new tokens */\n"
+            "    if (tpcrt_generating(&args)) { /* the KV cache: the prompt and the new tokens */\n"
             "        int64_t prompt = dims[%d];\n"
             "        dims[%d] = 0;\n"
             "        dims[%d] = tpcrt_generation_context(&args, prompt, %" PRId64 ");\n"

@@ -25,22 +25,29 @@
 /* The settings that decide the loop, as rank 0 has them; a rank started with others fails. */
 typedef struct Settings {
     int64_t generate, max_context, prefill_chunk, eos, top_k, bench;
+    int64_t logits_output; /* --output logits: each step's logits are gathered (a collective) */
     double temperature, top_p;
     uint64_t seed;
 } Settings;
 
 static Settings settings_agree(const TpcrtArgs *args)
 {
-    Settings s = {args->generate, args->max_context, args->prefill_chunk, args->eos,
-                  args->top_k,    args->bench,       args->temperature,   args->top_p,
+    Settings s = {args->generate,     args->max_context, args->prefill_chunk,
+                  args->eos,          args->top_k,       args->bench,
+                  args->output_paths[0] != NULL, args->temperature, args->top_p,
                   args->seed};
     Settings r0 = s;
     mpi_check(MPI_Bcast(&r0, (int)sizeof r0, MPI_BYTE, 0, tpcrt_comm()));
     if (memcmp(&r0, &s, sizeof r0) != 0)
         tpcrt_fail("rank %d was started with other generation options than rank 0 (--generate, "
                    "--max-context, --prefill-chunk, --eos, --temperature, --top-k, --top-p, "
-                   "--seed, --bench): every rank needs the same", tpcrt_rank());
+                   "--seed, --bench, --output logits): every rank needs the same", tpcrt_rank());
     return s;
+}
+
+bool tpcrt_generating(const TpcrtArgs *args)
+{
+    return settings_agree(args).generate > 0;
 }
 
 int64_t tpcrt_prefill_step(const TpcrtArgs *args, int64_t prompt)

@@ -354,6 +354,11 @@ void tpcrt_next_ids(const TpcrtGenerator *g, const TpcrtSampling *sampling,
                     const float *logits, int64_t batch, int64_t seq, int64_t position,
                     int32_t *next);
 
+/* Whether this run generates (--generate), agreed by every rank first: a rank started with
+ * other generation options than rank 0's ends the job with one line (a collective, which every
+ * rank calls before any other of generation's, so that none waits in one the others skip). */
+bool tpcrt_generating(const TpcrtArgs *args);
+
 /* The prompt's prefill, [batch, prompt_len] ids: in one step, or `chunk` tokens of each sequence
  * a step (0: one step), each step attending to the cache the steps before it filled. Returns
  * the last step's logits, and its tokens per sequence in *last_seq. */
