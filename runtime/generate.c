@@ -25,7 +25,7 @@
 /* The settings that decide the loop, as rank 0 has them; a rank started with others fails. */
 typedef struct Settings {
     int64_t generate, max_context, prefill_chunk, eos, top_k, bench;
-    int64_t logits_output; /* --output logits: each step's logits are gathered (a collective) */
+    int64_t logits_output; /* rank 0's --output logits: each step's logits are gathered to it */
     double temperature, top_p;
     uint64_t seed;
 } Settings;
@@ -38,10 +38,11 @@ static Settings settings_agree(const TpcrtArgs *args)
                   args->seed};
     Settings r0 = s;
     mpi_check(MPI_Bcast(&r0, (int)sizeof r0, MPI_BYTE, 0, tpcrt_comm()));
+    s.logits_output = r0.logits_output; /* --output is rank 0's (it writes), the gather all's */
     if (memcmp(&r0, &s, sizeof r0) != 0)
         tpcrt_fail("rank %d was started with other generation options than rank 0 (--generate, "
                    "--max-context, --prefill-chunk, --eos, --temperature, --top-k, --top-p, "
-                   "--seed, --bench, --output logits): every rank needs the same", tpcrt_rank());
+                   "--seed, --bench): every rank needs the same", tpcrt_rank());
     return s;
 }
 
@@ -379,7 +380,7 @@ void tpcrt_generate(const TpcrtProgram *prog, const TpcrtArgs *args, const Tpcrt
     run.next = tpcrt_alloc(sizeof(int32_t) * (size_t)batch, "ids");
     run.sampling = (TpcrtSampling){s.temperature, s.top_k, s.top_p, s.seed};
     run.decode_seconds = tpcrt_alloc(sizeof(double) * (size_t)s.generate, "timing");
-    if (args->output_paths[0]) {
+    if (s.logits_output) {
         int64_t n = tpcrt_size(3, (int64_t[]){batch, s.generate, g->vocab});
         run.logits = tpcrt_rank() == 0 ? tpcrt_alloc(sizeof(float) * (size_t)n, "logits") : NULL;
         run.row_logits = tpcrt_alloc(sizeof(float) * (size_t)(batch * g->vocab), "logits");
