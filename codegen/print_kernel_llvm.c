@@ -1127,7 +1127,8 @@ static LLVMTargetMachineRef target_machine(Arena *a, const char **cpu)
         char *host_cpu = LLVMGetHostCPUName(), *host_features = LLVMGetHostCPUFeatures();
         *cpu = arena_strdup(a, host_cpu);
         tm = LLVMCreateTargetMachine(target, triple, host_cpu, host_features,
-                                     LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelDefault);
+                                     LLVMCodeGenLevelAggressive, LLVMRelocPIC,
+                                     LLVMCodeModelDefault);
         LLVMDisposeMessage(host_cpu);
         LLVMDisposeMessage(host_features);
     }

@@ -32,10 +32,16 @@ typedef struct Settings {
 
 static Settings settings_agree(const TpcrtArgs *args)
 {
-    Settings s = {args->generate,     args->max_context, args->prefill_chunk,
-                  args->eos,          args->top_k,       args->bench,
-                  args->output_paths[0] != NULL, args->temperature, args->top_p,
-                  args->seed};
+    Settings s = {.generate = args->generate,
+                  .max_context = args->max_context,
+                  .prefill_chunk = args->prefill_chunk,
+                  .eos = args->eos,
+                  .top_k = args->top_k,
+                  .bench = args->bench,
+                  .logits_output = args->output_paths[0] != NULL,
+                  .temperature = args->temperature,
+                  .top_p = args->top_p,
+                  .seed = args->seed};
     Settings r0 = s;
     mpi_check(MPI_Bcast(&r0, (int)sizeof r0, MPI_BYTE, 0, tpcrt_comm()));
     s.logits_output = r0.logits_output; /* --output is rank 0's (it writes), the gather all's */
@@ -243,7 +249,8 @@ const float *tpcrt_prefill(const TpcrtGenerator *g, const int32_t *prompt, int64
         seq = prompt_len - past < step ? prompt_len - past : step;
         if (ids) /* this step's columns of the prompt, [batch, seq] */
             for (int64_t b = 0; b < batch; b++)
-                memcpy(ids + b * seq, prompt + b * prompt_len + past, sizeof(int32_t) * (size_t)seq);
+                memcpy(ids + b * seq, prompt + b * prompt_len + past,
+                       sizeof(int32_t) * (size_t)seq);
         logits = g->step(g->self, ids ? ids : prompt, batch, seq, past);
     }
     tpcrt_free(ids);
