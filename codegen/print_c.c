@@ -369,18 +369,21 @@ static const char launchers[] =
     "                    beta, y, ld_y);\n"
     "}\n\n";
 
-/* The attention launcher; `softmax` is the name the program gave kernel_attention_softmax. */
-static void print_attention_launcher(FILE *out, const char *softmax)
+/* The attention launcher, on the CPU (BLAS) or --target cuda's device (cuBLAS); `softmax` is
+ * the name the program gave kernel_attention_softmax. One text for both: the head loop and the
+ * GQA mapping are the same, only the two GEMMs' calls differ. */
+void print_attention_launcher(FILE *out, const char *softmax, bool cuda)
 {
     fprintf(out,
             "/* Attention over the heads this rank holds, one head's scores at a time: for each\n"
             " * sequence and query head, scores = q k^T in `scores` [seq, past + seq], softmax\n"
-            " * (scaled, masked), out = scores v. The seq queries of a sequence are at positions\n"
-            " * past.. (0 in forward); its keys and values are the first past + seq of kv_rows\n"
-            " * rows (forward: seq; generation: the KV cache's context). Rows of q, k, v and out\n"
-            " * are ld_* apart (they may be columns of a wider buffer). Local query head h reads\n"
-            " * local kv head (first_head + h) / group - first_kv (GQA); kv_heads is how many this\n"
-            " * rank holds. */\n"
+            " * (scaled, masked; a kernel), out = scores v (%s). The seq queries of a sequence\n"
+            " * are at positions past.. (0 in forward); its keys and values are the first\n"
+            " * past + seq of kv_rows rows (forward: seq; generation: the KV cache's context).\n"
+            " * Rows of q, k, v and out are ld_* apart (they may be columns of a wider buffer).\n"
+            " * Local query head h reads local kv head (first_head + h) / group - first_kv (GQA);\n"
+            " * kv_heads is how many this rank holds. Without a mask the softmax is given a\n"
+            " * pointer it never reads. */\n"
             "static void attention(float *out, int64_t ld_out, const float *q, int64_t ld_q,\n"
             "                      const float *k, int64_t ld_k, const float *v, int64_t ld_v,\n"
             "                      const float *mask, float *scores, int64_t batch, int64_t seq,\n"
@@ -388,7 +391,6 @@ static void print_attention_launcher(FILE *out, const char *softmax)
             "                      int64_t head_dim, int64_t first_head, int64_t group,\n"
             "                      int64_t first_kv, float scale, int causal)\n"
             "{\n"
-            "    static const float no_mask = 1.0f;\n"
             "    int64_t keys = past + seq;\n"
             "    for (int64_t b = 0; b < batch; b++) {\n"
             "        for (int64_t h = 0; h < heads; h++) {\n"
@@ -398,17 +400,29 @@ static void print_attention_launcher(FILE *out, const char *softmax)
             "            const float *qh = q + b * seq * ld_q + h * head_dim;\n"
             "            const float *kh = k + b * kv_rows * ld_k + kv * head_dim;\n"
             "            const float *vh = v + b * kv_rows * ld_v + kv * head_dim;\n"
-            "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, seq, keys, head_dim,\n"
-            "                        1.0f, qh, ld_q, kh, ld_k, 0.0f, scores, keys);\n"
-            "            %s(scores, mask ? mask + b * keys : &no_mask, seq, keys, scale,\n"
-            "                causal, past, mask != NULL);\n"
-            "            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, seq, head_dim, keys,\n"
-            "                        1.0f, scores, keys, vh, ld_v, 0.0f,\n"
-            "                        out + b * seq * ld_out + h * head_dim, ld_out);\n"
-            "        }\n"
-            "    }\n"
-            "}\n\n",
+            "            float *oh = out + b * seq * ld_out + h * head_dim;\n",
+            cuda ? "cuBLAS" : "BLAS");
+    if (cuda)
+        fputs("            tpcrt_cuda_sgemm(true, seq, keys, head_dim, 1.0f, qh, ld_q, kh, ld_k, 0.0f,\n"
+              "                             scores, keys);\n",
+              out);
+    else
+        fputs("            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, seq, keys, head_dim,\n"
+              "                        1.0f, qh, ld_q, kh, ld_k, 0.0f, scores, keys);\n",
+              out);
+    fprintf(out,
+            "            %s(scores, mask ? mask + b * keys : scores, seq, keys, scale, causal, past,\n"
+            "                mask != NULL);\n",
             softmax);
+    if (cuda)
+        fputs("            tpcrt_cuda_sgemm(false, seq, head_dim, keys, 1.0f, scores, keys, vh, ld_v, 0.0f,\n"
+              "                             oh, ld_out);\n",
+              out);
+    else
+        fputs("            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, seq, head_dim, keys,\n"
+              "                        1.0f, scores, keys, vh, ld_v, 0.0f, oh, ld_out);\n",
+              out);
+    fputs("        }\n    }\n}\n\n", out);
 }
 
 /* Generation's cache append. */
@@ -703,7 +717,7 @@ char *print_c(Program *p, const char *source_path, bool cuda, size_t *size)
         print_kernels(p, out);
         fputs(launchers, out);
         if (p->attention_softmax >= 0)
-            print_attention_launcher(out, p->kernels.items[p->attention_softmax]->name);
+            print_attention_launcher(out, p->kernels.items[p->attention_softmax]->name, false);
         if (p->generation)
             fputs(kv_append_launcher, out);
     }

@@ -51,6 +51,8 @@ void print_generation_main(Printer *pr, FILE *out);
  * GEMMs and attention (cuBLAS), the command line's forward (a CUDA graph for --bench) and main
  * (the device, inputs copied to it, outputs back) */
 void print_cuda_launchers(Printer *pr, FILE *out);
+/* print_c.c: the attention launcher, BLAS or (cuda) cuBLAS */
+void print_attention_launcher(FILE *out, const char *softmax, bool cuda);
 void print_cuda_run_forward(Printer *pr, FILE *out);
 void print_cuda_main(Printer *pr, FILE *out);
 

@@ -110,41 +110,8 @@ void print_cuda_launchers(Printer *pr, FILE *out)
               "                             seq, cols);\n"
               "}\n\n",
               out);
-    if (p->attention_softmax < 0)
-        return;
-    fprintf(out,
-            "/* Attention over the heads this rank holds, one head's scores at a time: for each\n"
-            " * sequence and query head, scores = q k^T in `scores` [seq, past + seq] (cuBLAS),\n"
-            " * softmax (scaled, masked; a kernel), out = scores v (cuBLAS). Rows of q, k, v and\n"
-            " * out are ld_* apart. Local query head h reads local kv head (first_head + h) /\n"
-            " * group - first_kv (GQA). Without a mask the softmax is given a pointer it never\n"
-            " * reads. */\n"
-            "static void attention(float *out, int64_t ld_out, const float *q, int64_t ld_q,\n"
-            "                      const float *k, int64_t ld_k, const float *v, int64_t ld_v,\n"
-            "                      const float *mask, float *scores, int64_t batch, int64_t seq,\n"
-            "                      int64_t past, int64_t kv_rows, int64_t heads, int64_t kv_heads,\n"
-            "                      int64_t head_dim, int64_t first_head, int64_t group,\n"
-            "                      int64_t first_kv, float scale, int causal)\n"
-            "{\n"
-            "    int64_t keys = past + seq;\n"
-            "    for (int64_t b = 0; b < batch; b++) {\n"
-            "        for (int64_t h = 0; h < heads; h++) {\n"
-            "            int64_t kv = (first_head + h) / group - first_kv;\n"
-            "            if (kv < 0 || kv >= kv_heads)\n"
-            "                continue; /* not reached: the plan gives every rank the kv heads it reads */\n"
-            "            const float *qh = q + b * seq * ld_q + h * head_dim;\n"
-            "            const float *kh = k + b * kv_rows * ld_k + kv * head_dim;\n"
-            "            const float *vh = v + b * kv_rows * ld_v + kv * head_dim;\n"
-            "            tpcrt_cuda_sgemm(true, seq, keys, head_dim, 1.0f, qh, ld_q, kh, ld_k, 0.0f,\n"
-            "                             scores, keys);\n"
-            "            %s(scores, mask ? mask + b * keys : scores, seq, keys, scale, causal, past,\n"
-            "                mask != NULL);\n"
-            "            tpcrt_cuda_sgemm(false, seq, head_dim, keys, 1.0f, scores, keys, vh, ld_v, 0.0f,\n"
-            "                             out + b * seq * ld_out + h * head_dim, ld_out);\n"
-            "        }\n"
-            "    }\n"
-            "}\n\n",
-            p->kernels.items[p->attention_softmax]->name);
+    if (p->attention_softmax >= 0)
+        print_attention_launcher(out, p->kernels.items[p->attention_softmax]->name, true);
 }
 
 /* The bytes of input i, as main computes them from the bound dimensions. */
