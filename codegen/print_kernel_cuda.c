@@ -244,39 +244,39 @@ static void block_stmts(FILE *out, const Kernel *k, const KStmt *s, int depth)
     }
 }
 
+/* The outermost loop spread over the grid: `for (v = lo + start; v < hi; v += stride)`, its
+ * body at the block's level (a row per block) or the thread's (an element per thread). */
+static void grid_loop(FILE *out, const Kernel *k, const KStmt *top, const char *start,
+                      const char *stride, bool per_block)
+{
+    const char *v = k->vars[top->var];
+    fprintf(out, "    for (int64_t %s = ", v);
+    if (top->lo->kind != KX_INT || top->lo->i != 0) {
+        expr(out, k, top->lo);
+        fputs(" + ", out);
+    }
+    fprintf(out, "%s; %s < ", start, v);
+    expr(out, k, top->hi);
+    fprintf(out, "; %s += %s) {\n", v, stride);
+    if (per_block)
+        block_stmts(out, k, top->body, 2);
+    else
+        thread_stmts(out, k, top->body, 2);
+    fputs("    }\n", out);
+}
+
 static void print_global(FILE *out, const Kernel *k, KernelMapping map)
 {
     fprintf(out, "__global__ void __launch_bounds__(%d) %s_kernel(", BLOCK_THREADS, k->name);
     kernel_print_c_params(out, k, (int)strlen(k->name) + 53);
     fputs(")\n{\n", out);
-    const KStmt *top = k->body;
-    const char *v = top && top->kind == KS_FOR ? k->vars[top->var] : NULL;
     switch (map) {
-    case MAP_ROWS:
-        fprintf(out, "    for (int64_t %s = ", v);
-        if (top->lo->kind != KX_INT || top->lo->i != 0) {
-            expr(out, k, top->lo);
-            fputs(" + ", out);
-        }
-        fprintf(out, "blockIdx.x; %s < ", v);
-        expr(out, k, top->hi);
-        fprintf(out, "; %s += gridDim.x) {\n", v);
-        block_stmts(out, k, top->body, 2);
-        fputs("    }\n", out);
-        break;
+    case MAP_ROWS: grid_loop(out, k, k->body, "blockIdx.x", "gridDim.x", true); break;
     case MAP_ELEMENTS:
-        fprintf(out, "    for (int64_t %s = ", v);
-        if (top->lo->kind != KX_INT || top->lo->i != 0) {
-            expr(out, k, top->lo);
-            fputs(" + ", out);
-        }
-        fprintf(out, "(int64_t)blockIdx.x * blockDim.x + threadIdx.x; %s < ", v);
-        expr(out, k, top->hi);
-        fprintf(out, "; %s += (int64_t)gridDim.x * blockDim.x) {\n", v);
-        thread_stmts(out, k, top->body, 2);
-        fputs("    }\n", out);
+        grid_loop(out, k, k->body, "(int64_t)blockIdx.x * blockDim.x + threadIdx.x",
+                  "(int64_t)gridDim.x * blockDim.x", false);
         break;
-    case MAP_BLOCK: block_stmts(out, k, top, 1); break;
+    case MAP_BLOCK: block_stmts(out, k, k->body, 1); break;
     }
     fputs("}\n\n", out);
 }
